@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Modules, bottom to top (docs/ARCHITECTURE.md):
+//   C shims:      CMPI, COpenBLAS, CHDF5, CImageCodecs
+//   wrappers:     MPI (communicators), HDF5 (files, datasets, attributes), ImageCodecs (JPEG/PNG)
+//   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
+//   command line: vqvae2
+let package = Package(
+    name: "vqvae2",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vqvae2", targets: ["vqvae2"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+        .target(name: "MPI", dependencies: ["CMPI"]),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "ImageCodecs", dependencies: ["CImageCodecs"]),
+        .target(name: "Numerics", dependencies: ["COpenBLAS"]),
+
+        .executableTarget(
+            name: "vqvae2",
+            dependencies: [
+                "MPI", "HDF5", "ImageCodecs", "Numerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Programs that the test suite launches under mpirun; not part of the product.
+        .executableTarget(
+            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics"],
+            path: "Tests/MPIChecks"),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "TestSupport"]),
+        .testTarget(name: "MPITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,92 @@
+import CHDF5
+
+/// A group in a file: holds datasets, sub-groups and attributes.
+public final class Group: AttributeOwner, @unchecked Sendable {
+    public let file: File
+    let id: hid_t
+    /// The group's path inside the file.
+    public let name: String
+    private let owned: Bool
+
+    init(file: File, id: hid_t, name: String, owned: Bool) {
+        self.file = file
+        self.id = id
+        self.name = name
+        self.owned = owned
+    }
+
+    deinit { if owned { H5Gclose(id) } }
+
+    public var objectID: hid_t { id }
+    public var objectName: String { name }
+
+    private func childPath(_ child: String) -> String { name == "/" ? "/" + child : name + "/" + child }
+
+    /// Whether a link named `child` exists in this group.
+    public func contains(_ child: String) -> Bool { H5Lexists(id, child, ch5_p_default()) > 0 }
+
+    /// The names of the links in this group, in name order.
+    public func childNames() throws -> [String] {
+        var info = H5G_info_t()
+        guard H5Gget_info(id, &info) >= 0 else { throw HDF5Error(file: file.path, object: name, "cannot list group") }
+        return try (0..<info.nlinks).map { index in
+            let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, ch5_p_default())
+            guard length >= 0 else { throw HDF5Error(file: file.path, object: name, "cannot read link name") }
+            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+            H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, ch5_p_default())
+            return String(nulTerminated: buffer)
+        }
+    }
+
+    public func createGroup(_ child: String) throws -> Group {
+        let gid = H5Gcreate2(id, child, ch5_p_default(), ch5_p_default(), ch5_p_default())
+        guard gid >= 0 else { throw HDF5Error(file: file.path, object: childPath(child), "cannot create group") }
+        return Group(file: file, id: gid, name: childPath(child), owned: true)
+    }
+
+    public func openGroup(_ child: String) throws -> Group {
+        guard contains(child) else { throw HDF5Error(file: file.path, object: childPath(child), "no such group") }
+        let gid = H5Gopen2(id, child, ch5_p_default())
+        guard gid >= 0 else { throw HDF5Error(file: file.path, object: childPath(child), "not a group") }
+        return Group(file: file, id: gid, name: childPath(child), owned: true)
+    }
+
+    /// Creates a dataset of `shape`; `chunk` (same rank) makes it chunked, for example one image per chunk.
+    public func createDataset(
+        _ child: String, type: ElementType, shape: [Int], chunk: [Int]? = nil
+    ) throws -> Dataset {
+        let path = childPath(child)
+        var dims = shape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        guard space >= 0 else { throw HDF5Error(file: file.path, object: path, "cannot create dataspace \(shape)") }
+        defer { H5Sclose(space) }
+        let properties = H5Pcreate(ch5_p_dataset_create())
+        defer { H5Pclose(properties) }
+        if let chunk {
+            precondition(chunk.count == shape.count, "chunk rank must equal dataset rank")
+            var chunkDims = chunk.map { hsize_t($0) }
+            guard H5Pset_chunk(properties, Int32(chunkDims.count), &chunkDims) >= 0 else {
+                throw HDF5Error(file: file.path, object: path, "invalid chunk shape \(chunk) for \(shape)")
+            }
+        }
+        let did = H5Dcreate2(id, child, type.nativeType, space, ch5_p_default(), properties, ch5_p_default())
+        guard did >= 0 else { throw HDF5Error(file: file.path, object: path, "cannot create dataset") }
+        return try Dataset(file: file, id: did, name: path)
+    }
+
+    /// Creates a dataset holding `values` with `shape` (product of shape == values.count).
+    @discardableResult
+    public func writeDataset<T: HDF5Element>(_ child: String, _ values: [T], shape: [Int]? = nil) throws -> Dataset {
+        let dataset = try createDataset(child, type: T.elementType, shape: shape ?? [values.count])
+        try dataset.write(values)
+        return dataset
+    }
+
+    public func openDataset(_ child: String) throws -> Dataset {
+        let path = childPath(child)
+        guard contains(child) else { throw HDF5Error(file: file.path, object: path, "no such dataset") }
+        let did = H5Dopen2(id, child, ch5_p_default())
+        guard did >= 0 else { throw HDF5Error(file: file.path, object: path, "not a dataset") }
+        return try Dataset(file: file, id: did, name: path)
+    }
+}

@@ -1,0 +1,68 @@
+import CImageCodecs
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An 8-bit RGB image, rows top to bottom, pixels interleaved (HWC).
+public struct RGBImage: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public var pixels: [UInt8]
+
+    public init(width: Int, height: Int, pixels: [UInt8]) {
+        precondition(pixels.count == width * height * 3, "RGBImage needs width * height * 3 bytes")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+}
+
+/// A file that could not be decoded or written, with the codec's reason.
+public struct ImageCodecError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// JPEG and PNG decoding and PNG writing through libjpeg-turbo and libpng.
+public enum ImageCodecs {
+    public static var libpngVersion: String { String(cString: cic_libpng_version()) }
+    public static var libjpegVersion: Int { Int(cic_libjpeg_version()) }
+
+    /// Decodes JPEG or PNG bytes (chosen by signature) to RGB; `path` only names the source in errors.
+    public static func decode(_ bytes: [UInt8], path: String) throws -> RGBImage {
+        var error = [CChar](repeating: 0, count: 256)
+        var width: Int32 = 0
+        var height: Int32 = 0
+        let isPNG = bytes.starts(with: [0x89, 0x50, 0x4E, 0x47])
+        let isJPEG = bytes.starts(with: [0xFF, 0xD8])
+        guard isPNG || isJPEG else { throw ImageCodecError(path: path, reason: "not a JPEG or PNG file") }
+        let decoded = bytes.withUnsafeBufferPointer { buffer in
+            isPNG
+                ? cic_png_decode_rgb(buffer.baseAddress, buffer.count, &width, &height, &error)
+                : cic_jpeg_decode_rgb(buffer.baseAddress, buffer.count, &width, &height, &error)
+        }
+        guard let decoded else { throw ImageCodecError(path: path, reason: String(nulTerminated: error)) }
+        defer { free(decoded) }
+        let count = Int(width) * Int(height) * 3
+        return RGBImage(
+            width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: decoded, count: count)))
+    }
+
+    /// Writes `image` as a PNG file at `path`.
+    public static func writePNG(_ image: RGBImage, to path: String) throws {
+        var error = [CChar](repeating: 0, count: 256)
+        let status = image.pixels.withUnsafeBufferPointer {
+            cic_png_write_rgb(path, $0.baseAddress, Int32(image.width), Int32(image.height), &error)
+        }
+        guard status == 0 else { throw ImageCodecError(path: path, reason: String(nulTerminated: error)) }
+    }
+}
+
+extension String {
+    /// Decodes a C character buffer up to its first NUL.
+    init(nulTerminated buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import HDF5
+import ImageCodecs
+import MPI
+import Numerics
+
+/// `vqvae2 env`: what every rank sees of MPI, OpenBLAS, HDF5 and the image codecs.
+struct EnvCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "env",
+        abstract: "Check the installation: MPI, OpenBLAS, HDF5 and codecs as every rank sees them.",
+        discussion: """
+            Run it under the launcher to see the ranks of a job, for example
+              launch/mpirun.sh -n 2 .build/release/vqvae2 env
+            Rank 0 prints library versions once, then one line per rank: host, process id, OpenBLAS threads \
+            and the sgemm speed that rank measured. It also checks an all-reduce across all ranks and fails \
+            if its result is wrong.
+            """)
+
+    @Option(help: "Matrix size of the sgemm speed check (0 skips it).")
+    var gemmSize: Int = 512
+
+    func run() throws {
+        let mpi = try MPIRuntime()
+        let world = mpi.world
+
+        let gflops = gemmSize > 0 ? measureSGEMM(size: gemmSize) : 0
+        let line = String(
+            format: "rank %d/%d  host %@  pid %d  openblas threads %d  sgemm %d^3 %.1f GFLOP/s",
+            world.rank, world.size, MPIRuntime.processorName, getpid(), BLAS.threadCount, gemmSize, gflops)
+        let lines = try world.allGather(bytes: Array(line.utf8))
+
+        let rankSum = try world.allReduce(Int64(world.rank), op: .sum)
+        let expected = Int64(world.size * (world.size - 1) / 2)
+
+        guard world.isRoot else {
+            if rankSum != expected { throw ValidationError("all-reduce returned \(rankSum), expected \(expected)") }
+            return
+        }
+        print("MPI:      \(MPIRuntime.libraryVersion.split(separator: "\n").first ?? "")")
+        print("          thread level \(mpi.threadLevel), world size \(world.size)")
+        print("OpenBLAS: \(BLAS.configuration) (core \(BLAS.coreName))")
+        print("HDF5:     \(HDF5.File.libraryVersion)\(HDF5.File.isThreadSafe ? " (thread-safe build)" : "")")
+        print("libpng:   \(ImageCodecs.libpngVersion)  libjpeg-turbo: \(ImageCodecs.libjpegVersion)")
+        for bytes in lines { print(String(decoding: bytes, as: UTF8.self)) }
+        let ok = rankSum == expected
+        print("all-reduce check: sum of ranks = \(rankSum), expected \(expected): \(ok ? "ok" : "WRONG")")
+        if BLAS.threadCount > 1 && world.size > 1 {
+            print("warning: OpenBLAS uses \(BLAS.threadCount) threads per rank; set OPENBLAS_NUM_THREADS=1 when every core runs a rank")
+        }
+        if !ok { throw ExitCode.failure }
+    }
+
+    private func measureSGEMM(size n: Int) -> Double {
+        let a = [Float](repeating: 0.5, count: n * n)
+        let b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        BLAS.sgemm(m: n, n: n, k: n, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        return 2 * Double(n * n * n) / best * 1e-9
+    }
+}

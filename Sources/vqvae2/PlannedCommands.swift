@@ -1,0 +1,43 @@
+import ArgumentParser
+
+/// A subcommand whose implementation has not landed yet: it says so and which issue brings it.
+protocol PlannedCommand: ParsableCommand {
+    static var arrivesWith: String { get }
+}
+
+extension PlannedCommand {
+    func run() throws {
+        throw ValidationError(
+            "`vqvae2 \(Self.configuration.commandName ?? "")` is not available in this build yet (\(Self.arrivesWith)).")
+    }
+}
+
+struct PrepareCommand: PlannedCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare", abstract: "Convert an ImageNet-layout folder into HDF5 shards and a manifest.")
+    static let arrivesWith = "the HDF5-sharded ImageNet issue"
+}
+
+struct TrainCommand: PlannedCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train the VQ-VAE-2 and its priors data-parallel under mpirun.")
+    static let arrivesWith = "the distributed-training issue"
+}
+
+struct EvaluateCommand: PlannedCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate", abstract: "Evaluate a checkpoint on the held-out shard.")
+    static let arrivesWith = "the evaluation issue"
+}
+
+struct SampleCommand: PlannedCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample", abstract: "Draw class-conditional samples from a checkpoint's priors.")
+    static let arrivesWith = "the evaluation issue"
+}
+
+struct CheckpointCommand: PlannedCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint", abstract: "List, verify and inspect sharded checkpoints.")
+    static let arrivesWith = "the checkpoints issue"
+}

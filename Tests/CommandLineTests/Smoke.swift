@@ -1,0 +1,2 @@
+import XCTest
+final class CommandLineTestsSmoke: XCTestCase { func testNothing() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class ImageCodecsTestsSmoke: XCTestCase { func testNothing() {} }
