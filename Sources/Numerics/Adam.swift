@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// Adam (Kingma & Ba 2015) with bias correction, optional decoupled weight decay (AdamW), over a flat buffer.
+///
+/// The moments are flat buffers in the parameter store's layout, so a checkpoint saves them by offset and a
+/// sharded checkpoint can split them at any parameter boundary.
+public final class Adam {
+    public var beta1: Float
+    public var beta2: Float
+    public var epsilon: Float
+    public var weightDecay: Float
+    /// Steps taken so far; bias correction uses it, and a checkpoint must restore it.
+    public var step: Int = 0
+    /// First and second moment estimates, one per parameter value.
+    public let m: UnsafeMutableBufferPointer<Float>
+    public let v: UnsafeMutableBufferPointer<Float>
+
+    public init(count: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        m = .allocate(capacity: count)
+        v = .allocate(capacity: count)
+        m.initialize(repeating: 0)
+        v.initialize(repeating: 0)
+    }
+
+    deinit {
+        m.deallocate()
+        v.deallocate()
+    }
+
+    /// Applies one update with learning rate `lr` to `count` values from their gradients.
+    public func update(values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Float) {
+        step += 1
+        let b1 = beta1, b2 = beta2, eps = epsilon, decay = weightDecay
+        let correction1 = 1 - Float(Double(b1).power(step))
+        let correction2 = 1 - Float(Double(b2).power(step))
+        let stepSize = lr / correction1
+        let inverseRootCorrection2 = 1 / correction2.squareRoot()
+        let m = m.baseAddress!, v = v.baseAddress!
+        for i in 0..<self.m.count {
+            let g = gradients[i]
+            let mi = b1 * m[i] + (1 - b1) * g
+            let vi = b2 * v[i] + (1 - b2) * g * g
+            m[i] = mi
+            v[i] = vi
+            var x = values[i]
+            if decay != 0 { x -= lr * decay * x }
+            values[i] = x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps)
+        }
+    }
+}
+
+extension Double {
+    fileprivate func power(_ n: Int) -> Double {
+        var result = 1.0
+        for _ in 0..<n { result *= self }
+        return result
+    }
+}
+
+/// Global-norm gradient clipping, as torch.nn.utils.clip_grad_norm_.
+public enum GradientClipping {
+    /// The L2 norm of `count` gradients, accumulated in Double so the result does not depend on fp32 order.
+    public static func norm(_ gradients: UnsafePointer<Float>, count: Int) -> Double {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(gradients[i]) * Double(gradients[i]) }
+        return sum.squareRoot()
+    }
+
+    /// Scales the gradients so that their global norm is at most `maxNorm`; returns the norm before clipping.
+    @discardableResult
+    public static func clip(_ gradients: UnsafeMutablePointer<Float>, count: Int, maxNorm: Double) -> Double {
+        let total = norm(gradients, count: count)
+        if total > maxNorm {
+            let scale = Float(maxNorm / (total + 1e-6))
+            for i in 0..<count { gradients[i] *= scale }
+        }
+        return total
+    }
+}
+
+/// A learning-rate schedule: linear warm-up, then constant or cosine decay to a floor.
+public struct LearningRateSchedule: Sendable, Equatable {
+    public enum Decay: String, Sendable, Codable { case constant, cosine }
+
+    public var base: Float
+    public var warmupSteps: Int
+    public var decay: Decay
+    public var totalSteps: Int
+    public var minimum: Float
+
+    public init(base: Float, warmupSteps: Int = 0, decay: Decay = .constant, totalSteps: Int = 0, minimum: Float = 0) {
+        self.base = base
+        self.warmupSteps = warmupSteps
+        self.decay = decay
+        self.totalSteps = totalSteps
+        self.minimum = minimum
+    }
+
+    /// The rate for step `step` (0-based: the first update uses step 0).
+    public func rate(at step: Int) -> Float {
+        if step < warmupSteps { return base * Float(step + 1) / Float(warmupSteps) }
+        switch decay {
+        case .constant:
+            return base
+        case .cosine:
+            let span = max(totalSteps - warmupSteps, 1)
+            let progress = min(Double(step - warmupSteps) / Double(span), 1)
+            return minimum + (base - minimum) * Float(0.5 * (1 + cos(Double.pi * progress)))
+        }
+    }
+}

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A dense row-major fp32 array (NHWC for feature maps) that owns 64-byte-aligned memory.
+///
+/// Layers keep their outputs in tensors they own and `resize` them per call: memory is reallocated only when a
+/// call needs more than any call before, so a training loop allocates nothing after its first step.
+public final class Tensor {
+    public private(set) var shape: [Int]
+    public private(set) var count: Int
+    public private(set) var data: UnsafeMutablePointer<Float>
+    private var capacity: Int
+
+    /// A tensor of `shape`, filled with zeros.
+    public init(shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in \(shape)")
+        self.shape = shape
+        count = shape.reduce(1, *)
+        capacity = count
+        data = Tensor.allocate(count)
+        data.initialize(repeating: 0, count: count)
+    }
+
+    /// A tensor of `shape` holding `values` (row-major).
+    public convenience init(shape: [Int], values: [Float]) {
+        self.init(shape: shape)
+        precondition(values.count == count, "\(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    deinit { free(data) }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        var raw: UnsafeMutableRawPointer? = nil
+        let bytes = max(count, 16) * MemoryLayout<Float>.stride
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else { fatalError("out of memory: \(bytes) bytes") }
+        return raw.bindMemory(to: Float.self, capacity: max(count, 16))
+    }
+
+    /// Gives the tensor a new shape; contents are unspecified unless the count is unchanged.
+    public func resize(_ newShape: [Int]) {
+        let newCount = newShape.reduce(1, *)
+        if newCount > capacity {
+            free(data)
+            data = Tensor.allocate(newCount)
+            capacity = newCount
+        }
+        shape = newShape
+        count = newCount
+    }
+
+    /// Gives the tensor the shape of `other` (the usual way to size a gradient buffer).
+    public func resize(like other: Tensor) { resize(other.shape) }
+
+    public func zero() { data.update(repeating: 0, count: count) }
+
+    /// The contents as an array (for tests and small reads).
+    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// Copies `other`'s shape and contents.
+    public func copy(from other: Tensor) {
+        resize(other.shape)
+        data.update(from: other.data, count: count)
+    }
+
+    /// The buffer as a Swift buffer pointer.
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+
+    /// Extents of a rank-4 NHWC tensor.
+    public var n: Int { shape[0] }
+    public var h: Int { shape[1] }
+    public var w: Int { shape[2] }
+    public var c: Int { shape[shape.count - 1] }
+}
