@@ -21,7 +21,7 @@ static inline hid_t ch5_p_dataset_create(void) { H5open(); return H5P_DATASET_CR
 static inline hid_t ch5_p_file_access(void) { H5open(); return H5P_FILE_ACCESS; }
 static inline hid_t ch5_s_all(void) { return H5S_ALL; }
 static inline hsize_t ch5_s_unlimited(void) { return H5S_UNLIMITED; }
-static inline hsize_t ch5_variable(void) { return H5T_VARIABLE; }
+static inline size_t ch5_variable(void) { return H5T_VARIABLE; }
 
 static inline unsigned ch5_f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned ch5_f_acc_rdwr(void) { return H5F_ACC_RDWR; }

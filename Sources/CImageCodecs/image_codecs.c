@@ -96,6 +96,43 @@ uint8_t *cic_jpeg_decode_rgb(const uint8_t *bytes, size_t length, int *width, in
     return out;
 }
 
+uint8_t *cic_jpeg_encode_rgb(const uint8_t *rgb, int width, int height, int quality, size_t *length, char *error) {
+    struct jpeg_compress_struct cinfo;
+    struct cic_jpeg_error jerr;
+    unsigned char *volatile out = NULL;
+    unsigned long size = 0;
+
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = jpeg_std_error(&jerr.base);
+    jerr.base.error_exit = cic_jpeg_error_exit;
+    jerr.base.output_message = cic_jpeg_output_message;
+    jerr.message = error;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(out);
+        return NULL;
+    }
+    jpeg_create_compress(&cinfo);
+    unsigned char *buffer = NULL;
+    jpeg_mem_dest(&cinfo, &buffer, &size);
+    cinfo.image_width = (JDIMENSION)width;
+    cinfo.image_height = (JDIMENSION)height;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo.next_scanline * width * 3);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    out = buffer;
+    jpeg_destroy_compress(&cinfo);
+    *length = size;
+    return out;
+}
+
 int cic_libjpeg_version(void) {
 #ifdef LIBJPEG_TURBO_VERSION_NUMBER
     return LIBJPEG_TURBO_VERSION_NUMBER;

@@ -38,7 +38,7 @@ extension AttributeOwner {
     public func setAttribute(_ name: String, _ value: String) throws {
         let type = H5Tcopy(ch5_c_s1())
         defer { H5Tclose(type) }
-        H5Tset_size(type, Int(ch5_variable()))
+        H5Tset_size(type, ch5_variable())
         H5Tset_cset(type, H5T_CSET_UTF8)
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }

@@ -50,6 +50,18 @@ public enum ImageCodecs {
             width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: decoded, count: count)))
     }
 
+    /// Encodes `image` as JPEG bytes of `quality` (1-100); `path` only names the destination in errors.
+    public static func encodeJPEG(_ image: RGBImage, quality: Int = 90, path: String = "<memory>") throws -> [UInt8] {
+        var error = [CChar](repeating: 0, count: 256)
+        var length = 0
+        let encoded = image.pixels.withUnsafeBufferPointer {
+            cic_jpeg_encode_rgb($0.baseAddress, Int32(image.width), Int32(image.height), Int32(quality), &length, &error)
+        }
+        guard let encoded else { throw ImageCodecError(path: path, reason: String(nulTerminated: error)) }
+        defer { free(encoded) }
+        return Array(UnsafeBufferPointer(start: encoded, count: length))
+    }
+
     /// Writes `image` as a PNG file at `path`.
     public static func writePNG(_ image: RGBImage, to path: String) throws {
         var error = [CChar](repeating: 0, count: 256)

@@ -1,1 +1,119 @@
-print("placeholder")
+// Programs the test suite runs under mpirun: each mode checks one distributed behaviour and exits non-zero,
+// with a message naming the rank and the check, when it does not hold.
+import Foundation
+import HDF5
+import MPI
+
+struct CheckFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+func expect(_ condition: Bool, _ message: @autoclosure () -> String, rank: Int) throws {
+    if !condition { throw CheckFailure(description: "rank \(rank): \(message())") }
+}
+
+/// All-reduce (sum, max, min; several types; in place and non-blocking), broadcast, all-gather, barrier.
+func checkCollectives(_ world: Communicator) throws {
+    let r = world.rank, n = world.size
+
+    var floats = (0..<1000).map { Float($0 % 17) + Float(r) }
+    try world.allReduce(&floats)
+    let expectedFloats = (0..<1000).map { Float(n) * Float($0 % 17) + Float(n * (n - 1) / 2) }
+    try expect(floats == expectedFloats, "float all-reduce sum", rank: r)
+
+    var doubles = [Double(r) + 0.5, -Double(r)]
+    try world.allReduce(&doubles, op: .max)
+    try expect(doubles == [Double(n - 1) + 0.5, 0], "double all-reduce max: \(doubles)", rank: r)
+    try expect(try world.allReduce(Int64(r + 10), op: .min) == 10, "int64 all-reduce min", rank: r)
+    try expect(try world.allReduce(UInt64(1) << 40, op: .sum) == UInt64(n) << 40, "uint64 all-reduce sum", rank: r)
+
+    // Several megabytes through the non-blocking path, advanced only by test() as the training loop will.
+    let big = 1 << 20
+    let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: big)
+    defer { buffer.deallocate() }
+    for i in 0..<big { buffer[i] = Float(i % 1024) * Float(r + 1) }
+    let request = try world.startAllReduce(buffer)
+    var polls = 0
+    while try !request.test() { polls += 1 }
+    let factor = Float(n * (n + 1) / 2)
+    try expect((0..<big).allSatisfy { buffer[$0] == Float($0 % 1024) * factor }, "non-blocking all-reduce", rank: r)
+
+    for root in [0, n - 1] {
+        var values = r == root ? [Float(3.25), 7, Float(root)] : [0, 0, 0]
+        try world.broadcast(&values, root: root)
+        try expect(values == [3.25, 7, Float(root)], "broadcast from root \(root): \(values)", rank: r)
+    }
+    let text = try world.broadcast(bytes: r == 0 ? Array("config: 1".utf8) : [])
+    try expect(String(decoding: text, as: UTF8.self) == "config: 1", "byte broadcast", rank: r)
+
+    let gathered = try world.allGather([Int32(r), Int32(r * r)])
+    try expect(gathered == (0..<n).map { [Int32($0), Int32($0 * $0)] }, "all-gather: \(gathered)", rank: r)
+    let strings = try world.allGather(bytes: Array(String(repeating: "x", count: r + 1).utf8))
+    try expect(strings.map(\.count) == (0..<n).map { $0 + 1 }, "variable-length all-gather", rank: r)
+
+    try world.barrier()
+    print("rank \(r)/\(n): collectives ok (non-blocking all-reduce finished after \(polls) polls)")
+}
+
+/// Every rank writes its own chunked uint8 image file with attributes; after a barrier, every rank reads every
+/// other rank's file back (a filesystem all ranks see, as checkpoints will need).
+func checkHDF5RoundTrip(_ world: Communicator, directory: String) throws {
+    let r = world.rank, n = world.size, images = 5, side = 8
+    let path = "\(directory)/rank\(r).h5"
+    do {
+        let file = try File(path: path, mode: .truncate)
+        let dataset = try file.root.createDataset(
+            "images", type: .uint8, shape: [images, side, side, 3], chunk: [1, side, side, 3])
+        let pixels = (0..<images * side * side * 3).map { UInt8(truncatingIfNeeded: $0 * 7 + r) }
+        try pixels.withUnsafeBufferPointer { try dataset.writeRows(0, count: images, from: $0) }
+        try file.root.writeDataset("labels", (0..<images).map { Int64($0 + 100 * r) })
+        try file.root.setAttribute("image_size", Int32(side))
+        try file.root.setAttribute("source", "rank \(r) of \(n)")
+        try dataset.setAttribute("scale", [Float(0.5), 2])
+        try file.flush()
+    }
+    try world.barrier()
+    for other in 0..<n {
+        let file = try File(path: "\(directory)/rank\(other).h5", mode: .readOnly)
+        let dataset = try file.root.openDataset("images")
+        try expect(dataset.shape == [images, side, side, 3], "shape \(dataset.shape)", rank: r)
+        try expect(dataset.storedType == .uint8, "stored type", rank: r)
+        try expect(dataset.chunkShape == [1, side, side, 3], "chunk \(String(describing: dataset.chunkShape))", rank: r)
+        var row = [UInt8](repeating: 0, count: side * side * 3)
+        try row.withUnsafeMutableBufferPointer { try dataset.readRows(3, count: 1, into: $0) }
+        let offset = 3 * side * side * 3
+        try expect(
+            row == (0..<row.count).map { UInt8(truncatingIfNeeded: ($0 + offset) * 7 + other) },
+            "pixels of rank \(other)'s image 3", rank: r)
+        try expect(try file.root.openDataset("labels").read(as: Int64.self)[4] == Int64(4 + 100 * other), "labels", rank: r)
+        try expect(try file.root.stringAttribute("source") == "rank \(other) of \(n)", "source attribute", rank: r)
+        try expect(try dataset.attribute("scale", as: Float.self) == [0.5, 2], "scale attribute", rank: r)
+    }
+    try world.barrier()
+    print("rank \(r)/\(n): hdf5 round trip ok")
+}
+
+/// Rank 1 fails while rank 0 waits in a collective: mpirun must end the job rather than hang.
+func checkFailingRank(_ world: Communicator) throws {
+    if world.rank == 1 {
+        print("rank 1: failing on purpose")
+        exit(3)
+    }
+    var value: [Float] = [1]
+    try world.allReduce(&value)
+    print("rank \(world.rank): all-reduce returned although a rank failed")
+}
+
+let mode = CommandLine.arguments.dropFirst().first ?? ""
+do {
+    let mpi = try MPIRuntime()
+    switch mode {
+    case "collectives": try checkCollectives(mpi.world)
+    case "hdf5": try checkHDF5RoundTrip(mpi.world, directory: CommandLine.arguments[2])
+    case "failing-rank": try checkFailingRank(mpi.world)
+    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank")
+    }
+} catch {
+    FileHandle.standardError.write(Data("mpi-checks \(mode): \(error)\n".utf8))
+    exit(1)
+}

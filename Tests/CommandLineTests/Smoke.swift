@@ -1,2 +1,0 @@
-import XCTest
-final class CommandLineTestsSmoke: XCTestCase { func testNothing() {} }

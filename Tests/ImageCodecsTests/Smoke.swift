@@ -1,2 +1,0 @@
-import XCTest
-final class ImageCodecsTestsSmoke: XCTestCase { func testNothing() {} }

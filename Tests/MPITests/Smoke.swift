@@ -1,2 +1,0 @@
-import XCTest
-final class MPITestsSmoke: XCTestCase { func testNothing() {} }

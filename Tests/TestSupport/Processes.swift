@@ -1,0 +1,96 @@
+import Foundation
+
+/// The result of a program run by a test.
+public struct ProcessResult {
+    public let status: Int32
+    public let output: String
+    public let seconds: Double
+    public let timedOut: Bool
+}
+
+/// Paths and process launching for tests that run the built programs, often under mpirun.
+public enum TestEnvironment {
+    /// The package root (the folder holding Package.swift).
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The folder of the built products: the test bundle sits beside the executables.
+    public static var productsDirectory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    /// A built executable of this package, for example "vqvae2" or "mpi-checks".
+    public static func product(_ name: String) -> String { productsDirectory.appendingPathComponent(name).path }
+
+    /// A fresh empty directory under the system's temporary folder.
+    public static func temporaryDirectory(_ label: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("vqvae2-tests-\(label)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs `arguments` (program first), merging stdout and stderr, killing it after `timeout` seconds.
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Double = 300
+    ) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.currentDirectoryURL = packageRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let collected = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        let start = Date()
+        try process.run()
+        var timedOut = false
+        while process.isRunning {
+            if Date().timeIntervalSince(start) > timeout {
+                timedOut = true
+                process.terminate()
+                Thread.sleep(forTimeInterval: 2)
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        collected.append(pipe.fileHandleForReading.readDataToEndOfFile())
+        return ProcessResult(
+            status: process.terminationStatus, output: collected.text,
+            seconds: Date().timeIntervalSince(start), timedOut: timedOut)
+    }
+
+    /// Runs a program on `ranks` MPI ranks through the project's launcher (one mpirun job at a time: XCTest runs
+    /// tests serially).
+    public static func mpirun(
+        ranks: Int, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 300
+    ) throws -> ProcessResult {
+        try run(
+            ["bash", packageRoot.appendingPathComponent("launch/mpirun.sh").path, "-n", String(ranks)] + arguments,
+            environment: environment, timeout: timeout)
+    }
+}
+
+/// Collects a child's output from the pipe's reader thread.
+final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ more: Data) {
+        lock.lock()
+        data.append(more)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

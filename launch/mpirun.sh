@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Starts a program on N MPI ranks, on this machine or on the nodes of a hostfile, with the settings vqvae2 needs.
+#
+#   launch/mpirun.sh -n 2 .build/release/vqvae2 env
+#   launch/mpirun.sh -n 8 --hostfile launch/hostfile .build/release/vqvae2 train --config configs/demo.yaml
+#
+# Options (before the program):
+#   -n, --np N          number of ranks (default: one per core on this machine, or the hostfile's slots)
+#   --hostfile FILE     run on the hosts listed in FILE (Open MPI format: "host slots=K" per line)
+#   --bind core|none    pin each rank to a core (default on one machine when N <= cores) or not (default with a
+#                       hostfile, since "hosts" that share a machine, e.g. network namespaces, would all pin to
+#                       core 0, and with more ranks than cores)
+#   --net CIDR          restrict MPI's TCP traffic to this subnet (e.g. 10.10.0.0/24) when hosts have several
+#   --dry-run           print the mpirun command instead of running it
+# Anything after "--mpi" up to "--" goes to mpirun unchanged: launch/mpirun.sh -n 2 --mpi --tag-output -- prog
+#
+# Every rank gets OPENBLAS_NUM_THREADS=1 (one rank per core; OpenBLAS threads would fight the other ranks) unless
+# it is already set, the environment variables below passed through, and root is allowed (containers, CI).
+set -euo pipefail
+
+np=""
+hostfile=""
+bind=""
+net=""
+dry=0
+extra=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -n|--np) np="$2"; shift 2 ;;
+    --hostfile) hostfile="$2"; shift 2 ;;
+    --bind) bind="$2"; shift 2 ;;
+    --net) net="$2"; shift 2 ;;
+    --dry-run) dry=1; shift ;;
+    --mpi) shift; while [[ $# -gt 0 && "$1" != "--" ]]; do extra+=("$1"); shift; done; shift || true ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "mpirun.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[[ $# -gt 0 ]] || { echo "mpirun.sh: no program given (see --help)" >&2; exit 2; }
+command -v mpirun >/dev/null || { echo "mpirun.sh: mpirun not found; run launch/setup.sh (installs openmpi-bin)" >&2; exit 1; }
+
+cores=$(nproc)
+args=()
+if [[ -n "$hostfile" ]]; then
+  [[ -r "$hostfile" ]] || { echo "mpirun.sh: cannot read hostfile $hostfile" >&2; exit 2; }
+  args+=(--hostfile "$hostfile")
+  [[ -n "$np" ]] && args+=(-np "$np")
+  bind=${bind:-none}
+else
+  np=${np:-$cores}
+  args+=(-np "$np")
+  if (( np > cores )); then
+    args+=(--oversubscribe)
+    bind=${bind:-none}
+  fi
+  bind=${bind:-core}
+fi
+case "$bind" in
+  core) args+=(--bind-to core --map-by core) ;;
+  none) args+=(--bind-to none) ;;
+  *) echo "mpirun.sh: --bind must be core or none" >&2; exit 2 ;;
+esac
+[[ $(id -u) -eq 0 ]] && args+=(--allow-run-as-root)
+[[ -n "$net" ]] && args+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
+
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+# glibc would otherwise hand large buffers back to the kernel every step and fault them in again.
+export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-1073741824}
+export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-1073741824}
+for v in OPENBLAS_NUM_THREADS MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_ PATH LD_LIBRARY_PATH HDF5_USE_FILE_LOCKING; do
+  [[ -n "${!v:-}" ]] && args+=(-x "$v")
+done
+while IFS='=' read -r name _; do args+=(-x "$name"); done < <(env | grep -E '^VQVAE2_[A-Za-z0-9_]*=' || true)
+
+cmd=(mpirun "${args[@]}" "${extra[@]}" "$@")
+if (( dry )); then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
+exec "${cmd[@]}"
