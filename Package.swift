@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Modules, bottom to top (docs/ARCHITECTURE.md):
-//   C shims:      CMPI, COpenBLAS, CHDF5, CImageCodecs
-//   wrappers:     MPI (communicators), HDF5 (files, datasets, attributes), ImageCodecs (JPEG/PNG)
+//   C shims:      CMPI, COpenBLAS, CHDF5, CZlib, CImageCodecs
+//   wrappers:     MPI (communicators), HDF5 (files, datasets, attributes), ImageCodecs (JPEG/PNG),
+//                 Storage (checksums, durable and atomic file writes)
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   command line: vqvae2
 let package = Package(
@@ -25,6 +26,9 @@ let package = Package(
         .systemLibrary(
             name: "CHDF5", pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
@@ -32,6 +36,7 @@ let package = Package(
         .target(name: "MPI", dependencies: ["CMPI"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "ImageCodecs", dependencies: ["CImageCodecs"]),
+        .target(name: "Storage", dependencies: ["CZlib"]),
         .target(name: "Numerics", dependencies: ["COpenBLAS"]),
 
         .executableTarget(
@@ -51,6 +56,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "TestSupport"]),
         .testTarget(name: "MPITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
     ]
 )

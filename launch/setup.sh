@@ -10,10 +10,11 @@ packages=(
   libopenblas-dev              # sgemm (pkg-config openblas)
   libhdf5-dev hdf5-tools       # shards and checkpoints (pkg-config hdf5), h5dump for tests
   libpng-dev libjpeg-dev       # pictures out, JPEGs in
+  zlib1g-dev                   # CRC-32 checksums of shards and checkpoints
   pkg-config                   # SwiftPM finds the libraries through it
 )
 # What SwiftPM asks pkg-config for, per library, to explain a broken install precisely.
-pkgconfig_names=(ompi-c openblas hdf5 libpng libjpeg)
+pkgconfig_names=(ompi-c openblas hdf5 libpng libjpeg zlib)
 
 missing=()
 for p in "${packages[@]}"; do

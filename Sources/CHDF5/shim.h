@@ -19,6 +19,8 @@ static inline hid_t ch5_c_s1(void) { H5open(); return H5T_C_S1; }
 static inline hid_t ch5_p_default(void) { return H5P_DEFAULT; }
 static inline hid_t ch5_p_dataset_create(void) { H5open(); return H5P_DATASET_CREATE; }
 static inline hid_t ch5_p_file_access(void) { H5open(); return H5P_FILE_ACCESS; }
+static inline hid_t ch5_p_file_create(void) { H5open(); return H5P_FILE_CREATE; }
+static inline hid_t ch5_p_group_create(void) { H5open(); return H5P_GROUP_CREATE; }
 static inline hid_t ch5_s_all(void) { return H5S_ALL; }
 static inline hsize_t ch5_s_unlimited(void) { return H5S_UNLIMITED; }
 static inline size_t ch5_variable(void) { return H5T_VARIABLE; }

@@ -7,7 +7,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     /// The dataset's path inside the file.
     public let name: String
     /// The extent of each dimension.
-    public let shape: [Int]
+    public private(set) var shape: [Int]
     /// The stored element type, or nil when it is not one this project reads (strings, compounds, ...).
     public let storedType: ElementType?
     /// A description of the stored type for error messages ("uint8", or the HDF5 class and size).
@@ -50,6 +50,14 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     private var rowSize: Int { shape.dropFirst().reduce(1, *) }
 
     private func error(_ message: String) -> HDF5Error { HDF5Error(file: file.path, object: name, message) }
+
+    /// Sets the first dimension to `rows` (a dataset created `growable`; shrinking drops the rows past the end).
+    public func resizeRows(_ rows: Int) throws {
+        var dims = shape.map { hsize_t($0) }
+        dims[0] = hsize_t(rows)
+        guard H5Dset_extent(id, &dims) >= 0 else { throw error("cannot resize to \(rows) rows (not growable?)") }
+        shape[0] = rows
+    }
 
     /// Reads rows `start ..< start + rows` of the first dimension into `buffer`, converting to T's type.
     public func readRows<T: HDF5Element>(_ start: Int, count rows: Int, into buffer: UnsafeMutableBufferPointer<T>) throws {

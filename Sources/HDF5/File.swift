@@ -18,12 +18,16 @@ public final class File: @unchecked Sendable {
     public init(path: String, mode: Mode) throws {
         ch5_silence_errors()
         self.path = path
+        // No object timestamps: the same contents give the same bytes, so checksums compare runs.
+        let creation = H5Pcreate(ch5_p_file_create())
+        defer { H5Pclose(creation) }
+        H5Pset_obj_track_times(creation, false)
         let id: hid_t
         switch mode {
         case .readOnly: id = H5Fopen(path, ch5_f_acc_rdonly(), ch5_p_default())
         case .readWrite: id = H5Fopen(path, ch5_f_acc_rdwr(), ch5_p_default())
-        case .create: id = H5Fcreate(path, ch5_f_acc_excl(), ch5_p_default(), ch5_p_default())
-        case .truncate: id = H5Fcreate(path, ch5_f_acc_trunc(), ch5_p_default(), ch5_p_default())
+        case .create: id = H5Fcreate(path, ch5_f_acc_excl(), creation, ch5_p_default())
+        case .truncate: id = H5Fcreate(path, ch5_f_acc_trunc(), creation, ch5_p_default())
         }
         guard id >= 0 else {
             let verb = (mode == .readOnly || mode == .readWrite) ? "cannot open" : "cannot create"

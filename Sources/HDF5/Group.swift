@@ -39,7 +39,10 @@ public final class Group: AttributeOwner, @unchecked Sendable {
     }
 
     public func createGroup(_ child: String) throws -> Group {
-        let gid = H5Gcreate2(id, child, ch5_p_default(), ch5_p_default(), ch5_p_default())
+        let creation = H5Pcreate(ch5_p_group_create())
+        defer { H5Pclose(creation) }
+        H5Pset_obj_track_times(creation, false)
+        let gid = H5Gcreate2(id, child, ch5_p_default(), creation, ch5_p_default())
         guard gid >= 0 else { throw HDF5Error(file: file.path, object: childPath(child), "cannot create group") }
         return Group(file: file, id: gid, name: childPath(child), owned: true)
     }
@@ -51,17 +54,24 @@ public final class Group: AttributeOwner, @unchecked Sendable {
         return Group(file: file, id: gid, name: childPath(child), owned: true)
     }
 
-    /// Creates a dataset of `shape`; `chunk` (same rank) makes it chunked, for example one image per chunk.
+    /// Creates a dataset of `shape`; `chunk` (same rank) makes it chunked, for example one image per chunk, and
+    /// `growable` lets its first dimension be extended later (chunked datasets only).
+    ///
+    /// Object timestamps are off, so the same contents always give the same file bytes (and checksums).
     public func createDataset(
-        _ child: String, type: ElementType, shape: [Int], chunk: [Int]? = nil
+        _ child: String, type: ElementType, shape: [Int], chunk: [Int]? = nil, growable: Bool = false
     ) throws -> Dataset {
         let path = childPath(child)
+        precondition(!growable || chunk != nil, "a growable dataset must be chunked")
         var dims = shape.map { hsize_t($0) }
-        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        var maxDims = dims
+        if growable { maxDims[0] = ch5_s_unlimited() }
+        let space = H5Screate_simple(Int32(dims.count), &dims, &maxDims)
         guard space >= 0 else { throw HDF5Error(file: file.path, object: path, "cannot create dataspace \(shape)") }
         defer { H5Sclose(space) }
         let properties = H5Pcreate(ch5_p_dataset_create())
         defer { H5Pclose(properties) }
+        H5Pset_obj_track_times(properties, false)
         if let chunk {
             precondition(chunk.count == shape.count, "chunk rank must equal dataset rank")
             var chunkDims = chunk.map { hsize_t($0) }

@@ -94,6 +94,25 @@ final class HDF5RoundTripTests: XCTestCase {
         }
     }
 
+    func testSameContentsGiveTheSameBytes() throws {
+        _ = try writeShard(path("a.h5"))
+        Thread.sleep(forTimeInterval: 1.1)
+        _ = try writeShard(path("b.h5"))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: path("a.h5"))), try Data(contentsOf: URL(fileURLWithPath: path("b.h5"))))
+    }
+
+    func testGrowableDatasetExtendsAndShrinks() throws {
+        let file = try File(path: path("grow.h5"), mode: .create)
+        let dataset = try file.root.createDataset("images", type: .uint8, shape: [0, 2, 2, 3], chunk: [1, 2, 2, 3], growable: true)
+        try dataset.resizeRows(5)
+        let rows = (0..<5 * 12).map { UInt8($0) }
+        try rows.withUnsafeBufferPointer { try dataset.writeRows(0, count: 5, from: $0) }
+        try dataset.resizeRows(3)
+        XCTAssertEqual(dataset.shape, [3, 2, 2, 3])
+        XCTAssertEqual(try file.root.openDataset("images").read(as: UInt8.self), Array(rows.prefix(36)))
+    }
+
     func testCreateRefusesToOverwriteButTruncateReplaces() throws {
         _ = try writeShard(path("keep.h5"))
         XCTAssertThrowsError(try File(path: path("keep.h5"), mode: .create))
