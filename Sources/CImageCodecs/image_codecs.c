@@ -96,7 +96,12 @@ uint8_t *cic_jpeg_decode_rgb(const uint8_t *bytes, size_t length, int *width, in
     return out;
 }
 
-uint8_t *cic_jpeg_encode_rgb(const uint8_t *rgb, int width, int height, int quality, size_t *length, char *error) {
+uint8_t *cic_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality, size_t *length,
+                         char *error) {
+    if (components != 1 && components != 3 && components != 4) {
+        snprintf(error, CIC_ERROR_SIZE, "jpeg: cannot encode %d components", components);
+        return NULL;
+    }
     struct jpeg_compress_struct cinfo;
     struct cic_jpeg_error jerr;
     unsigned char *volatile out = NULL;
@@ -117,13 +122,13 @@ uint8_t *cic_jpeg_encode_rgb(const uint8_t *rgb, int width, int height, int qual
     jpeg_mem_dest(&cinfo, &buffer, &size);
     cinfo.image_width = (JDIMENSION)width;
     cinfo.image_height = (JDIMENSION)height;
-    cinfo.input_components = 3;
-    cinfo.in_color_space = JCS_RGB;
+    cinfo.input_components = components;
+    cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
-        JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo.next_scanline * width * 3);
+        JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * width * components);
         jpeg_write_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_compress(&cinfo);

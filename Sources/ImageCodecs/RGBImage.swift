@@ -52,10 +52,19 @@ public enum ImageCodecs {
 
     /// Encodes `image` as JPEG bytes of `quality` (1-100); `path` only names the destination in errors.
     public static func encodeJPEG(_ image: RGBImage, quality: Int = 90, path: String = "<memory>") throws -> [UInt8] {
+        try encodeJPEG(pixels: image.pixels, width: image.width, height: image.height, components: 3, quality: quality,
+                       path: path)
+    }
+
+    /// Encodes interleaved pixels of 1 (grey), 3 (RGB) or 4 (CMYK, as Adobe writes it) components as JPEG bytes.
+    public static func encodeJPEG(
+        pixels: [UInt8], width: Int, height: Int, components: Int, quality: Int = 90, path: String = "<memory>"
+    ) throws -> [UInt8] {
+        precondition(pixels.count == width * height * components, "pixel count does not match the size")
         var error = [CChar](repeating: 0, count: 256)
         var length = 0
-        let encoded = image.pixels.withUnsafeBufferPointer {
-            cic_jpeg_encode_rgb($0.baseAddress, Int32(image.width), Int32(image.height), Int32(quality), &length, &error)
+        let encoded = pixels.withUnsafeBufferPointer {
+            cic_jpeg_encode($0.baseAddress, Int32(width), Int32(height), Int32(components), Int32(quality), &length, &error)
         }
         guard let encoded else { throw ImageCodecError(path: path, reason: String(nulTerminated: error)) }
         defer { free(encoded) }

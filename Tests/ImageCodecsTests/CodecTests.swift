@@ -34,6 +34,24 @@ final class CodecTests: XCTestCase {
         XCTAssertLessThan(worst, 24)
     }
 
+    func testGreyscaleAndCMYKJPEGsDecodeToRGB() throws {
+        let grey = try ImageCodecs.encodeJPEG(
+            pixels: [UInt8](repeating: 200, count: 16 * 8), width: 16, height: 8, components: 1, quality: 100)
+        let decodedGrey = try ImageCodecs.decode(grey, path: "grey.jpg")
+        XCTAssertEqual(decodedGrey.pixels.count, 16 * 8 * 3)
+        XCTAssertTrue(decodedGrey.pixels.allSatisfy { abs(Int($0) - 200) <= 2 }, "grey becomes equal RGB channels")
+
+        // libjpeg marks CMYK with an Adobe marker, so values follow Adobe's inverted convention (0 = full ink),
+        // as ImageNet's CMYK files do: C = 0 (full cyan) and M = Y = K = 255 (none) is RGB (0, 255, 255).
+        var cmyk = [UInt8]()
+        for _ in 0..<(16 * 16) { cmyk += [0, 255, 255, 255] }
+        let bytes = try ImageCodecs.encodeJPEG(pixels: cmyk, width: 16, height: 16, components: 4, quality: 100)
+        let decoded = try ImageCodecs.decode(bytes, path: "cmyk.jpg")
+        XCTAssertEqual(decoded.width, 16)
+        let pixel = Array(decoded.pixels[0..<3]).map(Int.init)
+        XCTAssertLessThan(abs(pixel[0] - 0) + abs(pixel[1] - 255) + abs(pixel[2] - 255), 12, "\(pixel)")
+    }
+
     func testCorruptAndTruncatedFilesAreErrorsNotCrashes() throws {
         let bytes = try ImageCodecs.encodeJPEG(gradient(width: 64, height: 64))
         XCTAssertThrowsError(try ImageCodecs.decode(Array(bytes.prefix(40)), path: "cut.JPEG")) {

@@ -11,9 +11,10 @@
    width*height*3 bytes, or NULL with a message. */
 uint8_t *cic_jpeg_decode_rgb(const uint8_t *bytes, size_t length, int *width, int *height, char *error);
 
-/* Encodes 8-bit RGB as a baseline JPEG of `quality` (1-100). Returns a malloc'ed buffer and its length in
-   *length, or NULL with a message. */
-uint8_t *cic_jpeg_encode_rgb(const uint8_t *rgb, int width, int height, int quality, size_t *length, char *error);
+/* Encodes interleaved 8-bit pixels of 1 (grey), 3 (RGB) or 4 (CMYK) components as a baseline JPEG of `quality`
+   (1-100). Returns a malloc'ed buffer and its length in *length, or NULL with a message. */
+uint8_t *cic_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality, size_t *length,
+                         char *error);
 
 /* Decodes a PNG (any bit depth, palette, grey, alpha) to 8-bit RGB; alpha is dropped. Same contract as above. */
 uint8_t *cic_png_decode_rgb(const uint8_t *bytes, size_t length, int *width, int *height, char *error);
