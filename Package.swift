@@ -6,6 +6,7 @@ import PackageDescription
 //   wrappers:     MPI (communicators), HDF5 (files, datasets, attributes), ImageCodecs (JPEG/PNG),
 //                 Storage (checksums, durable and atomic file writes)
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
+//   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader)
 //   command line: vqvae2
 let package = Package(
     name: "vqvae2",
@@ -38,17 +39,18 @@ let package = Package(
         .target(name: "ImageCodecs", dependencies: ["CImageCodecs"]),
         .target(name: "Storage", dependencies: ["CZlib"]),
         .target(name: "Numerics", dependencies: ["COpenBLAS"]),
+        .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
 
         .executableTarget(
             name: "vqvae2",
             dependencies: [
-                "MPI", "HDF5", "ImageCodecs", "Numerics",
+                "MPI", "HDF5", "ImageCodecs", "Numerics", "Storage", "DataPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Programs that the test suite launches under mpirun; not part of the product.
         .executableTarget(
-            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics"],
+            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline"],
             path: "Tests/MPIChecks"),
 
         .target(name: "TestSupport", dependencies: ["Numerics"], path: "Tests/TestSupport"),
@@ -57,6 +59,7 @@ let package = Package(
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "TestSupport"]),
         .testTarget(name: "MPITests", dependencies: ["TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -9,6 +9,7 @@
 /* HDF5's type, property-list and flag macros expand to function calls or globals that are only valid after
    H5open(); Swift cannot import them, so each one is a function here. */
 static inline hid_t ch5_native_uint8(void) { H5open(); return H5T_NATIVE_UINT8; }
+static inline hid_t ch5_native_int16(void) { H5open(); return H5T_NATIVE_INT16; }
 static inline hid_t ch5_native_int32(void) { H5open(); return H5T_NATIVE_INT32; }
 static inline hid_t ch5_native_int64(void) { H5open(); return H5T_NATIVE_INT64; }
 static inline hid_t ch5_native_uint64(void) { H5open(); return H5T_NATIVE_UINT64; }

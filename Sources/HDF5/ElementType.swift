@@ -2,12 +2,13 @@ import CHDF5
 
 /// The scalar types datasets and attributes hold.
 public enum ElementType: String, Sendable, CustomStringConvertible {
-    case uint8, int32, int64, uint64, float32, float64
+    case uint8, int16, int32, int64, uint64, float32, float64
 
     /// The in-memory HDF5 type for this element type.
     var nativeType: hid_t {
         switch self {
         case .uint8: return ch5_native_uint8()
+        case .int16: return ch5_native_int16()
         case .int32: return ch5_native_int32()
         case .int64: return ch5_native_int64()
         case .uint64: return ch5_native_uint64()
@@ -19,6 +20,7 @@ public enum ElementType: String, Sendable, CustomStringConvertible {
     public var byteSize: Int {
         switch self {
         case .uint8: return 1
+        case .int16: return 2
         case .int32, .float32: return 4
         case .int64, .uint64, .float64: return 8
         }
@@ -34,6 +36,7 @@ public enum ElementType: String, Sendable, CustomStringConvertible {
             let signed = H5Tget_sign(type) == H5T_SGN_2
             switch (size, signed) {
             case (1, false): self = .uint8
+            case (2, true): self = .int16
             case (4, true): self = .int32
             case (8, true): self = .int64
             case (8, false): self = .uint64
@@ -56,6 +59,7 @@ public protocol HDF5Element {
 }
 
 extension UInt8: HDF5Element { public static var elementType: ElementType { .uint8 } }
+extension Int16: HDF5Element { public static var elementType: ElementType { .int16 } }
 extension Int32: HDF5Element { public static var elementType: ElementType { .int32 } }
 extension Int64: HDF5Element { public static var elementType: ElementType { .int64 } }
 extension UInt64: HDF5Element { public static var elementType: ElementType { .uint64 } }

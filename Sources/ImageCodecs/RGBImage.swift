@@ -22,6 +22,10 @@ public struct RGBImage: Sendable, Equatable {
 public struct ImageCodecError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
     public var description: String { "\(path): \(reason)" }
 }
 

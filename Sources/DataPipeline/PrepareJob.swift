@@ -1,0 +1,201 @@
+import Foundation
+import HDF5
+import ImageCodecs
+import Numerics
+import Storage
+
+/// Settings of a conversion from an image folder to shards.
+public struct PrepareOptions: Sendable {
+    public var source: String
+    public var output: String
+    public var imageSize: Int
+    public var trainShards: Int
+    public var heldoutShards: Int
+    public var seed: UInt64
+    public var validationLabels: String?
+    public var validationClassOrder: String?
+
+    public init(
+        source: String, output: String, imageSize: Int = 64, trainShards: Int = 4, heldoutShards: Int = 1,
+        seed: UInt64 = 0, validationLabels: String? = nil, validationClassOrder: String? = nil
+    ) {
+        self.source = source
+        self.output = output
+        self.imageSize = imageSize
+        self.trainShards = trainShards
+        self.heldoutShards = heldoutShards
+        self.seed = seed
+        self.validationLabels = validationLabels
+        self.validationClassOrder = validationClassOrder
+    }
+}
+
+/// One shard to write: which files go in, in which order.
+public struct PlannedShard: Sendable {
+    public var split: String
+    public var index: Int
+    public var of: Int
+    public var files: [LabelledFile]
+    public var fileName: String { String(format: "%@-%05d-of-%05d.h5", split, index, of) }
+
+    /// Identifies the shard's inputs, so that a re-run can tell a finished shard from a different plan's.
+    func fingerprint(imageSize: Int) -> String {
+        var crc = CRC32()
+        crc.update(Array("\(imageSize)\n".utf8))
+        for f in files { crc.update(Array("\(f.label) \(f.path)\n".utf8)) }
+        return crc.hex
+    }
+}
+
+/// What converting one shard produced.
+public struct ShardOutcome: Codable, Sendable {
+    public var split: String
+    public var index: Int
+    public var shard: ShardManifest.Shard
+    public var skipped: [SkippedFile]
+    /// True when a finished shard from an earlier run with the same plan was kept.
+    public var reused: Bool
+}
+
+/// `vqvae2 prepare`: scan an ILSVRC2012-layout folder, deal the images into class-balanced shards (deterministic
+/// for a seed), and convert each shard: decode, resize the shorter side with anti-aliasing, centre-crop, write.
+///
+/// Ranks convert disjoint shards (shard i on rank i mod world size); corrupt files are skipped and reported.
+public struct PrepareJob: Sendable {
+    public let options: PrepareOptions
+    public let classes: [ImageClass]
+    public let shards: [PlannedShard]
+    /// Files the scan passed over (not images, or unlabelled).
+    public let scanSkipped: [SkippedFile]
+
+    public static let splits = ["train", "heldout"]
+
+    public init(options: PrepareOptions) throws {
+        guard options.imageSize >= 8, options.imageSize % 8 == 0 else {
+            throw SourceError(path: options.output, "image size \(options.imageSize) must be a positive multiple of 8")
+        }
+        guard options.trainShards >= 1, options.heldoutShards >= 1 else {
+            throw SourceError(path: options.output, "need at least one train and one held-out shard")
+        }
+        self.options = options
+        let source = try ImageFolderSource(
+            root: options.source, validationLabels: options.validationLabels,
+            validationClassOrder: options.validationClassOrder)
+        classes = source.classes
+        scanSkipped = source.skipped
+        guard !source.train.isEmpty else { throw SourceError(path: options.source + "/train", "no images") }
+        guard !source.validation.isEmpty else {
+            throw SourceError(path: options.source + "/val", "no held-out images: the val/ folder is missing or empty")
+        }
+        shards =
+            Self.deal(source.train, into: options.trainShards, split: "train", seed: options.seed)
+            + Self.deal(source.validation, into: options.heldoutShards, split: "heldout", seed: options.seed)
+    }
+
+    /// Shuffles each class with a seeded stream and deals its files round-robin over the shards (continuing where
+    /// the previous class stopped), then shuffles each shard: every shard holds every class in equal share (to one
+    /// image), and the result depends only on the seed and the file list.
+    static func deal(_ files: [LabelledFile], into count: Int, split: String, seed: UInt64) -> [PlannedShard] {
+        let splitKey: UInt64 = split == "train" ? 1 : 2
+        var shards = (0..<count).map { PlannedShard(split: split, index: $0, of: count, files: []) }
+        let byClass = Dictionary(grouping: files, by: \.label)
+        var next = 0
+        for label in byClass.keys.sorted() {
+            var members = byClass[label]!.sorted { $0.path < $1.path }
+            shuffle(&members, CounterRandom(seed: seed, keys: [0x5A4D, splitKey, UInt64(label)]))
+            for file in members {
+                shards[next].files.append(file)
+                next = (next + 1) % count
+            }
+        }
+        for i in shards.indices { shuffle(&shards[i].files, CounterRandom(seed: seed, keys: [0x5A4E, splitKey, UInt64(i)])) }
+        return shards
+    }
+
+    static func shuffle<T>(_ values: inout [T], _ random: CounterRandom) {
+        guard values.count > 1 else { return }
+        for i in stride(from: values.count - 1, to: 0, by: -1) {
+            values.swapAt(i, random.integer(UInt64(i), below: i + 1))
+        }
+    }
+
+    /// The shards rank `rank` of `worldSize` converts.
+    public func shards(forRank rank: Int, of worldSize: Int) -> [PlannedShard] {
+        shards.enumerated().filter { $0.offset % worldSize == rank }.map(\.element)
+    }
+
+    public var manifestPath: String { options.output + "/" + ShardManifest.fileName }
+
+    /// Converts one shard, or keeps it when a finished shard of the same plan is already there.
+    /// `progress` is called after every image with the number of files handled so far.
+    public func convert(_ shard: PlannedShard, progress: (Int) -> Void = { _ in }) throws -> ShardOutcome {
+        let path = options.output + "/" + shard.fileName
+        let fingerprint = shard.fingerprint(imageSize: options.imageSize)
+        if let kept = try reusable(path: path, fingerprint: fingerprint) {
+            progress(shard.files.count)
+            return ShardOutcome(split: shard.split, index: shard.index, shard: kept.0, skipped: kept.1, reused: true)
+        }
+        let writer = try ImageShardWriter(
+            path: path, imageSize: options.imageSize, classes: classes, source: options.source,
+            attributes: ["split": shard.split, "plan_fingerprint": fingerprint])
+        var skipped: [SkippedFile] = []
+        for (handled, file) in shard.files.enumerated() {
+            do {
+                guard let data = FileManager.default.contents(atPath: file.path) else {
+                    throw ImageCodecError(path: file.path, reason: "unreadable")
+                }
+                let image = try ImageCodecs.decode([UInt8](data), path: file.path)
+                try writer.append(pixels: resizeAndCenterCrop(image, to: options.imageSize), label: file.label)
+            } catch let error as ImageCodecError {
+                skipped.append(SkippedFile(path: file.path, reason: error.reason))
+            }
+            progress(handled + 1)
+        }
+        let record = try writer.finish()
+        try recordSkipped(skipped, in: path)
+        return ShardOutcome(
+            split: shard.split, index: shard.index, shard: try entry(for: path, count: record.count), skipped: skipped,
+            reused: false)
+    }
+
+    /// The skipped list travels in the shard so that a re-run that keeps the shard still reports it.
+    private func recordSkipped(_ skipped: [SkippedFile], in path: String) throws {
+        let json = String(decoding: try JSONEncoder().encode(skipped), as: UTF8.self)
+        do {
+            let file = try File(path: path, mode: .readWrite)
+            try file.root.setAttribute("skipped", json)
+            try file.flush()
+        }
+        try Durability.fsync(path)
+    }
+
+    private func entry(for path: String, count: Int) throws -> ShardManifest.Shard {
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return ShardManifest.Shard(
+            file: (path as NSString).lastPathComponent, count: count, crc32: String(format: "%08x", try CRC32.file(path)),
+            bytes: bytes)
+    }
+
+    private func reusable(path: String, fingerprint: String) throws -> (ShardManifest.Shard, [SkippedFile])? {
+        guard FileManager.default.fileExists(atPath: path),
+            let file = try? File(path: path, mode: .readOnly),
+            (try? file.root.stringAttribute("plan_fingerprint")) == fingerprint,
+            let skippedJSON = try? file.root.stringAttribute("skipped"),
+            let skipped = try? JSONDecoder().decode([SkippedFile].self, from: Foundation.Data(skippedJSON.utf8)),
+            let count = try? file.root.openDataset("labels").shape.first
+        else { return nil }
+        return (try entry(for: path, count: count), skipped)
+    }
+
+    /// The manifest for all shards' outcomes (from every rank).
+    public func manifest(outcomes: [ShardOutcome]) -> ShardManifest {
+        var splits: [String: ShardManifest.Split] = [:]
+        for split in Self.splits {
+            let entries = outcomes.filter { $0.split == split }.sorted { $0.index < $1.index }.map(\.shard)
+            splits[split] = ShardManifest.Split(shards: entries)
+        }
+        return ShardManifest(
+            kind: "images", imageSize: options.imageSize, classes: classes, splits: splits, source: options.source,
+            seed: options.seed, skipped: scanSkipped + outcomes.flatMap(\.skipped))
+    }
+}

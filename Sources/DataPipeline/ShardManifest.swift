@@ -1,0 +1,111 @@
+import Foundation
+import Storage
+
+/// The manifest of a set of shards (`manifest.json` beside them): what `prepare` wrote and the loader opens.
+public struct ShardManifest: Codable, Sendable, Equatable {
+    public static let currentFormat = "vqvae2.shards.v1"
+    public static let fileName = "manifest.json"
+
+    public var format = ShardManifest.currentFormat
+    /// "images" for pixel shards, "codes" for top/bottom code maps.
+    public var kind: String
+    public var imageSize: Int
+    public var classes: [ImageClass]
+    /// "train" and "heldout" (the split `evaluate` uses and training never reads).
+    public var splits: [String: Split]
+    public var source: String
+    public var seed: UInt64
+    public var datasetNames: DatasetNames
+    /// Files skipped while converting, with their reasons (absent for shards written by other tools).
+    public var skipped: [SkippedFile]?
+
+    public init(
+        kind: String, imageSize: Int, classes: [ImageClass], splits: [String: Split], source: String, seed: UInt64,
+        datasetNames: DatasetNames = DatasetNames(), skipped: [SkippedFile]? = nil
+    ) {
+        self.kind = kind
+        self.imageSize = imageSize
+        self.classes = classes
+        self.splits = splits
+        self.source = source
+        self.seed = seed
+        self.datasetNames = datasetNames
+        self.skipped = skipped
+    }
+
+    /// The shards of one split.
+    public struct Split: Codable, Sendable, Equatable {
+        public var shards: [Shard]
+        public var count: Int { shards.reduce(0) { $0 + $1.count } }
+        public init(shards: [Shard]) { self.shards = shards }
+    }
+
+    /// One shard file: its name relative to the manifest, its image count and CRC-32 of the whole file.
+    public struct Shard: Codable, Sendable, Equatable {
+        public var file: String
+        public var count: Int
+        public var crc32: String
+        public var bytes: Int
+        public init(file: String, count: Int, crc32: String, bytes: Int) {
+            self.file = file
+            self.count = count
+            self.crc32 = crc32
+            self.bytes = bytes
+        }
+    }
+
+    /// Reads and checks a manifest; errors name the file and the field.
+    public static func load(_ path: String) throws -> ShardManifest {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ShardError(file: path, "cannot read the manifest")
+        }
+        let manifest: ShardManifest
+        do {
+            manifest = try JSONDecoder().decode(ShardManifest.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw ShardError(file: path, "missing field '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw ShardError(file: path, "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch {
+            throw ShardError(file: path, "not a shard manifest (\(error))")
+        }
+        guard manifest.format == currentFormat else {
+            throw ShardError(file: path, "field 'format' is '\(manifest.format)', expected '\(currentFormat)'")
+        }
+        guard manifest.imageSize > 0 else { throw ShardError(file: path, "field 'imageSize' must be positive") }
+        return manifest
+    }
+
+    /// Writes the manifest atomically (a reader sees the old one or the new one).
+    public func save(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try Durability.writeAtomically(try encoder.encode(self), to: path)
+    }
+}
+
+/// The names of the datasets inside a shard; other tools' shards may use other names.
+public struct DatasetNames: Codable, Sendable, Equatable {
+    public var images: String
+    public var labels: String
+    public var top: String
+    public var bottom: String
+
+    public init(images: String = "images", labels: String = "labels", top: String = "top", bottom: String = "bottom") {
+        self.images = images
+        self.labels = labels
+        self.top = top
+        self.bottom = bottom
+    }
+}
+
+/// A shard or manifest that cannot be used, naming the file (and dataset).
+public struct ShardError: Error, CustomStringConvertible {
+    public let file: String
+    public let message: String
+    public init(file: String, _ message: String) {
+        self.file = file
+        self.message = message
+    }
+    public var description: String { "\(file): \(message)" }
+}
