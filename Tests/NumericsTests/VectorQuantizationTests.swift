@@ -30,8 +30,21 @@ final class VectorQuantizationTests: XCTestCase {
         }
     }
 
+    /// A vector's code must not depend on where it sits in the batch (ranks see different slices of one batch).
+    func testSearchDoesNotDependOnTheBatchSplit() {
+        let k = 64, d = 9
+        let codebook = randomTensor([k, d], seed: 28).array
+        let whole = randomTensor([600, d], seed: 29)
+        let tail = Tensor(shape: [299, d], values: Array(whole.array[(301 * d)...]))
+        let vq = VectorQuantizer(numCodes: k, dimension: d)
+        codebook.withUnsafeBufferPointer { book in
+            let all = vq.search(whole, codebook: book.baseAddress!)
+            XCTAssertEqual(Array(all[301...]), vq.search(tail, codebook: book.baseAddress!))
+        }
+    }
+
     func testTiesGoToTheLowestIndex() {
-        // Codes 1 and 3 are equal and 2 is as far from z as they are: the lowest index wins, always.
+        // Codes 1 and 3 are equal, and code 2 is as far from the first input as they are: the lowest index wins.
         let codebook: [Float] = [5, 5, 1, 0, -1, 0, 1, 0]
         let z = Tensor(shape: [3, 2], values: [0, 0, 1, 0, 0.9, 0.1])
         let vq = VectorQuantizer(numCodes: 4, dimension: 2)
