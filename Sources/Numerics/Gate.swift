@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// The gated unit of gated PixelCNN, tanh(a) * sigmoid(b), over a tensor whose channels are the halves [a | b].
+///
+/// Input [..., 2C], output [..., C]; the layer keeps tanh(a) and sigmoid(b) (same layout as the input) for backward.
+public final class GatedActivation {
+    public let output = Tensor(shape: [0])
+    public let inputGradient = Tensor(shape: [0])
+    /// tanh(a) in the first half of the channels, sigmoid(b) in the second.
+    private let gates = Tensor(shape: [0])
+
+    public init() {}
+
+    public func forward(_ x: Tensor) -> Tensor {
+        let width = x.c
+        precondition(width % 2 == 0, "gated unit needs an even channel count, got \(x.shape)")
+        let c = width / 2, rows = x.rowCount
+        var outShape = x.shape
+        outShape[outShape.count - 1] = c
+        output.resize(outShape)
+        gates.resize(like: x)
+        let src = x.data, g = gates.data, dst = output.data
+        for r in 0..<rows {
+            let a = src + r * width, ga = g + r * width, y = dst + r * c
+            for j in 0..<c {
+                let t = tanhf(a[j])
+                let s = Activation.sigmoid(a[c + j])
+                ga[j] = t
+                ga[c + j] = s
+                y[j] = t * s
+            }
+        }
+        return output
+    }
+
+    public func backward(_ dOutput: Tensor) -> Tensor {
+        precondition(dOutput.count == output.count, "gradient \(dOutput.shape) for output \(output.shape)")
+        inputGradient.resize(like: gates)
+        let c = output.c, width = 2 * c, rows = output.rowCount
+        let g = gates.data, dy = dOutput.data, dx = inputGradient.data
+        for r in 0..<rows {
+            let ga = g + r * width, d = dy + r * c, da = dx + r * width
+            for j in 0..<c {
+                let t = ga[j], s = ga[c + j]
+                da[j] = d[j] * s * (1 - t * t)
+                da[c + j] = d[j] * t * s * (1 - s)
+            }
+        }
+        return inputGradient
+    }
+}

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// Mean squared error mean((prediction - target)^2) over all elements, with its gradient for the prediction.
+public final class MeanSquaredError {
+    public let inputGradient = Tensor(shape: [0])
+    /// prediction - target of the last forward.
+    private let difference = Tensor(shape: [0])
+
+    public init() {}
+
+    /// The loss value, accumulated in Double.
+    public func forward(_ prediction: Tensor, _ target: Tensor) -> Float {
+        precondition(prediction.shape == target.shape, "MSE of \(prediction.shape) against \(target.shape)")
+        difference.resize(like: prediction)
+        let p = prediction.data, t = target.data, d = difference.data
+        var sum = 0.0
+        for i in 0..<prediction.count {
+            let e = p[i] - t[i]
+            d[i] = e
+            sum += Double(e * e)
+        }
+        return Float(sum / Double(max(prediction.count, 1)))
+    }
+
+    /// dL/dprediction scaled by `dLoss` (the upstream gradient of the loss value; 1 for the loss itself).
+    public func backward(_ dLoss: Float = 1) -> Tensor {
+        inputGradient.resize(like: difference)
+        let scale = 2 * dLoss / Float(max(difference.count, 1))
+        let d = difference.data, g = inputGradient.data
+        for i in 0..<difference.count { g[i] = scale * d[i] }
+        return inputGradient
+    }
+}
+
+/// A summed negative log-likelihood and the number of positions it covers, for reporting and reducing across ranks.
+public struct NegativeLogLikelihood: Sendable, Equatable {
+    /// Sum over positions of -log p(target), in nats.
+    public var sum: Double
+    public var count: Int
+
+    public init(sum: Double, count: Int) {
+        self.sum = sum
+        self.count = count
+    }
+
+    public var natsPerPosition: Double { count == 0 ? 0 : sum / Double(count) }
+    public var bitsPerPosition: Double { natsPerPosition / M_LN2 }
+}
+
+/// Softmax cross-entropy over the last axis (K classes) of logits [..., K] with one integer target per position.
+public final class SoftmaxCrossEntropy {
+    public let inputGradient = Tensor(shape: [0])
+    /// Softmax of the last forward's logits, kept for the gradient.
+    public let probabilities = Tensor(shape: [0])
+    private var targets: [Int32] = []
+
+    public init() {}
+
+    /// The summed NLL (stable log-sum-exp) and the number of positions.
+    public func forward(_ logits: Tensor, targets: [Int32]) -> NegativeLogLikelihood {
+        let k = logits.c, rows = logits.rowCount
+        precondition(targets.count == rows, "\(targets.count) targets for logits \(logits.shape)")
+        self.targets.removeAll(keepingCapacity: true)
+        self.targets.append(contentsOf: targets)
+        probabilities.resize(like: logits)
+        var total = 0.0
+        for r in 0..<rows {
+            let target = Int(targets[r])
+            precondition(target >= 0 && target < k, "target \(target) outside 0..<\(k)")
+            let l = logits.data + r * k, p = probabilities.data + r * k
+            var largest = -Float.infinity
+            for j in 0..<k { largest = max(largest, l[j]) }
+            var sum: Float = 0
+            for j in 0..<k {
+                let e = expf(l[j] - largest)
+                p[j] = e
+                sum += e
+            }
+            let inverse = 1 / sum
+            for j in 0..<k { p[j] *= inverse }
+            total += Double(largest + logf(sum) - l[target])
+        }
+        return NegativeLogLikelihood(sum: total, count: rows)
+    }
+
+    /// The gradient of the mean NLL over positions, scaled by `dLoss`: (softmax - onehot(target)) * dLoss / count.
+    public func backward(_ dLoss: Float = 1) -> Tensor {
+        let targets = self.targets
+        let k = probabilities.c, rows = targets.count
+        inputGradient.resize(like: probabilities)
+        let scale = dLoss / Float(max(rows, 1))
+        let p = probabilities.data, g = inputGradient.data
+        for i in 0..<probabilities.count { g[i] = scale * p[i] }
+        for r in 0..<rows { g[r * k + Int(targets[r])] -= scale }
+        return inputGradient
+    }
+}
