@@ -48,6 +48,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Speed measurements of the numerical kernels against OpenBLAS (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "vqvae2-bench",
+            dependencies: ["Numerics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/vqvae2-bench"),
+
         // Programs that the test suite launches under mpirun; not part of the product.
         .executableTarget(
             name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline"],

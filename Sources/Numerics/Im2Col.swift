@@ -1,0 +1,143 @@
+/// Rows or columns added around a convolution's input on each side; a negative value crops that side instead.
+///
+/// Causal (shifted) convolutions need unequal sides, and cropping lets a kernel that must not see the current
+/// row or column stop one short of it.
+public struct Padding: Sendable, Equatable {
+    public var top: Int
+    public var bottom: Int
+    public var left: Int
+    public var right: Int
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        self.top = top
+        self.bottom = bottom
+        self.left = left
+        self.right = right
+    }
+
+    /// The same padding on all four sides.
+    public init(_ all: Int) { self.init(top: all, bottom: all, left: all, right: all) }
+
+    /// `vertical` above and below, `horizontal` left and right.
+    public init(vertical: Int, horizontal: Int) {
+        self.init(top: vertical, bottom: vertical, left: horizontal, right: horizontal)
+    }
+}
+
+/// The shape arithmetic of one convolution over an NHWC input, and the im2col matrix it implies.
+///
+/// Row (n, oh, ow) of the column matrix holds the input patch under the kernel at that output position, laid out
+/// [kh, kw, C] to match the weight layout [outC, kh, kw, inC]; positions outside the input read as zero.
+struct ConvolutionGeometry {
+    let batch: Int
+    let inputHeight: Int
+    let inputWidth: Int
+    let channels: Int
+    let kernelHeight: Int
+    let kernelWidth: Int
+    let strideY: Int
+    let strideX: Int
+    let padding: Padding
+
+    var outputHeight: Int { (inputHeight + padding.top + padding.bottom - kernelHeight) / strideY + 1 }
+    var outputWidth: Int { (inputWidth + padding.left + padding.right - kernelWidth) / strideX + 1 }
+    /// Rows of the column matrix: one per output position.
+    var rows: Int { batch * outputHeight * outputWidth }
+    /// Columns of the column matrix: one per kernel tap and input channel.
+    var patchSize: Int { kernelHeight * kernelWidth * channels }
+
+    func validate() {
+        precondition(kernelHeight > 0 && kernelWidth > 0 && strideY > 0 && strideX > 0, "bad kernel or stride")
+        precondition(
+            inputHeight + padding.top + padding.bottom >= kernelHeight
+                && inputWidth + padding.left + padding.right >= kernelWidth,
+            "input \(inputHeight)x\(inputWidth) with padding \(padding) is smaller than the kernel "
+                + "\(kernelHeight)x\(kernelWidth)")
+    }
+
+    /// Writes the column matrix of `input` (this geometry's NHWC input) to `columns` ([rows, patchSize]).
+    ///
+    /// In NHWC the taps of one kernel row that fall inside the input are one contiguous run of memory, so each
+    /// kernel row costs one copy plus zero fills for the parts outside.
+    func gather(_ input: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+        let h = inputHeight, w = inputWidth, c = channels, kh = kernelHeight, kw = kernelWidth
+        let oh = outputHeight, ow = outputWidth, sy = strideY, sx = strideX
+        let top = padding.top, left = padding.left
+        let rowLength = kw * c
+        var destination = columns
+        for n in 0..<batch {
+            let image = input + n * h * w * c
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let x0 = x * sx - left
+                    let first = max(0, -x0), end = min(kw, w - x0)
+                    for i in 0..<kh {
+                        let row = destination + i * rowLength
+                        let yi = y * sy - top + i
+                        if yi < 0 || yi >= h || first >= end {
+                            row.update(repeating: 0, count: rowLength)
+                            continue
+                        }
+                        if first > 0 { row.update(repeating: 0, count: first * c) }
+                        (row + first * c).update(from: image + (yi * w + x0 + first) * c, count: (end - first) * c)
+                        if end < kw { (row + end * c).update(repeating: 0, count: (kw - end) * c) }
+                    }
+                    destination += kh * rowLength
+                }
+            }
+        }
+    }
+
+    /// Adds every entry of `columns` ([rows, patchSize]) into the input position it was gathered from: the
+    /// adjoint of `gather`. `input` is accumulated into, not overwritten.
+    func scatterAdd(_ columns: UnsafePointer<Float>, into input: UnsafeMutablePointer<Float>) {
+        let h = inputHeight, w = inputWidth, c = channels, kh = kernelHeight, kw = kernelWidth
+        let oh = outputHeight, ow = outputWidth, sy = strideY, sx = strideX
+        let top = padding.top, left = padding.left
+        let rowLength = kw * c
+        var source = columns
+        for n in 0..<batch {
+            let image = input + n * h * w * c
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let x0 = x * sx - left
+                    let first = max(0, -x0), end = min(kw, w - x0)
+                    for i in 0..<kh {
+                        let yi = y * sy - top + i
+                        if yi < 0 || yi >= h || first >= end { continue }
+                        let from = source + i * rowLength + first * c
+                        let to = image + (yi * w + x0 + first) * c
+                        for k in 0..<(end - first) * c { to[k] += from[k] }
+                    }
+                    source += kh * rowLength
+                }
+            }
+        }
+    }
+}
+
+/// Shared pieces of the convolution layers' bias handling.
+enum Bias {
+    /// Sets each of the `rows` rows of `output` ([rows, channels]) to `bias`, so a GEMM can accumulate onto it.
+    static func fill(_ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>) {
+        for r in 0..<rows { (output + r * channels).update(from: bias, count: channels) }
+    }
+
+    /// Adds `bias` to each row of `output`.
+    static func add(_ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            let row = output + r * channels
+            for k in 0..<channels { row[k] += bias[k] }
+        }
+    }
+
+    /// Accumulates the column sums of `gradient` ([rows, channels]) into `biasGradient`.
+    static func accumulateGradient(
+        _ gradient: UnsafePointer<Float>, rows: Int, channels: Int, into biasGradient: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let row = gradient + r * channels
+            for k in 0..<channels { biasGradient[k] += row[k] }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import Numerics
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `vqvae2-bench conv`: every convolution of the 64x64 VQ-VAE, forward and both gradients, against sgemm.
+struct ConvolutionBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conv",
+        abstract: "Convolution speed on the VQ-VAE's shapes, beside sgemm on the im2col product's M, N, K.",
+        discussion: """
+            For a convolution, M = N*Ho*Wo output positions, N = outC, K = inC*kh*kw, and the passes are the \
+            products forward C = A B, input gradient dA = dC B^T and weight gradient dB = A^T dC of the im2col \
+            matrix A; for a transposed convolution M = N*Hi*Wi input positions, N = kh*kw*outC, K = inC. \
+            GFLOP/s counts 2*M*N*K direct FLOPs over the median time. Run with OPENBLAS_NUM_THREADS=1.
+            """)
+
+    @Option(help: "Images per batch.")
+    var batch = 32
+
+    @Option(help: "Timed repetitions per measurement (the median is reported).")
+    var repeats = 9
+
+    @Flag(help: "Print a Markdown table.")
+    var markdown = false
+
+    /// One convolution of the model: kernel k, stride s, padding p, channels in -> out, input height = width.
+    struct Shape {
+        let name: String
+        let transposed: Bool
+        let kernel: Int
+        let stride: Int
+        let padding: Int
+        let inChannels: Int
+        let outChannels: Int
+        let size: Int
+    }
+
+    /// The VQ-VAE of BRIEF.md section 1 at 64x64 with C=128, residual 32, D=64 (repeated shapes listed once).
+    static let shapes: [Shape] = [
+        Shape(name: "enc_b.0 k4s2 3->64 @64", transposed: false, kernel: 4, stride: 2, padding: 1, inChannels: 3, outChannels: 64, size: 64),
+        Shape(name: "enc_b.2 k4s2 64->128 @32", transposed: false, kernel: 4, stride: 2, padding: 1, inChannels: 64, outChannels: 128, size: 32),
+        Shape(name: "enc_b.4 k3 128->128 @16", transposed: false, kernel: 3, stride: 1, padding: 1, inChannels: 128, outChannels: 128, size: 16),
+        Shape(name: "res k3 128->32 @16", transposed: false, kernel: 3, stride: 1, padding: 1, inChannels: 128, outChannels: 32, size: 16),
+        Shape(name: "res k1 32->128 @16", transposed: false, kernel: 1, stride: 1, padding: 0, inChannels: 32, outChannels: 128, size: 16),
+        Shape(name: "enc_t.0 k4s2 128->64 @16", transposed: false, kernel: 4, stride: 2, padding: 1, inChannels: 128, outChannels: 64, size: 16),
+        Shape(name: "enc_t.2 k3 64->128 @8", transposed: false, kernel: 3, stride: 1, padding: 1, inChannels: 64, outChannels: 128, size: 8),
+        Shape(name: "res k3 128->32 @8", transposed: false, kernel: 3, stride: 1, padding: 1, inChannels: 128, outChannels: 32, size: 8),
+        Shape(name: "res k1 32->128 @8", transposed: false, kernel: 1, stride: 1, padding: 0, inChannels: 32, outChannels: 128, size: 8),
+        Shape(name: "quant_t k1 128->64 @8", transposed: false, kernel: 1, stride: 1, padding: 0, inChannels: 128, outChannels: 64, size: 8),
+        Shape(name: "quant_b k1 192->64 @16", transposed: false, kernel: 1, stride: 1, padding: 0, inChannels: 192, outChannels: 64, size: 16),
+        Shape(name: "dec_t.up T k4s2 128->64 @8", transposed: true, kernel: 4, stride: 2, padding: 1, inChannels: 128, outChannels: 64, size: 8),
+        Shape(name: "upsample_t T k4s2 64->64 @8", transposed: true, kernel: 4, stride: 2, padding: 1, inChannels: 64, outChannels: 64, size: 8),
+        Shape(name: "dec.up1 T k4s2 128->64 @16", transposed: true, kernel: 4, stride: 2, padding: 1, inChannels: 128, outChannels: 64, size: 16),
+        Shape(name: "dec.up2 T k4s2 64->3 @32", transposed: true, kernel: 4, stride: 2, padding: 1, inChannels: 64, outChannels: 3, size: 32),
+    ]
+
+    /// A layer's three passes as closures, and the GEMM dimensions of its im2col formulation.
+    struct Passes {
+        let m: Int, n: Int, k: Int
+        let forward: () -> Void
+        let weightGradient: () -> Void
+        let inputGradient: () -> Void
+    }
+
+    func run() throws {
+        print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); batch \(batch), median of \(repeats)")
+        if markdown {
+            print("| layer | pass | M | N | K | ms | GFLOP/s | sgemm GFLOP/s | ratio |")
+            print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        } else {
+            print("layer                          pass    M      N      K        ms   GFLOP/s  sgemm   ratio")
+        }
+        var totals = (ours: 0.0, sgemm: 0.0)
+        for shape in Self.shapes {
+            let store = ParameterStore()
+            let passes = makePasses(shape, store)
+            let flops = 2.0 * Double(passes.m) * Double(passes.n) * Double(passes.k)
+            // Transposition flags as each layer calls sgemm for that pass.
+            let t = shape.transposed
+            let references: [(String, () -> Void, () -> Void)] = [
+                ("fwd", passes.forward, gemm(m: passes.m, n: passes.n, k: passes.k, transA: false, transB: !t)),
+                ("dW", passes.weightGradient, gemm(m: passes.k, n: passes.n, k: passes.m, transA: true, transB: false)),
+                ("dX", passes.inputGradient, gemm(m: passes.m, n: passes.k, k: passes.n, transA: false, transB: t)),
+            ]
+            for (pass, ours, reference) in references {
+                let oursTime = median(ours)
+                let gemmTime = median(reference)
+                totals.ours += oursTime
+                totals.sgemm += gemmTime
+                let oursRate = flops / oursTime / 1e9, gemmRate = flops / gemmTime / 1e9
+                let row = [
+                    shape.name, pass, "\(passes.m)", "\(passes.n)", "\(passes.k)",
+                    format(oursTime * 1e3, 2), format(oursRate, 1), format(gemmRate, 1), format(oursRate / gemmRate, 2),
+                ]
+                if markdown {
+                    print("| " + row.joined(separator: " | ") + " |")
+                } else {
+                    let widths = [30, 5, 6, 6, 6, 9, 9, 7, 7]
+                    print(zip(row, widths).enumerated().map { $0.offset < 2 ? pad($0.element.0, $0.element.1) : padLeft($0.element.0, $0.element.1) }.joined(separator: " "))
+                }
+            }
+        }
+        print("total over the listed shapes: ours \(format(totals.ours * 1e3, 1)) ms, sgemm \(format(totals.sgemm * 1e3, 1)) ms, ratio \(format(totals.sgemm / totals.ours, 3))")
+    }
+
+    private func makePasses(_ shape: Shape, _ store: ParameterStore) -> Passes {
+        let x = Tensor(shape: [batch, shape.size, shape.size, shape.inChannels])
+        fill(x, seed: 1)
+        if shape.transposed {
+            let layer = ConvTranspose2D(
+                store, name: "layer", inChannels: shape.inChannels, outChannels: shape.outChannels,
+                kernel: shape.kernel, stride: shape.stride, padding: shape.padding)
+            store.materialize(seed: 1)
+            let dy = Tensor(shape: layer.outputShape(for: x.shape))
+            fill(dy, seed: 2)
+            _ = layer.forward(x)
+            return Passes(
+                m: batch * shape.size * shape.size, n: shape.kernel * shape.kernel * shape.outChannels,
+                k: shape.inChannels,
+                forward: { _ = layer.forward(x) },
+                weightGradient: { layer.backwardParameters(dy) },
+                inputGradient: { _ = layer.backwardInput(dy) })
+        }
+        let layer = Conv2D(
+            store, name: "layer", inChannels: shape.inChannels, outChannels: shape.outChannels,
+            kernel: shape.kernel, stride: shape.stride, padding: shape.padding)
+        store.materialize(seed: 1)
+        let outputShape = layer.outputShape(for: x.shape)
+        let dy = Tensor(shape: outputShape)
+        fill(dy, seed: 2)
+        _ = layer.forward(x)
+        return Passes(
+            m: outputShape[0] * outputShape[1] * outputShape[2], n: shape.outChannels,
+            k: shape.inChannels * shape.kernel * shape.kernel,
+            forward: { _ = layer.forward(x) },
+            weightGradient: { layer.backwardParameters(dy) },
+            inputGradient: { _ = layer.backwardInput(dy) })
+    }
+
+    /// A closure running sgemm C[m, n] = op(A) op(B) on fresh random operands.
+    private func gemm(m: Int, n: Int, k: Int, transA: Bool, transB: Bool) -> () -> Void {
+        let a = Tensor(shape: [m, k]), b = Tensor(shape: [k, n]), c = Tensor(shape: [m, n])
+        fill(a, seed: 3)
+        fill(b, seed: 4)
+        return {
+            BLAS.sgemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, a: a.data, lda: transA ? m : k, b: b.data,
+                ldb: transB ? k : n, c: c.data)
+        }
+    }
+
+    /// Median seconds of `repeats` calls after one warm-up call.
+    private func median(_ body: () -> Void) -> Double {
+        body()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = now()
+            body()
+            times.append(now() - start)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
+    private func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    private func fill(_ t: Tensor, seed: UInt64) {
+        let random = CounterRandom(seed: seed, keys: [1])
+        for i in 0..<t.count { t.data[i] = 2 * random.uniform(UInt64(i)) - 1 }
+    }
+}
+
+private func format(_ value: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    var text = "\(rounded)"
+    let decimals = text.split(separator: ".").last.map { $0.count } ?? 0
+    if digits > decimals { text += String(repeating: "0", count: digits - decimals) }
+    return text
+}
+
+private func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
+private func padLeft(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }
