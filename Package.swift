@@ -6,6 +6,7 @@ import PackageDescription
 //   wrappers:     MPI (communicators), HDF5 (files, datasets, attributes), ImageCodecs (JPEG/PNG),
 //                 Storage (checksums, durable and atomic file writes)
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
+//   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
 //   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader)
 //   command line: vqvae2
 let package = Package(
@@ -39,6 +40,7 @@ let package = Package(
         .target(name: "ImageCodecs", dependencies: ["CImageCodecs"]),
         .target(name: "Storage", dependencies: ["CZlib"]),
         .target(name: "Numerics", dependencies: ["COpenBLAS"]),
+        .target(name: "Model", dependencies: ["Numerics"]),
         .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
 
         .executableTarget(
@@ -64,6 +66,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "TestSupport"]),
         .testTarget(name: "MPITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Numerics", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
