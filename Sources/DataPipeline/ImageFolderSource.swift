@@ -12,6 +12,10 @@ public struct ImageClass: Codable, Sendable, Equatable {
 public struct LabelledFile: Sendable, Equatable {
     public var path: String
     public var label: Int
+    public init(path: String, label: Int) {
+        self.path = path
+        self.label = label
+    }
 }
 
 /// A file the scan or the conversion passed over, and why.

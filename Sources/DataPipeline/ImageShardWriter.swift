@@ -25,6 +25,8 @@ public final class ImageShardWriter {
         self.path = path
         self.imageSize = imageSize
         temporaryPath = path + ".partial"
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? FileManager.default.removeItem(atPath: temporaryPath)
         let file = try File(path: temporaryPath, mode: .create)
         self.file = file

@@ -68,9 +68,13 @@ public struct PrepareJob: Sendable {
     /// Files the scan passed over (not images, or unlabelled).
     public let scanSkipped: [SkippedFile]
 
+    /// Whether a shard finished by an earlier run of the same plan is kept rather than converted again.
+    public let reuseFinishedShards: Bool
+
     public static let splits = ["train", "heldout"]
 
-    public init(options: PrepareOptions) throws {
+    public init(options: PrepareOptions, reuseFinishedShards: Bool = true) throws {
+        self.reuseFinishedShards = reuseFinishedShards
         guard options.imageSize >= 8, options.imageSize % 8 == 0 else {
             throw SourceError(path: options.output, "image size \(options.imageSize) must be a positive multiple of 8")
         }
@@ -131,7 +135,7 @@ public struct PrepareJob: Sendable {
     public func convert(_ shard: PlannedShard, progress: (Int) -> Void = { _ in }) throws -> ShardOutcome {
         let path = options.output + "/" + shard.fileName
         let fingerprint = shard.fingerprint(imageSize: options.imageSize)
-        if let kept = try reusable(path: path, fingerprint: fingerprint) {
+        if reuseFinishedShards, let kept = try reusable(path: path, fingerprint: fingerprint) {
             progress(shard.files.count)
             return ShardOutcome(split: shard.split, index: shard.index, shard: kept.0, skipped: kept.1, reused: true)
         }
@@ -160,7 +164,9 @@ public struct PrepareJob: Sendable {
 
     /// The skipped list travels in the shard so that a re-run that keeps the shard still reports it.
     private func recordSkipped(_ skipped: [SkippedFile], in path: String) throws {
-        let json = String(decoding: try JSONEncoder().encode(skipped), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // the same list must give the same bytes
+        let json = String(decoding: try encoder.encode(skipped), as: UTF8.self)
         do {
             let file = try File(path: path, mode: .readWrite)
             try file.root.setAttribute("skipped", json)

@@ -92,7 +92,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
         let memory = H5Screate_simple(Int32(extent.count), &extent, nil)
         defer { H5Sclose(memory) }
         guard body(memory, fileSpace) >= 0 else {
-            throw error("transfer of rows \(start)..<\(start + rows) failed (corrupt or truncated file?)")
+            throw error("transfer of rows \(start)..<\(start + rows) failed (corrupt file, or a compression filter this HDF5 lacks)")
         }
     }
 
@@ -100,7 +100,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     public func read<T: HDF5Element>(as type: T.Type = T.self) throws -> [T] {
         try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard H5Dread(id, T.elementType.nativeType, ch5_s_all(), ch5_s_all(), ch5_p_default(), buffer.baseAddress) >= 0
-            else { throw error("read failed (corrupt or truncated file?)") }
+            else { throw error("read failed (corrupt file, or a compression filter this HDF5 lacks)") }
             initialized = count
         }
     }

@@ -12,12 +12,6 @@ extension PlannedCommand {
     }
 }
 
-struct PrepareCommand: PlannedCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "prepare", abstract: "Convert an ImageNet-layout folder into HDF5 shards and a manifest.")
-    static let arrivesWith = "the HDF5-sharded ImageNet issue"
-}
-
 struct TrainCommand: PlannedCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train the VQ-VAE-2 and its priors data-parallel under mpirun.")

@@ -1,0 +1,102 @@
+import Numerics
+
+/// Which samples each rank reads, with the semantics of PyTorch's DistributedSampler plus set_epoch:
+/// a permutation seeded by (seed, epoch), the same on every rank; global batch b holds the `globalBatch`
+/// consecutive entries starting at b * globalBatch, and rank r of R takes the contiguous slice
+/// [r * globalBatch / R, (r + 1) * globalBatch / R) of it — so R ranks see, step by step, exactly the samples one
+/// rank with the whole batch would. The ragged tail of an epoch is dropped.
+public struct DistributedSampler: Sendable, Equatable {
+    public let count: Int
+    public let globalBatch: Int
+    public let rank: Int
+    public let worldSize: Int
+    public let seed: UInt64
+    public let shuffle: Bool
+
+    public init(count: Int, globalBatch: Int, rank: Int, worldSize: Int, seed: UInt64, shuffle: Bool = true) throws {
+        guard globalBatch > 0, globalBatch % worldSize == 0 else {
+            throw SamplerError("global batch \(globalBatch) does not split evenly over \(worldSize) ranks")
+        }
+        guard count >= globalBatch else {
+            throw SamplerError("the data holds \(count) samples, fewer than one global batch of \(globalBatch)")
+        }
+        self.count = count
+        self.globalBatch = globalBatch
+        self.rank = rank
+        self.worldSize = worldSize
+        self.seed = seed
+        self.shuffle = shuffle
+    }
+
+    /// Samples per rank per step.
+    public var localBatch: Int { globalBatch / worldSize }
+
+    /// Full global batches in one epoch.
+    public var stepsPerEpoch: Int { count / globalBatch }
+
+    /// The visiting order of epoch `epoch`: a Fisher-Yates shuffle driven by a counter-based stream.
+    public func order(epoch: Int) -> [Int32] {
+        var order = (0..<count).map { Int32($0) }
+        guard shuffle else { return order }
+        let random = CounterRandom(seed: seed, keys: [0x5A3B, UInt64(epoch)])
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            order.swapAt(i, random.integer(UInt64(i), below: i + 1))
+        }
+        return order
+    }
+
+    /// The offset of this rank's slice inside a global batch.
+    public var sliceOffset: Int { rank * localBatch }
+
+    /// This rank's sample indices for the global batch starting at `position` of `order`.
+    public func localIndices(order: [Int32], position: Int) -> ArraySlice<Int32> {
+        let start = position + sliceOffset
+        return order[start..<(start + localBatch)]
+    }
+}
+
+/// Where training stands in the data, in global samples so that it maps to any world size.
+public struct DataPosition: Codable, Sendable, Equatable {
+    public var epoch: Int
+    /// Samples of this epoch's order already consumed by all ranks together.
+    public var sampleInEpoch: Int
+
+    public init(epoch: Int = 0, sampleInEpoch: Int = 0) {
+        self.epoch = epoch
+        self.sampleInEpoch = sampleInEpoch
+    }
+
+    /// The position after one more global batch, rolling into the next epoch when the rest would be ragged.
+    public func advanced(by globalBatch: Int, count: Int) -> DataPosition {
+        var next = DataPosition(epoch: epoch, sampleInEpoch: sampleInEpoch + globalBatch)
+        if next.sampleInEpoch + globalBatch > count { next = DataPosition(epoch: epoch + 1, sampleInEpoch: 0) }
+        return next
+    }
+
+    /// The position to start reading from: an epoch's ragged tail (left by a different global batch) rolls over.
+    public func normalized(globalBatch: Int, count: Int) -> DataPosition {
+        sampleInEpoch + globalBatch > count ? DataPosition(epoch: epoch + 1, sampleInEpoch: 0) : self
+    }
+}
+
+/// The held-out split divided for evaluation: every sample exactly once across ranks, contiguous per rank.
+public struct EvaluationPartition: Sendable, Equatable {
+    public let count: Int
+    public let rank: Int
+    public let worldSize: Int
+
+    public init(count: Int, rank: Int, worldSize: Int) {
+        self.count = count
+        self.rank = rank
+        self.worldSize = worldSize
+    }
+
+    /// The global indices this rank evaluates.
+    public var indices: Range<Int> { (count * rank / worldSize)..<(count * (rank + 1) / worldSize) }
+}
+
+/// A sampler setting that cannot work.
+public struct SamplerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class DataPipelineSmoke: XCTestCase { func testNothing() {} }
