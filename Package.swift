@@ -53,7 +53,9 @@ let package = Package(
         // Speed measurements of the numerical kernels against OpenBLAS (docs/PERFORMANCE.md).
         .executableTarget(
             name: "vqvae2-bench",
-            dependencies: ["Numerics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Numerics", "DataPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/vqvae2-bench"),
 
         // Programs that the test suite launches under mpirun; not part of the product.

@@ -1,5 +1,6 @@
 // Programs the test suite runs under mpirun: each mode checks one distributed behaviour and exits non-zero,
 // with a message naming the rank and the check, when it does not hold.
+import DataPipeline
 import Foundation
 import HDF5
 import MPI
@@ -104,6 +105,53 @@ func checkFailingRank(_ world: Communicator) throws {
     print("rank \(world.rank): all-reduce returned although a rank failed")
 }
 
+/// Every rank loads its slices of a prepared split: across ranks, each global batch must be exactly what one rank
+/// with the whole batch reads, the ranks' samples disjoint, an epoch covering every full batch; a loader resumed
+/// from a saved position must continue the same sequence; evaluation must see every held-out image once.
+func checkLoader(_ world: Communicator, manifest: String) throws {
+    let r = world.rank, n = world.size, globalBatch = 4 * n
+    let (_, train) = try ShardSet.open(manifest: manifest, split: "train", verify: true)
+    let sampler = try DistributedSampler(count: train.count, globalBatch: globalBatch, rank: r, worldSize: n, seed: 5)
+    let single = try DistributedSampler(count: train.count, globalBatch: globalBatch, rank: 0, worldSize: 1, seed: 5)
+    let steps = sampler.stepsPerEpoch + 2
+    let loader = BatchLoader(shards: train, schedule: .training(sampler, start: DataPosition(), flip: true))
+    var mine: [[Int32]] = []
+    var positions: [DataPosition] = []
+    for _ in 0..<steps {
+        let batch = try loader.next()!
+        mine.append(batch.indices)
+        positions.append(batch.position!)
+    }
+    var epochSeen = Set<Int32>()
+    for step in 0..<steps {
+        let everyone = try world.allGather(mine[step]).flatMap { $0 }
+        let position = positions[step]
+        let expected = Array(single.localIndices(order: single.order(epoch: position.epoch), position: position.sampleInEpoch))
+        try expect(everyone == expected, "step \(step): ranks together read \(everyone), one rank reads \(expected)", rank: r)
+        if position.epoch == 0 {
+            try expect(epochSeen.isDisjoint(with: everyone), "step \(step) repeats samples", rank: r)
+            epochSeen.formUnion(everyone)
+        }
+    }
+    try expect(epochSeen.count == sampler.stepsPerEpoch * globalBatch, "epoch 0 covered \(epochSeen.count) samples", rank: r)
+
+    let resumeAt = 3
+    let resumed = BatchLoader(shards: train, schedule: .training(sampler, start: positions[resumeAt], flip: true))
+    for step in resumeAt..<steps {
+        try expect(try resumed.next()!.indices == mine[step], "resumed loader differs at step \(step)", rank: r)
+    }
+
+    let (_, heldout) = try ShardSet.open(manifest: manifest, split: "heldout")
+    let evaluation = BatchLoader(
+        shards: heldout, schedule: .evaluation(EvaluationPartition(count: heldout.count, rank: r, worldSize: n), batch: 5))
+    var evaluated: [Int32] = []
+    while let batch = try evaluation.next() { evaluated += batch.indices }
+    let all = try world.allGather(bytes: evaluated.flatMap { withUnsafeBytes(of: $0) { Array($0) } })
+        .flatMap { bytes in stride(from: 0, to: bytes.count, by: 4).map { i in bytes[i..<(i + 4)].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } } }
+    try expect(all.sorted() == (0..<Int32(heldout.count)).map { $0 }, "evaluation saw \(all.count) of \(heldout.count)", rank: r)
+    print("rank \(r)/\(n): loader ok (\(steps) steps of \(globalBatch), \(heldout.count) held-out images)")
+}
+
 let mode = CommandLine.arguments.dropFirst().first ?? ""
 do {
     let mpi = try MPIRuntime()
@@ -111,7 +159,8 @@ do {
     case "collectives": try checkCollectives(mpi.world)
     case "hdf5": try checkHDF5RoundTrip(mpi.world, directory: CommandLine.arguments[2])
     case "failing-rank": try checkFailingRank(mpi.world)
-    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank")
+    case "loader": try checkLoader(mpi.world, manifest: CommandLine.arguments[2])
+    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank | loader MANIFEST")
     }
 } catch {
     FileHandle.standardError.write(Data("mpi-checks \(mode): \(error)\n".utf8))
