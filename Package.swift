@@ -7,6 +7,7 @@ import PackageDescription
 //                 Storage (checksums, durable and atomic file writes)
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
+//   distribution: Coordination (gradient buckets, the coordinator: EMA statistics, checks, stop decisions)
 //   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader)
 //   command line: vqvae2
 let package = Package(
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "Configuration"),
         .target(name: "Numerics", dependencies: ["COpenBLAS"]),
         .target(name: "Model", dependencies: ["Numerics"]),
+        .target(name: "Coordination", dependencies: ["MPI", "Numerics", "Storage"]),
         .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
 
         .executableTarget(
@@ -61,7 +63,7 @@ let package = Package(
 
         // Programs that the test suite launches under mpirun; not part of the product.
         .executableTarget(
-            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline"],
+            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline", "Coordination"],
             path: "Tests/MPIChecks"),
 
         .target(name: "TestSupport", dependencies: ["Numerics"], path: "Tests/TestSupport"),

@@ -1,9 +1,11 @@
 // Programs the test suite runs under mpirun: each mode checks one distributed behaviour and exits non-zero,
 // with a message naming the rank and the check, when it does not hold.
+import Coordination
 import DataPipeline
 import Foundation
 import HDF5
 import MPI
+import Numerics
 
 struct CheckFailure: Error, CustomStringConvertible {
     let description: String
@@ -152,6 +154,69 @@ func checkLoader(_ world: Communicator, manifest: String) throws {
     print("rank \(r)/\(n): loader ok (\(steps) steps of \(globalBatch), \(heldout.count) held-out images)")
 }
 
+/// The gradient reducer averages in buckets (with and without polling), and the coordinator's checks and decisions
+/// agree on every rank.
+func checkCoordination(_ world: Communicator) throws {
+    let r = world.rank, n = world.size
+    let stores = [ParameterStore(), ParameterStore()]
+    _ = stores[0].register("a", shape: [1000], initializer: .constant(0))
+    _ = stores[0].register("b", shape: [37], initializer: .constant(0))
+    _ = stores[1].register("c", shape: [5000], initializer: .constant(0))
+    for store in stores { store.materialize(seed: 0) }
+    func fill() {
+        for (s, store) in stores.enumerated() {
+            for i in 0..<store.count { store.gradients[i] = Float((i + s) % 7) * Float(r + 1) }
+        }
+    }
+    let reducer = GradientReducer(communicator: world, stores: stores, bucketBytes: 1024)
+    try expect(reducer.buckets.count == 5 + 20, "buckets \(reducer.buckets.count)", rank: r)
+    let mean = Float(n + 1) / 2
+    for overlap in [false, true] {
+        fill()
+        if overlap {
+            try reducer.start(store: 1)
+            try reducer.poll()
+            try reducer.start(store: 0)
+            try reducer.poll()
+        }
+        try reducer.finish(scale: 1 / Float(n))
+        for (s, store) in stores.enumerated() {
+            for i in 0..<store.count where store.gradients[i] != Float((i + s) % 7) * mean {
+                throw CheckFailure(description: "rank \(r): gradient \(i) of store \(s) is \(store.gradients[i]) (overlap \(overlap))")
+            }
+        }
+    }
+
+    let coordinator = Coordinator(communicator: world)
+    var statistics = [Float](repeating: Float(r), count: 10)
+    try statistics.withUnsafeMutableBufferPointer { try coordinator.sumEMAStatistics($0) }
+    try expect(statistics.allSatisfy { $0 == Float(n * (n - 1) / 2) }, "EMA statistics sum", rank: r)
+
+    let rows = [Float(r), Float(r) + 0.5]
+    var gathered = [Float](repeating: -1, count: 2 * n)
+    try rows.withUnsafeBufferPointer { local in try gathered.withUnsafeMutableBufferPointer { try coordinator.gatherRows(local, into: $0) } }
+    try expect(gathered == (0..<n).flatMap { [Float($0), Float($0) + 0.5] }, "rows in rank order: \(gathered)", rank: r)
+
+    var a = [Float](repeating: 1, count: 64), b = [Float](repeating: 2, count: 64)
+    func verify() throws {
+        try a.withUnsafeBufferPointer { a in
+            try b.withUnsafeBufferPointer { b in try coordinator.verifyIdentical([("model.a", a), ("model.b", b)]) }
+        }
+    }
+    try verify()
+    if r == n - 1 { b[17] = 2.0000002 }
+    do {
+        try verify()
+        throw CheckFailure(description: "rank \(r): divergence went unnoticed")
+    } catch let error as CoordinationError {
+        try expect(error == .diverged(tensor: "model.b", ranks: [n - 1]), "\(error)", rank: r)
+    }
+    try expect(try coordinator.anyRank(r == n - 1), "anyRank", rank: r)
+    try expect(!(try coordinator.anyRank(false)), "anyRank false", rank: r)
+    try expect(try coordinator.ranks(where: r == 0) == [0], "ranks(where:)", rank: r)
+    print("rank \(r)/\(n): coordination ok")
+}
+
 let mode = CommandLine.arguments.dropFirst().first ?? ""
 do {
     let mpi = try MPIRuntime()
@@ -160,7 +225,8 @@ do {
     case "hdf5": try checkHDF5RoundTrip(mpi.world, directory: CommandLine.arguments[2])
     case "failing-rank": try checkFailingRank(mpi.world)
     case "loader": try checkLoader(mpi.world, manifest: CommandLine.arguments[2])
-    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank | loader MANIFEST")
+    case "coordination": try checkCoordination(mpi.world)
+    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank | loader MANIFEST | coordination")
     }
 } catch {
     FileHandle.standardError.write(Data("mpi-checks \(mode): \(error)\n".utf8))

@@ -25,6 +25,14 @@ final class CollectiveTests: XCTestCase {
         XCTAssertEqual(result.output.components(separatedBy: "hdf5 round trip ok").count - 1, 2, result.output)
     }
 
+    func testCoordinatorAndGradientBucketsOnTwoAndThreeRanks() throws {
+        for ranks in [2, 3] {
+            let result = try TestEnvironment.mpirun(ranks: ranks, [TestEnvironment.product("mpi-checks"), "coordination"])
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertEqual(result.output.components(separatedBy: "coordination ok").count - 1, ranks, result.output)
+        }
+    }
+
     func testAFailingRankEndsTheJobPromptly() throws {
         let result = try TestEnvironment.mpirun(
             ranks: 2, [TestEnvironment.product("mpi-checks"), "failing-rank"], timeout: 120)
