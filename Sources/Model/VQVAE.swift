@@ -52,6 +52,7 @@ public final class VQVAE {
     private let bottomCodeVectors = Tensor(shape: [0])
     private let topCodeGradient = Tensor(shape: [0])
     private let bottomFeatureGradient = Tensor(shape: [0])
+    private let imageGradient = Tensor(shape: [0])
     /// The gradients of earlier micro-batches, set aside while a backward pass sums its own from zero.
     private let carriedGradients: UnsafeMutableBufferPointer<Float>
     private var readyForBackward = false
@@ -140,7 +141,7 @@ public final class VQVAE {
     }
 
     /// Adds the gradient of `scale` times the last training forward's loss to the store's gradients, by the
-    /// straight-through estimator; returns the images' gradient when `inputGradient` is set.
+    /// straight-through estimator; returns the images' gradient (owned by the model) when `inputGradient` is set.
     ///
     /// The pass sums this micro-batch's gradients from zero and only then adds the earlier micro-batches', so
     /// that the result does not depend on how a batch is split into micro-batches or ranks (for two parts).
@@ -155,7 +156,8 @@ public final class VQVAE {
         store.zeroGradients()
 
         let beta = config.beta * scale
-        let (dTopUpsampled, dBottomQuantized) = codes.backward(decoder.backward(meanSquaredError.backward(scale)))
+        let dReconstruction = meanSquaredError.backward(scale)
+        let (dTopUpsampled, dBottomQuantized) = codes.backward(decoder.backward(dReconstruction))
         topCodeGradient.copy(from: topUpsample.backward(dTopUpsampled))
         let dBottomInput = bottom.backward(dBottomQuantized, commitment: beta)
         let (dTopDecoded, dFeaturesConditioning) = conditioning.backward(bottomProjection.backward(dBottomInput))
@@ -163,10 +165,15 @@ public final class VQVAE {
         let dTopInput = top.backward(topCodeGradient, commitment: beta)
         bottomFeatureGradient.copy(from: topEncoder.backward(topProjection.backward(dTopInput))!)
         ResidualAdd.accumulate(dFeaturesConditioning, into: bottomFeatureGradient)
-        let dImages = bottomEncoder.backward(bottomFeatureGradient, inputGradient: inputGradient)
+        let dEncoded = bottomEncoder.backward(bottomFeatureGradient, inputGradient: inputGradient)
 
         for i in 0..<count { gradients[i] += carried[i] }
-        return dImages
+        guard let dEncoded else { return nil }
+        // The images are also the reconstruction's target: d/dx mean((y - x)^2) = -dL/dy.
+        imageGradient.resize(like: dEncoded)
+        let encoded = dEncoded.data, target = dReconstruction.data, dx = imageGradient.data
+        for i in 0..<imageGradient.count { dx[i] = encoded[i] - target[i] }
+        return imageGradient
     }
 
     /// Applies the EMA update of both levels from statistics in `localEMAStatistics`'s layout (summed over the
