@@ -33,12 +33,12 @@ final class LayerSequence {
     @discardableResult
     func backward(_ dOutput: Tensor, inputGradient: Bool = true) -> Tensor? {
         var dy = dOutput
-        for (index, layer) in layers.enumerated().reversed() {
+        for index in layers.indices.reversed() {
             if index == 0 && !inputGradient {
-                layer.backwardParameters(dy)
+                layers[index].backwardParameters(dy)
                 return nil
             }
-            dy = layer.backward(dy)
+            dy = layers[index].backward(dy)
         }
         return dy
     }

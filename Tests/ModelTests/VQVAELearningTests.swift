@@ -4,7 +4,7 @@ import XCTest
 @testable import Model
 
 /// The whole training step learns: Adam on the parameters, the EMA update and dead-code restarts on the codebooks.
-/// About 10 s in a debug build on this machine (400 steps of 16 images, 32x32, a 32-channel model).
+/// 10-30 s in a debug build on this shared machine (400 steps of 16 images, 32x32, a 32-channel model).
 final class VQVAELearningTests: XCTestCase {
     func testReconstructionLossFallsTenfoldOnSimpleShapes() throws {
         var config = VQVAEConfig()
