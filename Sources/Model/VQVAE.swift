@@ -196,7 +196,9 @@ public final class VQVAE {
     }
 
     /// On one process: when `restartsDue`, restarts both levels' dead codes from the last forward's quantiser
-    /// inputs; returns how many codes of each level were restarted.
+    /// inputs (with micro-batches, the last one's only: a caller wanting the whole batch's candidates collects
+    /// `lastQuantizerInput` after each forward and calls the quantisers' `restartDeadCodes(from:count:)`); returns
+    /// how many codes of each level were restarted.
     @discardableResult
     public func restartDeadCodes() -> (top: Int, bottom: Int) {
         guard restartsDue else { return (0, 0) }
