@@ -1,0 +1,265 @@
+import Numerics
+
+/// The two quantised levels of VQ-VAE-2; the raw value keys the levels' random streams.
+public enum VQVAELevel: Int, Sendable, CaseIterable {
+    case top = 0
+    case bottom = 1
+}
+
+/// The hierarchical VQ-VAE of VQ-VAE-2 (arXiv 1906.00446) with EMA codebooks, on NHWC fp32 images in [-1, 1].
+///
+/// Construction registers every trainable parameter in `store` (which must be empty: one store per model); the
+/// caller then calls `store.materialize(seed:)`. Codebooks are not parameters: they are EMA state in `top` and
+/// `bottom`, moved by `applyEMAUpdate` rather than by the optimiser.
+///
+/// Before the first step the codebooks are initialised from data: `initializeCodebooks(from:)` on one process, or
+/// per level on several ranks (all-gather `quantizerInput(for:level: .top)` in global sample order, call
+/// `top.initialize(from:count:)`, then the same for `.bottom`, whose input depends on the top codes).
+///
+/// One training step, with M micro-batches per rank:
+///  1. `store.zeroGradients()`;
+///  2. for each micro-batch: `forward(images, training: true)` (also adds the micro-batch's EMA statistics to
+///     `localEMAStatistics`), then `backward(scale:)` (adds its gradients to the store's);
+///  3. distributed only: all-reduce the store's gradients, and `localEMAStatistics` (sum) in one fused buffer;
+///  4. the optimiser updates the parameters from the gradients;
+///  5. `applyEMAUpdate(from:)` with the (summed) statistics, which also clears `localEMAStatistics`;
+///  6. `restartDeadCodes()` when `restartsDue` (or, distributed, each level's restart from gathered candidates).
+/// Micro-batch a then b accumulates exactly a + b (gradients and statistics), as a two-rank all-reduce does.
+public final class VQVAE {
+    public let config: VQVAEConfig
+    public let store: ParameterStore
+    /// The top (H/8) and bottom (H/4) quantisers.
+    public let top: EMAQuantizer
+    public let bottom: EMAQuantizer
+    /// Both levels' statistics of this rank's micro-batches since the last update: [top | bottom], each laid out
+    /// [K counts | K*D sums] as `EMAQuantizer` documents.
+    public let localEMAStatistics: UnsafeMutableBufferPointer<Float>
+
+    private let bottomEncoder: Encoder
+    private let topEncoder: Encoder
+    /// The 1x1 convolutions that project features onto the code dimension before each quantiser.
+    private let topProjection: Conv2D
+    private let topDecoder: Decoder
+    private let bottomProjection: Conv2D
+    private let topUpsample: ConvTranspose2D
+    private let decoder: Decoder
+    /// concat(top decoder output, bottom encoder output): the bottom level's conditioning on the top.
+    private let conditioning = ChannelConcat()
+    /// concat(upsampled top codes, bottom codes): the decoder's input.
+    private let codes = ChannelConcat()
+    private let meanSquaredError = MeanSquaredError()
+    private let topCodeVectors = Tensor(shape: [0])
+    private let bottomCodeVectors = Tensor(shape: [0])
+    private let topCodeGradient = Tensor(shape: [0])
+    private let bottomFeatureGradient = Tensor(shape: [0])
+    private let imageGradient = Tensor(shape: [0])
+    /// The gradients of earlier micro-batches, set aside while a backward pass sums its own from zero.
+    private let carriedGradients: UnsafeMutableBufferPointer<Float>
+    private var readyForBackward = false
+    private var lastOutput: Tensor?
+    private var lastTopInput: Tensor?
+    private var lastBottomInput: Tensor?
+
+    /// Builds the network in `store` (empty); `seed` keys the codebook initialisation and restart streams.
+    public init(_ store: ParameterStore, config: VQVAEConfig, seed: UInt64 = 0) throws {
+        try config.validate()
+        precondition(store.count == 0 && !store.isMaterialized, "a VQ-VAE needs an empty parameter store of its own")
+        self.config = config
+        self.store = store
+        let c = config.channels, d = config.codeDim
+        bottomEncoder = Encoder(store, name: "encoder.bottom", inChannels: config.imageChannels, config: config,
+                                stride: 4)
+        topEncoder = Encoder(store, name: "encoder.top", inChannels: c, config: config, stride: 2)
+        topProjection = Conv2D(store, name: "quantize.top.input", inChannels: c, outChannels: d, kernel: 1)
+        topDecoder = Decoder(store, name: "decoder.top", inChannels: d, outChannels: d, config: config, stride: 2)
+        bottomProjection = Conv2D(store, name: "quantize.bottom.input", inChannels: d + c, outChannels: d, kernel: 1)
+        topUpsample = ConvTranspose2D(store, name: "upsample.top", inChannels: d, outChannels: d, kernel: 4, stride: 2,
+                                      padding: 1)
+        decoder = Decoder(store, name: "decoder", inChannels: 2 * d, outChannels: config.imageChannels,
+                          config: config, stride: 4)
+        func quantizer(_ level: VQVAELevel) -> EMAQuantizer {
+            EMAQuantizer(
+                numCodes: config.codebookSize, dimension: d, seed: seed, level: level.rawValue,
+                decay: config.emaDecay, epsilon: config.emaEpsilon, deadCodeThreshold: config.deadCodeThreshold)
+        }
+        top = quantizer(.top)
+        bottom = quantizer(.bottom)
+        localEMAStatistics = .allocate(capacity: top.statisticsCount + bottom.statisticsCount)
+        localEMAStatistics.initialize(repeating: 0)
+        carriedGradients = .allocate(capacity: max(store.count, 1))
+    }
+
+    deinit {
+        localEMAStatistics.deallocate()
+        carriedGradients.deallocate()
+    }
+
+    /// The quantiser of `level`.
+    public func quantizer(_ level: VQVAELevel) -> EMAQuantizer { level == .top ? top : bottom }
+
+    /// Where `level`'s statistics start in `localEMAStatistics` (and in any buffer of its layout).
+    public func statisticsOffset(_ level: VQVAELevel) -> Int { level == .top ? 0 : top.statisticsCount }
+
+    private func checkImages(_ images: Tensor) {
+        precondition(
+            images.shape.count == 4 && images.c == config.imageChannels && images.h % 8 == 0 && images.w % 8 == 0
+                && images.h > 0 && images.w > 0,
+            "images \(images.shape): expected [N, H, W, \(config.imageChannels)] with H and W multiples of 8")
+    }
+
+    // MARK: Training
+
+    /// Runs the network on `images`; with `training`, keeps what `backward` needs and adds both levels' EMA
+    /// statistics to `localEMAStatistics`.
+    public func forward(_ images: Tensor, training: Bool) -> VQVAELosses {
+        checkImages(images)
+        let features = bottomEncoder.forward(images)
+        let topInput = topProjection.forward(topEncoder.forward(features))
+        let topQuantized = top.forward(topInput)
+        let bottomInput = bottomProjection.forward(conditioning.forward(topDecoder.forward(topQuantized), features))
+        let bottomQuantized = bottom.forward(bottomInput)
+        lastTopInput = topInput
+        lastBottomInput = bottomInput
+        let output = decoder.forward(codes.forward(topUpsample.forward(topQuantized), bottomQuantized))
+        lastOutput = output
+        let losses = VQVAELosses(
+            reconstruction: meanSquaredError.forward(output, images), commitmentTop: top.commitmentLoss(),
+            commitmentBottom: bottom.commitmentLoss(), beta: config.beta)
+        if training {
+            let statistics = localEMAStatistics.baseAddress!
+            top.accumulateStatistics(into: statistics + statisticsOffset(.top))
+            bottom.accumulateStatistics(into: statistics + statisticsOffset(.bottom))
+        }
+        readyForBackward = training
+        return losses
+    }
+
+    /// The reconstruction of the last forward (owned by the model, valid until the next call).
+    public var reconstruction: Tensor {
+        guard let lastOutput else { preconditionFailure("reconstruction before forward") }
+        return lastOutput
+    }
+
+    /// Adds the gradient of `scale` times the last training forward's loss to the store's gradients, by the
+    /// straight-through estimator; returns the images' gradient (owned by the model) when `inputGradient` is set.
+    ///
+    /// The pass sums this micro-batch's gradients from zero and only then adds the earlier micro-batches', so
+    /// that the result does not depend on how a batch is split into micro-batches or ranks (for two parts).
+    @discardableResult
+    public func backward(scale: Float = 1, inputGradient: Bool = false) -> Tensor? {
+        precondition(readyForBackward, "backward needs a forward(_:training: true) just before it")
+        precondition(store.isMaterialized && store.count == carriedGradients.count,
+                     "the store must hold this model alone and be materialized")
+        readyForBackward = false
+        let gradients = store.gradients, carried = carriedGradients.baseAddress!, count = store.count
+        carried.update(from: gradients, count: count)
+        store.zeroGradients()
+
+        let beta = config.beta * scale
+        let dReconstruction = meanSquaredError.backward(scale)
+        let (dTopUpsampled, dBottomQuantized) = codes.backward(decoder.backward(dReconstruction))
+        topCodeGradient.copy(from: topUpsample.backward(dTopUpsampled))
+        let dBottomInput = bottom.backward(dBottomQuantized, commitment: beta)
+        let (dTopDecoded, dFeaturesConditioning) = conditioning.backward(bottomProjection.backward(dBottomInput))
+        ResidualAdd.accumulate(topDecoder.backward(dTopDecoded), into: topCodeGradient)
+        let dTopInput = top.backward(topCodeGradient, commitment: beta)
+        bottomFeatureGradient.copy(from: topEncoder.backward(topProjection.backward(dTopInput))!)
+        ResidualAdd.accumulate(dFeaturesConditioning, into: bottomFeatureGradient)
+        let dEncoded = bottomEncoder.backward(bottomFeatureGradient, inputGradient: inputGradient)
+
+        for i in 0..<count { gradients[i] += carried[i] }
+        guard let dEncoded else { return nil }
+        // The images are also the reconstruction's target: d/dx mean((y - x)^2) = -dL/dy.
+        imageGradient.resize(like: dEncoded)
+        let encoded = dEncoded.data, target = dReconstruction.data, dx = imageGradient.data
+        for i in 0..<imageGradient.count { dx[i] = encoded[i] - target[i] }
+        return imageGradient
+    }
+
+    /// Applies the EMA update of both levels from statistics in `localEMAStatistics`'s layout (summed over the
+    /// step's micro-batches and, distributed, over ranks), clears `localEMAStatistics`, and returns the usage of
+    /// each level (the batch's, and the live codes after the update).
+    @discardableResult
+    public func applyEMAUpdate(from statistics: UnsafePointer<Float>) -> (top: CodebookUsage, bottom: CodebookUsage) {
+        let topStatistics = statistics + statisticsOffset(.top)
+        let bottomStatistics = statistics + statisticsOffset(.bottom)
+        top.applyUpdate(from: topStatistics)
+        bottom.applyUpdate(from: bottomStatistics)
+        let usage = (top.usage(from: topStatistics), bottom.usage(from: bottomStatistics))
+        localEMAStatistics.update(repeating: 0)
+        return usage
+    }
+
+    /// Whether the configuration calls for dead-code restarts after the latest EMA update.
+    public var restartsDue: Bool {
+        config.restartDeadCodes && top.updateCount > 0 && top.updateCount % config.restartInterval == 0
+    }
+
+    /// On one process: when `restartsDue`, restarts both levels' dead codes from the last forward's quantiser
+    /// inputs (with micro-batches, the last one's only: a caller wanting the whole batch's candidates collects
+    /// `lastQuantizerInput` after each forward and calls the quantisers' `restartDeadCodes(from:count:)`); returns
+    /// how many codes of each level were restarted.
+    @discardableResult
+    public func restartDeadCodes() -> (top: Int, bottom: Int) {
+        guard restartsDue else { return (0, 0) }
+        let zTop = lastQuantizerInput(.top), zBottom = lastQuantizerInput(.bottom)
+        return (
+            top.restartDeadCodes(from: zTop.data, count: zTop.count / config.codeDim),
+            bottom.restartDeadCodes(from: zBottom.data, count: zBottom.count / config.codeDim)
+        )
+    }
+
+    /// The vectors `level` quantised in the last forward or encode ([N, h, w, D]): restart candidates.
+    public func lastQuantizerInput(_ level: VQVAELevel) -> Tensor {
+        guard let z = level == .top ? lastTopInput : lastBottomInput else {
+            preconditionFailure("no \(level) quantiser input before a forward")
+        }
+        return z
+    }
+
+    // MARK: Codes
+
+    /// Runs the encoders up to `level`'s quantiser input for `images` (the bottom level needs the top codebook
+    /// initialised): the candidates a caller gathers to initialise that level's codebook.
+    public func quantizerInput(for images: Tensor, level: VQVAELevel) -> Tensor {
+        checkImages(images)
+        readyForBackward = false
+        let features = bottomEncoder.forward(images)
+        let zTop = topProjection.forward(topEncoder.forward(features))
+        lastTopInput = zTop
+        if level == .top { return zTop }
+        top.lookup(top.search(zTop), shape: Array(zTop.shape.dropLast()), into: topCodeVectors)
+        let zBottom = bottomProjection.forward(conditioning.forward(topDecoder.forward(topCodeVectors), features))
+        lastBottomInput = zBottom
+        return zBottom
+    }
+
+    /// On one process: initialises the top codebook from `images`' top quantiser inputs, then the bottom one.
+    public func initializeCodebooks(from images: Tensor) {
+        for level in VQVAELevel.allCases {
+            let z = quantizerInput(for: images, level: level)
+            quantizer(level).initialize(from: z.data, count: z.count / config.codeDim)
+        }
+    }
+
+    /// The codes of `images`: top [N, H/8, W/8] and bottom [N, H/4, W/4], row-major.
+    public func encode(_ images: Tensor) -> (top: [Int32], bottom: [Int32]) {
+        let zBottom = quantizerInput(for: images, level: .bottom)
+        return (top.indices, bottom.search(zBottom))
+    }
+
+    /// The images of codes top [N, S/8, S/8] and bottom [N, S/4, S/4] with S = `config.imageSize`, as
+    /// [N, S, S, channels] (owned by the model, valid until the next call).
+    public func decode(top topCodes: [Int32], bottom bottomCodes: [Int32]) -> Tensor {
+        let side = config.imageSize / 8, n = topCodes.count / (side * side)
+        precondition(
+            topCodes.count == n * side * side && bottomCodes.count == 4 * topCodes.count,
+            "\(topCodes.count) top and \(bottomCodes.count) bottom codes for \(config.imageSize)-pixel images")
+        readyForBackward = false
+        top.lookup(topCodes, shape: [n, side, side], into: topCodeVectors)
+        bottom.lookup(bottomCodes, shape: [n, 2 * side, 2 * side], into: bottomCodeVectors)
+        let output = decoder.forward(codes.forward(topUpsample.forward(topCodeVectors), bottomCodeVectors))
+        lastOutput = output
+        return output
+    }
+}
