@@ -8,6 +8,7 @@ import PackageDescription
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
 //   distribution: Coordination (gradient buckets, the coordinator: EMA statistics, checks, stop decisions)
+//   checkpoints:  Checkpoints (sharded HDF5 checkpoints, committed by a manifest)
 //   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader)
 //   command line: vqvae2
 let package = Package(
@@ -44,6 +45,7 @@ let package = Package(
         .target(name: "Numerics", dependencies: ["COpenBLAS"]),
         .target(name: "Model", dependencies: ["Numerics"]),
         .target(name: "Coordination", dependencies: ["MPI", "Numerics", "Storage"]),
+        .target(name: "Checkpoints", dependencies: ["MPI", "HDF5", "Storage"]),
         .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
 
         .executableTarget(
@@ -63,7 +65,7 @@ let package = Package(
 
         // Programs that the test suite launches under mpirun; not part of the product.
         .executableTarget(
-            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline", "Coordination"],
+            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline", "Coordination", "Checkpoints"],
             path: "Tests/MPIChecks"),
 
         .target(name: "TestSupport", dependencies: ["Numerics"], path: "Tests/TestSupport"),
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "MPITests", dependencies: ["TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Numerics", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "HDF5", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
