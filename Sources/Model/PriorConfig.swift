@@ -3,6 +3,11 @@ public struct PriorConfigError: Error, CustomStringConvertible, Equatable {
     public let field: String
     public let reason: String
 
+    public init(field: String, reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+
     public var description: String { "prior config: \(field) \(reason)" }
 }
 
