@@ -53,7 +53,8 @@ final class GatedPixelCNN {
     func forward(
         codes: [Int32], labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?, dropout: DropoutContext?
     ) -> Tensor {
-        precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
+        precondition(batch > 0 && labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
+        precondition(labels.allSatisfy { $0 >= 0 && Int($0) < config.classes }, "labels outside 0..<\(config.classes)")
         if let conditioning {
             precondition(conditioning.shape.dropLast() == [batch, rows, width],
                          "conditioning \(conditioning.shape) for codes [\(batch), \(rows), \(width)]")

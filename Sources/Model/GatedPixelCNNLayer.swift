@@ -3,41 +3,44 @@ import Numerics
 /// One gated layer of a PixelCNN without blind spot (arXiv 1606.05328, figure 2), with the conditioning added
 /// inside both gates.
 ///
-/// v' = gate(vconv(v) + class_v + cond_v)
-/// h' = h + proj(dropout(gate(hconv(h) + link(vconv(v)) + class_h + cond_h)))   (no residual in the first layer)
+/// v_pre = vconv(v) + class_v + cond_v;   v' = gate(v_pre)
+/// h' = h + proj(dropout(gate(hconv(h) + link(v_pre) + class_h + cond_h)))   (no residual in the first layer)
 ///
 /// CausalConv2D's vertical stack already sees only rows strictly above (mask A first, mask B after), so the link
 /// (a 1x1 convolution of the vertical pre-activations) joins the horizontal stack at the same position with no
 /// extra shift. The first layer's horizontal input is the embedding of the current code, so it takes no residual:
 /// that would leak the very code the layer predicts. The last layer's vertical output feeds nothing, so that layer
 /// has no vertical gate, class term or conditioning projection.
+///
+/// The class, conditioning and link terms are added in place into the convolutions' outputs (a convolution's
+/// backward never reads its output), and their gradients are read from the gates' input gradients, so the
+/// pre-activations cost no tensors of their own in forward or backward.
 final class GatedPixelCNNLayer {
-    let channels: Int
     let isFirst: Bool
     let hasVerticalOutput: Bool
     private let verticalConvolution: CausalConv2D
     private let horizontalConvolution: CausalConv2D
     private let link: Linear
-    private let verticalClass: ClassEmbedding?
-    private let horizontalClass: ClassEmbedding
+    /// Class tables [classes, 2C] added to the pre-activations (the layout of Numerics' ClassEmbedding).
+    private let verticalClass: Parameter?
+    private let horizontalClass: Parameter
     private let verticalConditioning: Linear?
     private let horizontalConditioning: Linear?
-    private let verticalConditioningAdd = ResidualAdd()
-    private let horizontalLinkAdd = ResidualAdd()
-    private let horizontalConditioningAdd = ResidualAdd()
     private let verticalGate = GatedActivation()
     private let horizontalGate = GatedActivation()
     private let dropout: Dropout
     private let projection: Linear
     private let residual = ResidualAdd()
+    private let store: ParameterStore
+    private var labels: [Int32] = []
     /// The sum of the conditioning gradients of both stacks (bottom prior only).
     let conditioningGradient = Tensor(shape: [0])
 
     init(
         _ store: ParameterStore, name: String, config: PriorConfig, index: Int, conditioningChannels: Int?
     ) {
+        self.store = store
         let c = config.channels
-        channels = c
         isFirst = index == 0
         hasVerticalOutput = index < config.layers - 1
         let mask: CausalConv2D.Mask = isFirst ? .a : .b
@@ -50,8 +53,10 @@ final class GatedPixelCNNLayer {
             outChannels: 2 * c)
         link = Linear(store, name: name + ".link", inFeatures: 2 * c, outFeatures: 2 * c)
         verticalClass = hasVerticalOutput
-            ? ClassEmbedding(store, name: name + ".vclass", numClasses: config.classes, channels: 2 * c) : nil
-        horizontalClass = ClassEmbedding(store, name: name + ".hclass", numClasses: config.classes, channels: 2 * c)
+            ? store.register(name + ".vclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
+            : nil
+        horizontalClass = store.register(
+            name + ".hclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
         if let conditioningChannels {
             // No bias: the convolutions' biases already shift the same pre-activations.
             verticalConditioning = hasVerticalOutput
@@ -71,22 +76,25 @@ final class GatedPixelCNNLayer {
     func forward(
         vertical v: Tensor, horizontal h: Tensor, labels: [Int32], conditioning: Tensor?, dropout context: DropoutContext?
     ) -> (vertical: Tensor?, horizontal: Tensor) {
-        let verticalFeatures = verticalConvolution.forward(v)
+        self.labels.removeAll(keepingCapacity: true)
+        self.labels.append(contentsOf: labels)
+        let verticalPre = verticalConvolution.forward(v)
         var verticalOutput: Tensor? = nil
-        if hasVerticalOutput, let verticalClass {
-            var pre = verticalClass.forward(verticalFeatures, labels: labels)
+        if let verticalClass {
+            ClassBias.add(store.value(verticalClass), labels: labels, into: verticalPre)
             if let conditioning, let verticalConditioning {
-                pre = verticalConditioningAdd.forward(pre, verticalConditioning.forward(conditioning))
+                ResidualAdd.accumulate(verticalConditioning.forward(conditioning), into: verticalPre)
             }
-            verticalOutput = verticalGate.forward(pre)
+            verticalOutput = verticalGate.forward(verticalPre)
         }
-        let linked = horizontalLinkAdd.forward(horizontalConvolution.forward(h), link.forward(verticalFeatures))
-        var pre = horizontalClass.forward(linked, labels: labels)
+        let horizontalPre = horizontalConvolution.forward(h)
+        ResidualAdd.accumulate(link.forward(verticalPre), into: horizontalPre)
+        ClassBias.add(store.value(horizontalClass), labels: labels, into: horizontalPre)
         if let conditioning, let horizontalConditioning {
-            pre = horizontalConditioningAdd.forward(pre, horizontalConditioning.forward(conditioning))
+            ResidualAdd.accumulate(horizontalConditioning.forward(conditioning), into: horizontalPre)
         }
         let gated = dropout.forward(
-            horizontalGate.forward(pre), seed: context?.seed ?? 0, step: context?.step ?? 0,
+            horizontalGate.forward(horizontalPre), seed: context?.seed ?? 0, step: context?.step ?? 0,
             firstSample: context?.firstSample ?? 0, training: context != nil)
         let projected = projection.forward(gated)
         return (verticalOutput, isFirst ? projected : residual.forward(h, projected))
@@ -95,20 +103,49 @@ final class GatedPixelCNNLayer {
     /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);
     /// parameter gradients are accumulated, and the conditioning gradient is left in `conditioningGradient`.
     func backward(vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor) -> (vertical: Tensor, horizontal: Tensor) {
-        let dPre = horizontalGate.backward(dropout.backward(projection.backward(dOutput)))
-        if let horizontalConditioning { conditioningGradient.copy(from: horizontalConditioning.backward(dPre)) }
-        let dLinked = horizontalClass.backward(dPre)
-        let dVerticalFeatures = link.backward(dLinked)
-        let dHorizontal = horizontalConvolution.backward(dLinked)
+        let dHorizontalPre = horizontalGate.backward(dropout.backward(projection.backward(dOutput)))
+        ClassBias.accumulateGradient(dHorizontalPre, labels: labels, into: store.gradient(horizontalClass))
+        if let horizontalConditioning {
+            conditioningGradient.copy(from: horizontalConditioning.backward(dHorizontalPre))
+        }
+        let dVerticalPre = link.backward(dHorizontalPre)
+        let dHorizontal = horizontalConvolution.backward(dHorizontalPre)
         if !isFirst { ResidualAdd.accumulate(dOutput, into: dHorizontal) }
         if let dVerticalOutput, let verticalClass {
-            let dVerticalPre = verticalGate.backward(dVerticalOutput)
+            ResidualAdd.accumulate(verticalGate.backward(dVerticalOutput), into: dVerticalPre)
+            ClassBias.accumulateGradient(dVerticalPre, labels: labels, into: store.gradient(verticalClass))
             if let verticalConditioning {
                 ResidualAdd.accumulate(verticalConditioning.backward(dVerticalPre), into: conditioningGradient)
             }
-            ResidualAdd.accumulate(verticalClass.backward(dVerticalPre), into: dVerticalFeatures)
         }
-        return (verticalConvolution.backward(dVerticalFeatures), dHorizontal)
+        return (verticalConvolution.backward(dVerticalPre), dHorizontal)
+    }
+}
+
+/// A class table's row per sample added at every position of an NHWC map, in place, and its adjoint.
+enum ClassBias {
+    /// x[n, ..., :] += table[labels[n], :].
+    static func add(_ table: UnsafePointer<Float>, labels: [Int32], into x: Tensor) {
+        let c = x.c, positions = x.count / (labels.count * c), data = x.data
+        for (n, label) in labels.enumerated() {
+            let row = table + Int(label) * c
+            for p in 0..<positions {
+                let out = data + (n * positions + p) * c
+                for j in 0..<c { out[j] += row[j] }
+            }
+        }
+    }
+
+    /// dTable[labels[n], :] += sum over positions of dx[n, ..., :].
+    static func accumulateGradient(_ dx: Tensor, labels: [Int32], into dTable: UnsafeMutablePointer<Float>) {
+        let c = dx.c, positions = dx.count / (labels.count * c), data = dx.data
+        for (n, label) in labels.enumerated() {
+            let row = dTable + Int(label) * c
+            for p in 0..<positions {
+                let d = data + (n * positions + p) * c
+                for j in 0..<c { row[j] += d[j] }
+            }
+        }
     }
 }
 
