@@ -19,6 +19,10 @@ final class GatedPixelCNN {
     private let outputActivations: [Activation]
     private let outputLayers: [Linear]
     private let embeddingGradient = Tensor(shape: [0])
+    /// Sampling by rows: each layer's horizontal bias at the current row, and row slices to compute them from.
+    private var rowBiases: [Tensor] = []
+    private let verticalPreRow = Tensor(shape: [0])
+    private let conditioningRow = Tensor(shape: [0])
     /// The gradient of the conditioning features of the last backward (bottom prior only).
     let conditioningGradient = Tensor(shape: [0])
     private var hasConditioning = false
@@ -40,6 +44,7 @@ final class GatedPixelCNN {
                 ? AttentionBlock(store, name: name + ".attention\(l)", channels: c, heads: config.heads) : nil)
         }
         self.layers = layers
+        rowBiases = layers.map { _ in Tensor(shape: [0]) }
         self.attention = attention
         outputActivations = (0..<config.outputLayers).map { _ in Activation(.relu) }
         outputLayers = (0..<config.outputLayers).map { i in
@@ -71,6 +76,42 @@ final class GatedPixelCNN {
         }
         for (activation, linear) in zip(outputActivations, outputLayers) { h = linear.forward(activation.forward(h)) }
         return h
+    }
+
+    /// Whether any layer attends: sampling by rows would then need every earlier position's horizontal features.
+    var hasAttention: Bool { attention.contains { $0 != nil } }
+
+    /// Sampling by rows, once per row r: runs the vertical stacks on codes [N, r+1, W] (row r's codes are not
+    /// read: vertical features at row r see rows above only) and keeps every layer's horizontal bias at row r.
+    /// `conditioning` covers the same rows.
+    func prepareRow(codes: [Int32], labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?) {
+        var v = embedding.forward(codes, shape: [batch, rows, width])
+        if let conditioning { copyRow(rows - 1, of: conditioning, into: conditioningRow) }
+        for (layer, bias) in zip(layers, rowBiases) {
+            let vertical = layer.forwardVertical(v, labels: labels, conditioning: conditioning)
+            copyRow(rows - 1, of: vertical.pre, into: verticalPreRow)
+            bias.copy(from: layer.horizontalBias(
+                verticalPre: verticalPreRow, labels: labels, conditioning: conditioning == nil ? nil : conditioningRow))
+            if let output = vertical.output { v = output }
+        }
+    }
+
+    /// Sampling by rows, once per position: logits [N, 1, W, K] of the row prepared last, from its codes
+    /// [N, 1, W] (codes at and after the column being drawn are not read). Evaluation mode.
+    func forwardRow(codes: [Int32], labels: [Int32], batch: Int) -> Tensor {
+        var h = embedding.forward(codes, shape: [batch, 1, width])
+        for (layer, bias) in zip(layers, rowBiases) { h = layer.forwardHorizontal(h, bias: bias) }
+        for (activation, linear) in zip(outputActivations, outputLayers) { h = linear.forward(activation.forward(h)) }
+        return h
+    }
+
+    /// out [N, 1, W, C] = x[:, row, :, :] for x [N, R, W, C].
+    private func copyRow(_ row: Int, of x: Tensor, into out: Tensor) {
+        let batch = x.n, rows = x.h, rowCount = x.w * x.c
+        out.resize([batch, 1, x.w, x.c])
+        for n in 0..<batch {
+            (out.data + n * rowCount).update(from: x.data + (n * rows + row) * rowCount, count: rowCount)
+        }
     }
 
     /// Accumulates every parameter gradient for `dLogits`; the conditioning gradient lands in

@@ -78,26 +78,52 @@ final class GatedPixelCNNLayer {
     ) -> (vertical: Tensor?, horizontal: Tensor) {
         self.labels.removeAll(keepingCapacity: true)
         self.labels.append(contentsOf: labels)
-        let verticalPre = verticalConvolution.forward(v)
-        var verticalOutput: Tensor? = nil
-        if let verticalClass {
-            ClassBias.add(store.value(verticalClass), labels: labels, into: verticalPre)
-            if let conditioning, let verticalConditioning {
-                ResidualAdd.accumulate(verticalConditioning.forward(conditioning), into: verticalPre)
-            }
-            verticalOutput = verticalGate.forward(verticalPre)
-        }
+        let vertical = forwardVertical(v, labels: labels, conditioning: conditioning)
         let horizontalPre = horizontalConvolution.forward(h)
-        ResidualAdd.accumulate(link.forward(verticalPre), into: horizontalPre)
+        ResidualAdd.accumulate(link.forward(vertical.pre), into: horizontalPre)
         ClassBias.add(store.value(horizontalClass), labels: labels, into: horizontalPre)
         if let conditioning, let horizontalConditioning {
             ResidualAdd.accumulate(horizontalConditioning.forward(conditioning), into: horizontalPre)
         }
+        return (vertical.output, finishHorizontal(horizontalPre, input: h, dropout: context))
+    }
+
+    /// The vertical stack alone: v_pre and v' (nil for the last layer).
+    func forwardVertical(_ v: Tensor, labels: [Int32], conditioning: Tensor?) -> (pre: Tensor, output: Tensor?) {
+        let verticalPre = verticalConvolution.forward(v)
+        guard let verticalClass else { return (verticalPre, nil) }
+        ClassBias.add(store.value(verticalClass), labels: labels, into: verticalPre)
+        if let conditioning, let verticalConditioning {
+            ResidualAdd.accumulate(verticalConditioning.forward(conditioning), into: verticalPre)
+        }
+        return (verticalPre, verticalGate.forward(verticalPre))
+    }
+
+    /// link(v_pre) + class_h + cond_h: every term of the horizontal pre-activation that does not depend on the
+    /// horizontal stream, for sampling to compute once per row. Owned by the layer until the next call.
+    func horizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?) -> Tensor {
+        let bias = link.forward(verticalPre)
+        ClassBias.add(store.value(horizontalClass), labels: labels, into: bias)
+        if let conditioning, let horizontalConditioning {
+            ResidualAdd.accumulate(horizontalConditioning.forward(conditioning), into: bias)
+        }
+        return bias
+    }
+
+    /// The horizontal stack alone, evaluation mode, given `horizontalBias` for the same positions.
+    func forwardHorizontal(_ h: Tensor, bias: Tensor) -> Tensor {
+        let horizontalPre = horizontalConvolution.forward(h)
+        ResidualAdd.accumulate(bias, into: horizontalPre)
+        return finishHorizontal(horizontalPre, input: h, dropout: nil)
+    }
+
+    /// h + proj(dropout(gate(pre))), without the residual in the first layer.
+    private func finishHorizontal(_ pre: Tensor, input h: Tensor, dropout context: DropoutContext?) -> Tensor {
         let gated = dropout.forward(
-            horizontalGate.forward(horizontalPre), seed: context?.seed ?? 0, step: context?.step ?? 0,
+            horizontalGate.forward(pre), seed: context?.seed ?? 0, step: context?.step ?? 0,
             firstSample: context?.firstSample ?? 0, training: context != nil)
         let projected = projection.forward(gated)
-        return (verticalOutput, isFirst ? projected : residual.forward(h, projected))
+        return isFirst ? projected : residual.forward(h, projected)
     }
 
     /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);

@@ -42,11 +42,14 @@ final class PriorSamplingTests: XCTestCase {
     /// At temperature 0 every sampled code must be the arg max of the full-map logits of the finished map at its
     /// position: those logits depend only on earlier codes, which were final when the code was drawn. This checks
     /// the sampler's row-limited forwards and its reuse of the conditioning against plain forwards.
+    /// Both ways of sampling are covered: by whole forwards on the rows so far (the top prior with attention) and
+    /// by rows with cached vertical stacks (the bottom prior, and a top prior without attention).
     func testGreedySamplesAreTheArgMaxOfFullMapLogits() {
         let (top, bottom) = makePriors()
         let labels: [Int32] = [2, 0]
         let codes = PriorSampler.sample(top: top, bottom: bottom, labels: labels, temperature: 0, seed: 1)
         func assertArgMax(_ logits: Tensor, _ codes: [Int32], _ level: String) {
+            XCTAssertEqual(logits.count, codes.count * k)
             for p in 0..<codes.count {
                 let row = Array(logits.array[(p * k)..<((p + 1) * k)])
                 XCTAssertEqual(Int(codes[p]), row.indices.max { row[$0] < row[$1] }, "\(level) position \(p)")
@@ -56,6 +59,13 @@ final class PriorSamplingTests: XCTestCase {
         assertArgMax(
             bottom.forward(codes: codes.bottom, topCodes: codes.top, labels: labels, batch: 2, dropout: nil),
             codes.bottom, "bottom")
+
+        let store = ParameterStore()
+        let plainTop = TopPrior(store, name: "top", config: tinyPriorConfig(), height: 4, width: 5)
+        store.materialize(seed: 6)
+        let plainCodes = plainTop.sample(labels: labels, temperature: 0, seed: 1)
+        assertArgMax(
+            plainTop.forward(codes: plainCodes, labels: labels, batch: 2, dropout: nil), plainCodes, "top, no attention")
     }
 
     /// On a 1x1 map the only position's distribution is softmax(logits / T) of the class alone.
