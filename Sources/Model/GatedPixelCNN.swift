@@ -8,7 +8,8 @@ import Numerics
 /// (non-strict) and still see no code at or after p.
 ///
 /// `forward` accepts any number of rows up to the map height: the network is causal in rows, so the logits of
-/// the first r rows computed on an r-row map equal those of the full map. Sampling relies on that.
+/// the first r rows computed on an r-row map equal those of the full map. Sampling relies on that, and without
+/// attention samples by rows instead (`prepareRow`, then `forwardRow` per position; see PriorSampler).
 final class GatedPixelCNN {
     let config: PriorConfig
     let width: Int
@@ -58,12 +59,7 @@ final class GatedPixelCNN {
     func forward(
         codes: [Int32], labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?, dropout: DropoutContext?
     ) -> Tensor {
-        precondition(batch > 0 && labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
-        precondition(labels.allSatisfy { $0 >= 0 && Int($0) < config.classes }, "labels outside 0..<\(config.classes)")
-        if let conditioning {
-            precondition(conditioning.shape.dropLast() == [batch, rows, width],
-                         "conditioning \(conditioning.shape) for codes [\(batch), \(rows), \(width)]")
-        }
+        checkInputs(labels: labels, batch: batch, rows: rows, conditioning: conditioning)
         hasConditioning = conditioning != nil
         let embedded = embedding.forward(codes, shape: [batch, rows, width])
         var v: Tensor? = embedded
@@ -78,6 +74,15 @@ final class GatedPixelCNN {
         return h
     }
 
+    private func checkInputs(labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?) {
+        precondition(batch > 0 && labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
+        precondition(labels.allSatisfy { $0 >= 0 && Int($0) < config.classes }, "labels outside 0..<\(config.classes)")
+        if let conditioning {
+            precondition(conditioning.shape.dropLast() == [batch, rows, width],
+                         "conditioning \(conditioning.shape) for codes [\(batch), \(rows), \(width)]")
+        }
+    }
+
     /// Whether any layer attends: sampling by rows would then need every earlier position's horizontal features.
     var hasAttention: Bool { attention.contains { $0 != nil } }
 
@@ -85,6 +90,7 @@ final class GatedPixelCNN {
     /// read: vertical features at row r see rows above only) and keeps every layer's horizontal bias at row r.
     /// `conditioning` covers the same rows.
     func prepareRow(codes: [Int32], labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?) {
+        checkInputs(labels: labels, batch: batch, rows: rows, conditioning: conditioning)
         var v = embedding.forward(codes, shape: [batch, rows, width])
         if let conditioning { copyRow(rows - 1, of: conditioning, into: conditioningRow) }
         for (layer, bias) in zip(layers, rowBiases) {

@@ -17,7 +17,6 @@ import Numerics
 /// pre-activations cost no tensors of their own in forward or backward.
 final class GatedPixelCNNLayer {
     let isFirst: Bool
-    let hasVerticalOutput: Bool
     private let verticalConvolution: CausalConv2D
     private let horizontalConvolution: CausalConv2D
     private let link: Linear
@@ -42,7 +41,7 @@ final class GatedPixelCNNLayer {
         self.store = store
         let c = config.channels
         isFirst = index == 0
-        hasVerticalOutput = index < config.layers - 1
+        let hasVerticalOutput = index < config.layers - 1
         let mask: CausalConv2D.Mask = isFirst ? .a : .b
         let kernel = isFirst ? config.firstKernel : config.kernel
         verticalConvolution = CausalConv2D(
@@ -60,7 +59,8 @@ final class GatedPixelCNNLayer {
         if let conditioningChannels {
             // No bias: the convolutions' biases already shift the same pre-activations.
             verticalConditioning = hasVerticalOutput
-                ? Linear(store, name: name + ".vcond", inFeatures: conditioningChannels, outFeatures: 2 * c, bias: false)
+                ? Linear(
+                    store, name: name + ".vcond", inFeatures: conditioningChannels, outFeatures: 2 * c, bias: false)
                 : nil
             horizontalConditioning = Linear(
                 store, name: name + ".hcond", inFeatures: conditioningChannels, outFeatures: 2 * c, bias: false)
@@ -74,7 +74,8 @@ final class GatedPixelCNNLayer {
 
     /// The layer's outputs (v' is nil for the last layer); layer-owned until the next forward.
     func forward(
-        vertical v: Tensor, horizontal h: Tensor, labels: [Int32], conditioning: Tensor?, dropout context: DropoutContext?
+        vertical v: Tensor, horizontal h: Tensor, labels: [Int32], conditioning: Tensor?,
+        dropout context: DropoutContext?
     ) -> (vertical: Tensor?, horizontal: Tensor) {
         self.labels.removeAll(keepingCapacity: true)
         self.labels.append(contentsOf: labels)
@@ -128,7 +129,9 @@ final class GatedPixelCNNLayer {
 
     /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);
     /// parameter gradients are accumulated, and the conditioning gradient is left in `conditioningGradient`.
-    func backward(vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor) -> (vertical: Tensor, horizontal: Tensor) {
+    func backward(
+        vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor
+    ) -> (vertical: Tensor, horizontal: Tensor) {
         let dHorizontalPre = horizontalGate.backward(dropout.backward(projection.backward(dOutput)))
         ClassBias.accumulateGradient(dHorizontalPre, labels: labels, into: store.gradient(horizontalClass))
         if let horizontalConditioning {

@@ -67,7 +67,9 @@ public struct PriorConfig: Sendable, Equatable {
 
     /// Throws for the first field that cannot build a prior.
     public func validate() throws {
-        func fail(_ field: String, _ reason: String) -> PriorConfigError { PriorConfigError(field: field, reason: reason) }
+        func fail(_ field: String, _ reason: String) -> PriorConfigError {
+            PriorConfigError(field: field, reason: reason)
+        }
         if codebookSize < 2 { throw fail("codebookSize", "must be at least 2, got \(codebookSize)") }
         if classes < 1 { throw fail("classes", "must be at least 1, got \(classes)") }
         if channels < 1 { throw fail("channels", "must be at least 1, got \(channels)") }
@@ -81,7 +83,9 @@ public struct PriorConfig: Sendable, Equatable {
         if channels % heads != 0 { throw fail("heads", "(\(heads)) must divide channels (\(channels))") }
         if !(dropout >= 0 && dropout < 1) { throw fail("dropout", "must lie in [0, 1), got \(dropout)") }
         if outputLayers < 1 { throw fail("outputLayers", "must be at least 1, got \(outputLayers)") }
-        if conditioningLayers < 0 { throw fail("conditioningLayers", "must not be negative, got \(conditioningLayers)") }
+        if conditioningLayers < 0 {
+            throw fail("conditioningLayers", "must not be negative, got \(conditioningLayers)")
+        }
         if conditioningChannels < 1 {
             throw fail("conditioningChannels", "must be at least 1, got \(conditioningChannels)")
         }

@@ -16,10 +16,10 @@ import Numerics
 /// Without attention (the bottom prior; a top prior with `attentionEvery == 0`) sampling goes by rows: the
 /// vertical stacks see only rows above, so once per row r they run on rows 0...r and leave each layer's
 /// horizontal bias (link of the vertical pre-activation, class and conditioning terms) at row r; then each
-/// position runs only the horizontal stacks and the output stack on the one row r. That costs about a
-/// hundredth of a full forward per position on the benchmark's 16x16 bottom map. With attention the horizontal
-/// stream of every earlier position is needed (no key/value cache is kept), so each position runs the whole
-/// network on rows 0...r (rows below cannot change row r's logits): about half the work of full-map forwards.
+/// position runs only the horizontal stacks and the output stack on the one row r, about a hundredth of the
+/// multiply-adds of a full forward on the benchmark's 16x16 bottom map. With attention the horizontal stream of
+/// every earlier position is needed (no key/value cache is kept), so each position runs the whole network on
+/// rows 0...r (rows below cannot change row r's logits): about half the work of full-map forwards.
 ///
 /// Sampling runs forwards on the priors' layer-owned buffers: do not sample between a training forward and its
 /// backward.

@@ -65,7 +65,8 @@ final class PriorSamplingTests: XCTestCase {
         store.materialize(seed: 6)
         let plainCodes = plainTop.sample(labels: labels, temperature: 0, seed: 1)
         assertArgMax(
-            plainTop.forward(codes: plainCodes, labels: labels, batch: 2, dropout: nil), plainCodes, "top, no attention")
+            plainTop.forward(codes: plainCodes, labels: labels, batch: 2, dropout: nil), plainCodes,
+            "top, no attention")
     }
 
     /// On a 1x1 map the only position's distribution is softmax(logits / T) of the class alone.
@@ -85,8 +86,9 @@ final class PriorSamplingTests: XCTestCase {
                 let expected = weights[j] / total
                 let observed = Double(codes.filter { $0 == j }.count) / Double(count)
                 // Four standard deviations of a binomial frequency.
-                XCTAssertEqual(observed, expected, accuracy: 4 * (expected * (1 - expected) / Double(count)).squareRoot() + 1e-3,
-                               "code \(j) at temperature \(temperature)")
+                let deviation = (expected * (1 - expected) / Double(count)).squareRoot()
+                XCTAssertEqual(
+                    observed, expected, accuracy: 4 * deviation + 1e-3, "code \(j) at temperature \(temperature)")
             }
         }
     }

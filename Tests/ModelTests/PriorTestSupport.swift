@@ -71,13 +71,16 @@ func assertCausal(
                 let range = ((n * area + q) * k)..<((n * area + q + 1) * k)
                 let same = base[range] == changed[range]
                 if q <= p {
-                    XCTAssertTrue(same, "codes from \(p) on changed the logits at \(q) (sample \(n))", file: file, line: line)
+                    XCTAssertTrue(
+                        same, "codes from \(p) on changed the logits at \(q) (sample \(n))", file: file, line: line)
                 } else if !same {
                     laterChanged = true
                 }
             }
         }
-        if p < area - 1 { XCTAssertTrue(laterChanged, "codes from \(p) on changed no later logits", file: file, line: line) }
+        if p < area - 1 {
+            XCTAssertTrue(laterChanged, "codes from \(p) on changed no later logits", file: file, line: line)
+        }
     }
 }
 

@@ -4,7 +4,9 @@ import TestSupport
 import XCTest
 
 final class TopPriorTests: XCTestCase {
-    private func makePrior(_ config: PriorConfig, height: Int, width: Int, seed: UInt64 = 3) -> (ParameterStore, TopPrior) {
+    private func makePrior(
+        _ config: PriorConfig, height: Int, width: Int, seed: UInt64 = 3
+    ) -> (ParameterStore, TopPrior) {
         let store = ParameterStore()
         let prior = TopPrior(store, name: "top", config: config, height: height, width: width)
         store.materialize(seed: seed)
@@ -16,8 +18,9 @@ final class TopPriorTests: XCTestCase {
         XCTAssertNoThrow(try PriorConfig.paperTop.validate())
         XCTAssertNoThrow(try PriorConfig.paperBottom.validate())
         let small = PriorConfig.small
-        XCTAssertEqual([small.layers, small.channels, small.firstKernel, small.kernel, small.classes, small.codebookSize],
-                       [10, 128, 7, 3, 10, 512])
+        XCTAssertEqual(
+            [small.layers, small.channels, small.firstKernel, small.kernel, small.classes, small.codebookSize],
+            [10, 128, 7, 3, 10, 512])
         func field(_ change: (inout PriorConfig) -> Void) -> String? {
             var config = PriorConfig.small
             change(&config)
