@@ -1,0 +1,165 @@
+import Numerics
+
+/// The network both priors share: code embedding, gated layers (with causal self-attention on the horizontal
+/// stream every `attentionEvery` layers), then the 1x1 output stack to K logits per position.
+///
+/// Causality: after the first layer the horizontal stream at position p depends only on codes before p (raster
+/// order), and the vertical stream at row r only on rows above r, so attention may let position p see p itself
+/// (non-strict) and still see no code at or after p.
+///
+/// `forward` accepts any number of rows up to the map height: the network is causal in rows, so the logits of
+/// the first r rows computed on an r-row map equal those of the full map. Sampling relies on that, and without
+/// attention samples by rows instead (`prepareRow`, then `forwardRow` per position; see PriorSampler).
+final class GatedPixelCNN {
+    let config: PriorConfig
+    let width: Int
+    private let embedding: CodeEmbedding
+    private let layers: [GatedPixelCNNLayer]
+    /// The attention block after layer l, if any.
+    private let attention: [AttentionBlock?]
+    private let outputActivations: [Activation]
+    private let outputLayers: [Linear]
+    private let embeddingGradient = Tensor(shape: [0])
+    /// Sampling by rows: each layer's horizontal bias at the current row, and row slices to compute them from.
+    private var rowBiases: [Tensor] = []
+    private let verticalPreRow = Tensor(shape: [0])
+    private let conditioningRow = Tensor(shape: [0])
+    /// The gradient of the conditioning features of the last backward (bottom prior only).
+    let conditioningGradient = Tensor(shape: [0])
+    private var hasConditioning = false
+
+    init(_ store: ParameterStore, name: String, config: PriorConfig, width: Int, attention useAttention: Bool,
+         conditioningChannels: Int?) {
+        self.config = config
+        self.width = width
+        let c = config.channels
+        embedding = CodeEmbedding(store, name: name + ".embedding", numCodes: config.codebookSize, dimension: c)
+        var layers: [GatedPixelCNNLayer] = []
+        var attention: [AttentionBlock?] = []
+        for l in 0..<config.layers {
+            layers.append(GatedPixelCNNLayer(
+                store, name: name + ".layer\(l)", config: config, index: l,
+                conditioningChannels: conditioningChannels))
+            let attends = useAttention && config.attentionEvery > 0 && (l + 1) % config.attentionEvery == 0
+            attention.append(attends
+                ? AttentionBlock(store, name: name + ".attention\(l)", channels: c, heads: config.heads) : nil)
+        }
+        self.layers = layers
+        rowBiases = layers.map { _ in Tensor(shape: [0]) }
+        self.attention = attention
+        outputActivations = (0..<config.outputLayers).map { _ in Activation(.relu) }
+        outputLayers = (0..<config.outputLayers).map { i in
+            Linear(store, name: name + ".output\(i)", inFeatures: c,
+                   outFeatures: i == config.outputLayers - 1 ? config.codebookSize : c)
+        }
+    }
+
+    /// Logits [N, rows, W, K] for codes [N, rows, W]; `conditioning` is [N, rows, W, Cc] when the network has
+    /// conditioning projections. The result is layer-owned until the next forward.
+    func forward(
+        codes: [Int32], labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?, dropout: DropoutContext?
+    ) -> Tensor {
+        checkInputs(labels: labels, batch: batch, rows: rows, conditioning: conditioning)
+        hasConditioning = conditioning != nil
+        let embedded = embedding.forward(codes, shape: [batch, rows, width])
+        var v: Tensor? = embedded
+        var h = embedded
+        for (layer, block) in zip(layers, attention) {
+            guard let vertical = v else { preconditionFailure("a layer after the last vertical output") }
+            (v, h) = layer.forward(
+                vertical: vertical, horizontal: h, labels: labels, conditioning: conditioning, dropout: dropout)
+            if let block { h = block.forward(h) }
+        }
+        for (activation, linear) in zip(outputActivations, outputLayers) { h = linear.forward(activation.forward(h)) }
+        return h
+    }
+
+    private func checkInputs(labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?) {
+        precondition(batch > 0 && labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
+        precondition(labels.allSatisfy { $0 >= 0 && Int($0) < config.classes }, "labels outside 0..<\(config.classes)")
+        if let conditioning {
+            precondition(conditioning.shape.dropLast() == [batch, rows, width],
+                         "conditioning \(conditioning.shape) for codes [\(batch), \(rows), \(width)]")
+        }
+    }
+
+    /// Whether any layer attends: sampling by rows would then need every earlier position's horizontal features.
+    var hasAttention: Bool { attention.contains { $0 != nil } }
+
+    /// Sampling by rows, once per row r: runs the vertical stacks on codes [N, r+1, W] (row r's codes are not
+    /// read: vertical features at row r see rows above only) and keeps every layer's horizontal bias at row r.
+    /// `conditioning` covers the same rows.
+    func prepareRow(codes: [Int32], labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?) {
+        checkInputs(labels: labels, batch: batch, rows: rows, conditioning: conditioning)
+        var v = embedding.forward(codes, shape: [batch, rows, width])
+        if let conditioning { copyRow(rows - 1, of: conditioning, into: conditioningRow) }
+        for (layer, bias) in zip(layers, rowBiases) {
+            let vertical = layer.forwardVertical(v, labels: labels, conditioning: conditioning)
+            copyRow(rows - 1, of: vertical.pre, into: verticalPreRow)
+            bias.copy(from: layer.horizontalBias(
+                verticalPre: verticalPreRow, labels: labels, conditioning: conditioning == nil ? nil : conditioningRow))
+            if let output = vertical.output { v = output }
+        }
+    }
+
+    /// Sampling by rows, once per position: logits [N, 1, W, K] of the row prepared last, from its codes
+    /// [N, 1, W] (codes at and after the column being drawn are not read). Evaluation mode.
+    func forwardRow(codes: [Int32], labels: [Int32], batch: Int) -> Tensor {
+        var h = embedding.forward(codes, shape: [batch, 1, width])
+        for (layer, bias) in zip(layers, rowBiases) { h = layer.forwardHorizontal(h, bias: bias) }
+        for (activation, linear) in zip(outputActivations, outputLayers) { h = linear.forward(activation.forward(h)) }
+        return h
+    }
+
+    /// out [N, 1, W, C] = x[:, row, :, :] for x [N, R, W, C].
+    private func copyRow(_ row: Int, of x: Tensor, into out: Tensor) {
+        let batch = x.n, rows = x.h, rowCount = x.w * x.c
+        out.resize([batch, 1, x.w, x.c])
+        for n in 0..<batch {
+            (out.data + n * rowCount).update(from: x.data + (n * rows + row) * rowCount, count: rowCount)
+        }
+    }
+
+    /// Accumulates every parameter gradient for `dLogits`; the conditioning gradient lands in
+    /// `conditioningGradient`.
+    func backward(_ dLogits: Tensor) {
+        var d = dLogits
+        for (activation, linear) in zip(outputActivations, outputLayers).reversed() {
+            d = activation.backward(linear.backward(d))
+        }
+        var dVertical: Tensor? = nil
+        for l in layers.indices.reversed() {
+            if let block = attention[l] { d = block.backward(d) }
+            let layer = layers[l]
+            let gradients = layer.backward(vertical: dVertical, horizontal: d)
+            if hasConditioning {
+                if l == layers.count - 1 {
+                    conditioningGradient.copy(from: layer.conditioningGradient)
+                } else {
+                    ResidualAdd.accumulate(layer.conditioningGradient, into: conditioningGradient)
+                }
+            }
+            dVertical = gradients.vertical
+            d = gradients.horizontal
+        }
+        // The first layer read the embedding through both stacks.
+        embeddingGradient.copy(from: d)
+        if let dVertical { ResidualAdd.accumulate(dVertical, into: embeddingGradient) }
+        embedding.backward(embeddingGradient)
+    }
+}
+
+/// h + attention(h), with the attention causal in raster order (position p sees positions <= p).
+final class AttentionBlock {
+    private let attention: CausalSelfAttention
+    private let add = ResidualAdd()
+    private let gradientSum = ResidualAdd()
+
+    init(_ store: ParameterStore, name: String, channels: Int, heads: Int) {
+        attention = CausalSelfAttention(store, name: name, channels: channels, heads: heads)
+    }
+
+    func forward(_ h: Tensor) -> Tensor { add.forward(h, attention.forward(h)) }
+
+    func backward(_ dOutput: Tensor) -> Tensor { gradientSum.forward(dOutput, attention.backward(dOutput)) }
+}

@@ -1,0 +1,186 @@
+import Numerics
+
+/// One gated layer of a PixelCNN without blind spot (arXiv 1606.05328, figure 2), with the conditioning added
+/// inside both gates.
+///
+/// v_pre = vconv(v) + class_v + cond_v;   v' = gate(v_pre)
+/// h' = h + proj(dropout(gate(hconv(h) + link(v_pre) + class_h + cond_h)))   (no residual in the first layer)
+///
+/// CausalConv2D's vertical stack already sees only rows strictly above (mask A first, mask B after), so the link
+/// (a 1x1 convolution of the vertical pre-activations) joins the horizontal stack at the same position with no
+/// extra shift. The first layer's horizontal input is the embedding of the current code, so it takes no residual:
+/// that would leak the very code the layer predicts. The last layer's vertical output feeds nothing, so that layer
+/// has no vertical gate, class term or conditioning projection.
+///
+/// The class, conditioning and link terms are added in place into the convolutions' outputs (a convolution's
+/// backward never reads its output), and their gradients are read from the gates' input gradients, so the
+/// pre-activations cost no tensors of their own in forward or backward.
+final class GatedPixelCNNLayer {
+    let isFirst: Bool
+    private let verticalConvolution: CausalConv2D
+    private let horizontalConvolution: CausalConv2D
+    private let link: Linear
+    /// Class tables [classes, 2C] added to the pre-activations (the layout of Numerics' ClassEmbedding).
+    private let verticalClass: Parameter?
+    private let horizontalClass: Parameter
+    private let verticalConditioning: Linear?
+    private let horizontalConditioning: Linear?
+    private let verticalGate = GatedActivation()
+    private let horizontalGate = GatedActivation()
+    private let dropout: Dropout
+    private let projection: Linear
+    private let residual = ResidualAdd()
+    private let store: ParameterStore
+    private var labels: [Int32] = []
+    /// The sum of the conditioning gradients of both stacks (bottom prior only).
+    let conditioningGradient = Tensor(shape: [0])
+
+    init(
+        _ store: ParameterStore, name: String, config: PriorConfig, index: Int, conditioningChannels: Int?
+    ) {
+        self.store = store
+        let c = config.channels
+        isFirst = index == 0
+        let hasVerticalOutput = index < config.layers - 1
+        let mask: CausalConv2D.Mask = isFirst ? .a : .b
+        let kernel = isFirst ? config.firstKernel : config.kernel
+        verticalConvolution = CausalConv2D(
+            store, name: name + ".vconv", stack: .vertical, mask: mask, kernel: kernel, inChannels: c,
+            outChannels: 2 * c)
+        horizontalConvolution = CausalConv2D(
+            store, name: name + ".hconv", stack: .horizontal, mask: mask, kernel: kernel, inChannels: c,
+            outChannels: 2 * c)
+        link = Linear(store, name: name + ".link", inFeatures: 2 * c, outFeatures: 2 * c)
+        verticalClass = hasVerticalOutput
+            ? store.register(name + ".vclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
+            : nil
+        horizontalClass = store.register(
+            name + ".hclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
+        if let conditioningChannels {
+            // No bias: the convolutions' biases already shift the same pre-activations.
+            verticalConditioning = hasVerticalOutput
+                ? Linear(
+                    store, name: name + ".vcond", inFeatures: conditioningChannels, outFeatures: 2 * c, bias: false)
+                : nil
+            horizontalConditioning = Linear(
+                store, name: name + ".hcond", inFeatures: conditioningChannels, outFeatures: 2 * c, bias: false)
+        } else {
+            verticalConditioning = nil
+            horizontalConditioning = nil
+        }
+        dropout = Dropout(probability: config.dropout, layerId: stableHash(name + ".dropout"))
+        projection = Linear(store, name: name + ".proj", inFeatures: c, outFeatures: c)
+    }
+
+    /// The layer's outputs (v' is nil for the last layer); layer-owned until the next forward.
+    func forward(
+        vertical v: Tensor, horizontal h: Tensor, labels: [Int32], conditioning: Tensor?,
+        dropout context: DropoutContext?
+    ) -> (vertical: Tensor?, horizontal: Tensor) {
+        self.labels.removeAll(keepingCapacity: true)
+        self.labels.append(contentsOf: labels)
+        let vertical = forwardVertical(v, labels: labels, conditioning: conditioning)
+        let horizontalPre = horizontalConvolution.forward(h)
+        ResidualAdd.accumulate(link.forward(vertical.pre), into: horizontalPre)
+        ClassBias.add(store.value(horizontalClass), labels: labels, into: horizontalPre)
+        if let conditioning, let horizontalConditioning {
+            ResidualAdd.accumulate(horizontalConditioning.forward(conditioning), into: horizontalPre)
+        }
+        return (vertical.output, finishHorizontal(horizontalPre, input: h, dropout: context))
+    }
+
+    /// The vertical stack alone: v_pre and v' (nil for the last layer).
+    func forwardVertical(_ v: Tensor, labels: [Int32], conditioning: Tensor?) -> (pre: Tensor, output: Tensor?) {
+        let verticalPre = verticalConvolution.forward(v)
+        guard let verticalClass else { return (verticalPre, nil) }
+        ClassBias.add(store.value(verticalClass), labels: labels, into: verticalPre)
+        if let conditioning, let verticalConditioning {
+            ResidualAdd.accumulate(verticalConditioning.forward(conditioning), into: verticalPre)
+        }
+        return (verticalPre, verticalGate.forward(verticalPre))
+    }
+
+    /// link(v_pre) + class_h + cond_h: every term of the horizontal pre-activation that does not depend on the
+    /// horizontal stream, for sampling to compute once per row. Owned by the layer until the next call.
+    func horizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?) -> Tensor {
+        let bias = link.forward(verticalPre)
+        ClassBias.add(store.value(horizontalClass), labels: labels, into: bias)
+        if let conditioning, let horizontalConditioning {
+            ResidualAdd.accumulate(horizontalConditioning.forward(conditioning), into: bias)
+        }
+        return bias
+    }
+
+    /// The horizontal stack alone, evaluation mode, given `horizontalBias` for the same positions.
+    func forwardHorizontal(_ h: Tensor, bias: Tensor) -> Tensor {
+        let horizontalPre = horizontalConvolution.forward(h)
+        ResidualAdd.accumulate(bias, into: horizontalPre)
+        return finishHorizontal(horizontalPre, input: h, dropout: nil)
+    }
+
+    /// h + proj(dropout(gate(pre))), without the residual in the first layer.
+    private func finishHorizontal(_ pre: Tensor, input h: Tensor, dropout context: DropoutContext?) -> Tensor {
+        let gated = dropout.forward(
+            horizontalGate.forward(pre), seed: context?.seed ?? 0, step: context?.step ?? 0,
+            firstSample: context?.firstSample ?? 0, training: context != nil)
+        let projected = projection.forward(gated)
+        return isFirst ? projected : residual.forward(h, projected)
+    }
+
+    /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);
+    /// parameter gradients are accumulated, and the conditioning gradient is left in `conditioningGradient`.
+    func backward(
+        vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor
+    ) -> (vertical: Tensor, horizontal: Tensor) {
+        let dHorizontalPre = horizontalGate.backward(dropout.backward(projection.backward(dOutput)))
+        ClassBias.accumulateGradient(dHorizontalPre, labels: labels, into: store.gradient(horizontalClass))
+        if let horizontalConditioning {
+            conditioningGradient.copy(from: horizontalConditioning.backward(dHorizontalPre))
+        }
+        let dVerticalPre = link.backward(dHorizontalPre)
+        let dHorizontal = horizontalConvolution.backward(dHorizontalPre)
+        if !isFirst { ResidualAdd.accumulate(dOutput, into: dHorizontal) }
+        if let dVerticalOutput, let verticalClass {
+            ResidualAdd.accumulate(verticalGate.backward(dVerticalOutput), into: dVerticalPre)
+            ClassBias.accumulateGradient(dVerticalPre, labels: labels, into: store.gradient(verticalClass))
+            if let verticalConditioning {
+                ResidualAdd.accumulate(verticalConditioning.backward(dVerticalPre), into: conditioningGradient)
+            }
+        }
+        return (verticalConvolution.backward(dVerticalPre), dHorizontal)
+    }
+}
+
+/// A class table's row per sample added at every position of an NHWC map, in place, and its adjoint.
+enum ClassBias {
+    /// x[n, ..., :] += table[labels[n], :].
+    static func add(_ table: UnsafePointer<Float>, labels: [Int32], into x: Tensor) {
+        let c = x.c, positions = x.count / (labels.count * c), data = x.data
+        for (n, label) in labels.enumerated() {
+            let row = table + Int(label) * c
+            for p in 0..<positions {
+                let out = data + (n * positions + p) * c
+                for j in 0..<c { out[j] += row[j] }
+            }
+        }
+    }
+
+    /// dTable[labels[n], :] += sum over positions of dx[n, ..., :].
+    static func accumulateGradient(_ dx: Tensor, labels: [Int32], into dTable: UnsafeMutablePointer<Float>) {
+        let c = dx.c, positions = dx.count / (labels.count * c), data = dx.data
+        for (n, label) in labels.enumerated() {
+            let row = dTable + Int(label) * c
+            for p in 0..<positions {
+                let d = data + (n * positions + p) * c
+                for j in 0..<c { row[j] += d[j] }
+            }
+        }
+    }
+}
+
+/// FNV-1a of a name: a dropout layer id that is the same in every process (String.hashValue is seeded per run).
+func stableHash(_ name: String) -> UInt64 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+    return hash
+}
