@@ -8,6 +8,7 @@ import PackageDescription
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
 //   distribution: Coordination (gradient buckets, the coordinator: EMA statistics, checks, stop decisions)
+//   training:     Training (experiment config, replica, the step, the run loop)
 //   checkpoints:  Checkpoints (sharded HDF5 checkpoints, committed by a manifest)
 //   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader)
 //   command line: vqvae2
@@ -47,11 +48,14 @@ let package = Package(
         .target(name: "Coordination", dependencies: ["MPI", "Numerics", "Storage"]),
         .target(name: "Checkpoints", dependencies: ["MPI", "HDF5", "Storage"]),
         .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
+        .target(
+            name: "Training",
+            dependencies: ["Numerics", "Model", "DataPipeline", "Coordination", "Checkpoints", "Configuration", "MPI"]),
 
         .executableTarget(
             name: "vqvae2",
             dependencies: [
-                "MPI", "HDF5", "ImageCodecs", "Numerics", "Storage", "DataPipeline",
+                "MPI", "HDF5", "ImageCodecs", "Numerics", "Storage", "DataPipeline", "Training", "Configuration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -65,7 +69,8 @@ let package = Package(
 
         // Programs that the test suite launches under mpirun; not part of the product.
         .executableTarget(
-            name: "mpi-checks", dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline", "Coordination", "Checkpoints"],
+            name: "mpi-checks",
+            dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline", "Coordination", "Checkpoints", "Training", "Model"],
             path: "Tests/MPIChecks"),
 
         .target(name: "TestSupport", dependencies: ["Numerics"], path: "Tests/TestSupport"),
@@ -76,6 +81,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Numerics", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "HDF5", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Numerics", "DataPipeline", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),

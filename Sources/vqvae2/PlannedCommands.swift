@@ -12,12 +12,6 @@ extension PlannedCommand {
     }
 }
 
-struct TrainCommand: PlannedCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train the VQ-VAE-2 and its priors data-parallel under mpirun.")
-    static let arrivesWith = "the distributed-training issue"
-}
-
 struct EvaluateCommand: PlannedCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate", abstract: "Evaluate a checkpoint on the held-out shard.")

@@ -1,0 +1,125 @@
+import DataPipeline
+import Foundation
+import MPI
+import Model
+import Numerics
+import Storage
+
+/// `vqvae2 train`: the whole run on one rank of the job — data, replica, steps, logging, identity checks.
+///
+/// Every rank runs this with the same config; rank 0 prints and writes the metrics log, the others stay quiet
+/// unless something goes wrong. Collectives happen in the same order on every rank: all decisions (stop, NaN,
+/// divergence) are taken together.
+public final class TrainingRun {
+    public let config: ExperimentConfig
+    public let communicator: Communicator
+    public let replica: Replica
+    public let sync: MPISync
+    public let manifest: ShardManifest
+    public let shards: ShardSet
+    public private(set) var position = DataPosition()
+    private let out: (String) -> Void
+
+    public init(config: ExperimentConfig, communicator: Communicator, output: @escaping (String) -> Void = { print($0) }) throws {
+        try config.validate(worldSize: communicator.size)
+        self.config = config
+        self.communicator = communicator
+        out = output
+        let manifestPath = config.train.schedule == .priors ? config.data.codesManifest : config.data.manifest
+        let split = config.data.trainSplit
+        (manifest, shards) = try ShardSet.open(manifest: manifestPath, split: split, verify: config.data.verifyChecksums)
+        if config.train.schedule != .priors && manifest.imageSize != config.model.imageSize {
+            throw TrainingSetupError(
+                "\(manifestPath): images are \(manifest.imageSize) pixels, model.image_size is \(config.model.imageSize)")
+        }
+        replica = try Replica(config: config, classes: manifest.classes.count)
+        sync = MPISync(
+            communicator: communicator, stores: replica.stores,
+            bucketBytes: Int(config.distributed.bucketMegabytes * 1_048_576), overlap: config.distributed.overlap)
+        try sync.broadcastFromRoot(replica.initialParameters)
+    }
+
+    /// Trains until `config.train.steps`; returns the last step's metrics.
+    @discardableResult
+    public func run() throws -> StepMetrics? {
+        let t = config.train
+        let sampler = try DistributedSampler(
+            count: shards.count, globalBatch: t.globalBatch, rank: communicator.rank, worldSize: communicator.size,
+            seed: t.seed)
+        let flip = config.data.flip && t.schedule != .priors
+        let loader = BatchLoader(
+            shards: shards, schedule: .training(sampler, start: position, flip: flip), prefetch: config.data.prefetch)
+        defer { loader.stop() }
+        let step = TrainingStep(replica: replica, sync: sync)
+        let log = communicator.isRoot ? try MetricsLog(path: config.runDirectory + "/metrics.jsonl") : nil
+        if communicator.isRoot {
+            out("train: \(t.schedule.rawValue) schedule, \(communicator.size) rank(s), global batch \(t.globalBatch) "
+                + "(\(sampler.localBatch) per rank, \(t.microBatches) micro-batch(es)), \(shards.count) images, "
+                + "\(sampler.stepsPerEpoch) steps per epoch, steps \(replica.step)..<\(t.steps)")
+            out("train: parameters: VQ-VAE \(replica.stores[0].count), top prior \(replica.stores[1].count), bottom prior \(replica.stores[2].count)")
+        }
+        var last: StepMetrics?
+        let begin = Date()
+        let firstStep = replica.step
+        while replica.step < t.steps {
+            guard let batch = try loader.next(), let batchPosition = batch.position else { break }
+            let metrics = try step.run(batch)
+            position = batchPosition.advanced(by: t.globalBatch, count: shards.count)
+            last = metrics
+            let done = replica.step
+            if config.intervals.checkEvery > 0 && done % config.intervals.checkEvery == 0 {
+                try checkReplicasAgree()
+            }
+            if communicator.isRoot && (done % config.intervals.logEvery == 0 || done == t.steps) {
+                try log?.append(metrics, kind: "train")
+                let elapsed = Date().timeIntervalSince(begin)
+                let eta = elapsed / Double(done - firstStep) * Double(t.steps - done)
+                out(progressLine(metrics, epoch: batchPosition.epoch, eta: eta))
+            }
+        }
+        try checkReplicasAgree()
+        return last
+    }
+
+    /// Parameters, optimiser state and codebooks must hold the same bits on every rank.
+    public func checkReplicasAgree() throws {
+        try sync.verifyIdentical(replica.stateTensors.map { ($0.name, UnsafeBufferPointer($0.values)) })
+    }
+
+    /// CRC-32 of every state tensor, "name=crc" in order: what tests compare between runs.
+    public var stateChecksums: String {
+        replica.stateTensors.map { tensor in
+            var crc = CRC32()
+            crc.update(UnsafeRawBufferPointer(tensor.values))
+            return "\(tensor.name)=\(crc.hex)"
+        }.joined(separator: " ")
+    }
+
+    private func progressLine(_ m: StepMetrics, epoch: Int, eta: Double) -> String {
+        var parts = ["step \(m.step + 1)/\(config.train.steps)", "epoch \(epoch)"]
+        if m.schedule != "priors" {
+            parts.append(String(format: "mse %.5f commit %.4f/%.4f", m.reconstruction, m.commitmentTop, m.commitmentBottom))
+            parts.append(String(
+                format: "codes top %.0f%% ppl %.1f bottom %.0f%% ppl %.1f", m.topUsage * 100, m.topPerplexity,
+                m.bottomUsage * 100, m.bottomPerplexity))
+        }
+        if m.schedule != "vqvae" {
+            parts.append(String(format: "prior nats top %.3f bottom %.3f", m.topNats, m.bottomNats))
+        }
+        parts.append(String(format: "%.1f img/s", m.imagesPerSecond))
+        parts.append("ETA " + formatDuration(eta))
+        return parts.joined(separator: " | ")
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+}
+
+/// A run that cannot start: the message names the file and setting at fault.
+public struct TrainingSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class TrainingSmoke: XCTestCase { func testNothing() {} }
