@@ -14,6 +14,11 @@ public final class ConfigReader {
         return document.sections[section]?[key]
     }
 
+    /// Every "section.key" asked for so far, sorted: after a full parse, every key the program understands.
+    public var requestedKeys: [String] {
+        consumed.flatMap { section, keys in keys.map { "\(section).\($0)" } }.sorted()
+    }
+
     /// Throws for any section or key that no reader asked for (a typo, or a setting that does not exist).
     public func finish() throws {
         for (section, entries) in document.sections.sorted(by: { $0.key < $1.key }) {

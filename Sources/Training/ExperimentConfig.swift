@@ -98,9 +98,20 @@ public struct ExperimentConfig: Sendable, Equatable {
         return config
     }
 
+    /// Every "section.key" a config file may set.
+    public static var knownKeys: [String] {
+        let reader = ConfigReader(try! ConfigDocument(text: "", path: "(defaults)"))
+        _ = try! parse(reader)
+        return reader.requestedKeys
+    }
+
     /// Builds the config from a parsed document; every key not read here is an error.
     public static func parse(_ document: ConfigDocument) throws -> ExperimentConfig {
-        let reader = ConfigReader(document)
+        try parse(ConfigReader(document))
+    }
+
+    private static func parse(_ reader: ConfigReader) throws -> ExperimentConfig {
+        let document = reader.document
         var c = ExperimentConfig()
         let positive = Check.positive as (Int) -> String?
 

@@ -47,7 +47,7 @@ public final class TrainingStep {
         metrics.learningRate = Double(replica.learningRate(store: schedule == .priors ? 1 : 0))
 
         let trainsVQVAE = schedule != .priors, trainsPriors = schedule != .vqvae
-        if trainsVQVAE && !replica.vqvae.top.isInitialized { try initializeCodebooks(batch.images) }
+        if trainsVQVAE && !replica.vqvae.top.isInitialized { try initializeCodebooks(batch.images, microCount: microCount) }
         for store in replica.stores { store.zeroGradients() }
         candidates = [[], []]
 
@@ -170,10 +170,16 @@ public final class TrainingStep {
         return all
     }
 
-    /// Data-dependent start: each level's codebook from the encoder outputs of the whole global batch.
-    private func initializeCodebooks(_ images: Tensor) throws {
+    /// Data-dependent start: each level's codebook from the encoder outputs of the whole global batch, computed
+    /// micro-batch by micro-batch (the unit every rank count shares, so the vectors are the same bits).
+    private func initializeCodebooks(_ images: Tensor, microCount: Int) throws {
+        let micro = images.n / microCount
         for level in VQVAELevel.allCases {
-            let local = replica.vqvae.quantizerInput(for: images, level: level).array
+            var local: [Float] = []
+            for m in 0..<microCount {
+                slice(images, micro: m, size: micro)
+                local += replica.vqvae.quantizerInput(for: microImages, level: level).array
+            }
             let all = try gathered(local)
             all.withUnsafeBufferPointer {
                 replica.vqvae.quantizer(level).initialize(from: $0.baseAddress!, count: all.count / replica.config.model.codeDim)

@@ -1,0 +1,62 @@
+import Configuration
+import Foundation
+import Model
+import TestSupport
+import Training
+import XCTest
+
+final class ExperimentConfigTests: XCTestCase {
+    private func parse(_ text: String, path: String = "exp.yaml") throws -> ExperimentConfig {
+        try ExperimentConfig.parse(try ConfigDocument(text: text, path: path))
+    }
+
+    func testTheDemoConfigWritesDownEveryKey() throws {
+        let path = TestEnvironment.packageRoot.appendingPathComponent("configs/demo.yaml").path
+        let demo = try ExperimentConfig.load(path: path)
+        XCTAssertEqual(demo.model.codebookSize, 512)
+        XCTAssertEqual(demo.model.residualChannels, 32)
+        XCTAssertEqual(demo.train.schedule, .joint)
+        XCTAssertEqual(demo.topPrior.attentionEvery, 5)
+        XCTAssertEqual(demo.bottomPrior.attentionEvery, 0)
+        let document = try ConfigDocument(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
+        let written = document.sections.flatMap { section, keys in keys.keys.map { "\(section).\($0)" } }.sorted()
+        XCTAssertEqual(written, ExperimentConfig.knownKeys, "configs/demo.yaml must list every setting")
+    }
+
+    func testImpossibleValuesNameTheFileAndKey() {
+        let cases = [
+            ("model:\n  image_size: 60\n", "exp.yaml:2: model.image_size = 60: must be a positive multiple of 8"),
+            ("model:\n  codebook_size: 0\n", "exp.yaml:2: model.codebook_size = 0: must be positive"),
+            ("top_prior:\n  channels: 100\n  heads: 8\n", "exp.yaml:3: top_prior.heads = 8: must divide top_prior.channels = 100"),
+            ("train:\n  schedule: fast\n", "exp.yaml:2: train.schedule: expected one of joint, vqvae, priors, found 'fast'"),
+            ("train:\n  global_batch: many\n", "exp.yaml:2: train.global_batch: expected an integer, found 'many'"),
+            ("bottom_prior:\n  kernel: 4\n", "exp.yaml:2: bottom_prior.kernel = 4: must be odd"),
+            ("intervals:\n  every: 5\n", "exp.yaml:2: unknown key intervals.every"),
+            ("trian:\n  steps: 5\n", "exp.yaml:1: unknown section 'trian'"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try parse(text), text) { XCTAssertTrue("\($0)".hasPrefix(expected), "\(text) -> \($0)") }
+        }
+    }
+
+    func testTheBatchMustSplitOverRanksAndMicroBatches() throws {
+        let config = try parse("train:\n  global_batch: 12\n  micro_batches: 2\n", path: "b.yaml")
+        XCTAssertNoThrow(try config.validate(worldSize: 3))
+        XCTAssertThrowsError(try config.validate(worldSize: 5)) { XCTAssertTrue("\($0)".contains("does not split evenly over 5 ranks")) }
+        XCTAssertThrowsError(try config.validate(worldSize: 4)) { XCTAssertTrue("\($0)".contains("train.micro_batches = 2 does not divide the per-rank batch 3")) }
+    }
+
+    func testOverridesApplyAndAreCheckedLikeFileValues() throws {
+        let directory = try TestEnvironment.temporaryDirectory("config")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("e.yaml").path
+        try "train:\n  steps: 10\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ExperimentConfig.load(path: path, overrides: ["train.steps=3"]).train.steps, 3)
+        XCTAssertThrowsError(try ExperimentConfig.load(path: path, overrides: ["model.channels=7"])) {
+            XCTAssertTrue("\($0)".contains("model.channels = 7"), "\($0)")
+        }
+        XCTAssertThrowsError(try ExperimentConfig.load(path: directory.path + "/missing.yaml")) {
+            XCTAssertTrue("\($0)".contains("missing.yaml: cannot read"), "\($0)")
+        }
+    }
+}

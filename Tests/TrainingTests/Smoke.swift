@@ -1,2 +1,0 @@
-import XCTest
-final class TrainingSmoke: XCTestCase { func testNothing() {} }
