@@ -65,9 +65,11 @@ final class TopPriorTests: XCTestCase {
     }
 
     func testLogitsAtAPositionIgnoreCodesAtAndAfterIt() {
-        for attentionEvery in [0, 1] {
+        var wideKernels = tinyPriorConfig(attentionEvery: 2)
+        wideKernels.firstKernel = 5
+        wideKernels.kernel = 5
+        for config in [tinyPriorConfig(), tinyPriorConfig(attentionEvery: 1), wideKernels] {
             let height = 4, width = 5, batch = 2
-            let config = tinyPriorConfig(attentionEvery: attentionEvery)
             let (_, prior) = makePrior(config, height: height, width: width)
             XCTAssertEqual(prior.forward(codes: randomCodes(batch * height * width, below: 6, seed: 1),
                                          labels: [0, 2], batch: batch, dropout: nil).shape, [batch, height, width, 6])
