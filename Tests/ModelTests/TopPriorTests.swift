@@ -98,8 +98,10 @@ final class TopPriorTests: XCTestCase {
     }
 
     func testGradientsMatchFiniteDifferences() {
-        for dropout in [Float(0), 0.3] {
-            let (store, prior) = makePrior(tinyPriorConfig(attentionEvery: 2, dropout: dropout), height: 3, width: 4)
+        // Attention after layer 1 only, then after every layer (the first and the last included).
+        for (attentionEvery, dropout) in [(2, Float(0)), (2, 0.3), (1, 0.3)] {
+            let config = tinyPriorConfig(attentionEvery: attentionEvery, dropout: dropout)
+            let (store, prior) = makePrior(config, height: 3, width: 4)
             let codes = randomCodes(2 * 12, below: 6, seed: 4)
             let context = dropout > 0 ? DropoutContext(seed: 1, step: 2, firstSample: 3) : nil
             checkPriorGradients(store, forward: {
