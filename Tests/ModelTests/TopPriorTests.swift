@@ -50,9 +50,9 @@ final class TopPriorTests: XCTestCase {
         XCTAssertEqual(store.count, formula)
         // Written out for this config (C=4, K=6, 3 classes, 3 layers, k=3, attention after layer 1, output 2):
         let c = 4, k = 6
-        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + (64 + 8) + 2 * 3 * 8 + (16 + 4)
-        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + (64 + 8) + 2 * 3 * 8 + (16 + 4)
-        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + (64 + 8) + 1 * 3 * 8 + (16 + 4)
+        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4)
+        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4)
+        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 1 * 3 * 8 + (16 + 4)
         let attention = (3 * c * c + 3 * c) + (c * c + c)
         let output = (c * c + c) + (c * k + k)
         XCTAssertEqual(store.count, k * c + layer0 + layer1 + layer2 + attention + output)
