@@ -20,7 +20,8 @@ final class GatedPixelCNN {
     private let outputActivations: [Activation]
     private let outputLayers: [Linear]
     private let embeddingGradient = Tensor(shape: [0])
-    /// Sampling by rows: each layer's horizontal bias at the current row, and row slices to compute them from.
+    /// Sampling by rows: each layer's horizontal bias (`addHorizontalBias`) at the current row, and row slices to
+    /// compute them from.
     private var rowBiases: [Tensor] = []
     private let verticalPreRow = Tensor(shape: [0])
     private let conditioningRow = Tensor(shape: [0])
@@ -61,6 +62,7 @@ final class GatedPixelCNN {
     ) -> Tensor {
         checkInputs(labels: labels, batch: batch, rows: rows, conditioning: conditioning)
         hasConditioning = conditioning != nil
+        if let conditioning { conditioningGradient.resize(conditioning.shape) }
         let embedded = embedding.forward(codes, shape: [batch, rows, width])
         var v: Tensor? = embedded
         var h = embedded
@@ -96,8 +98,11 @@ final class GatedPixelCNN {
         for (layer, bias) in zip(layers, rowBiases) {
             let vertical = layer.forwardVertical(v, labels: labels, conditioning: conditioning)
             copyRow(rows - 1, of: vertical.pre, into: verticalPreRow)
-            bias.copy(from: layer.horizontalBias(
-                verticalPre: verticalPreRow, labels: labels, conditioning: conditioning == nil ? nil : conditioningRow))
+            bias.resize(verticalPreRow.shape)
+            bias.zero()
+            layer.addHorizontalBias(
+                verticalPre: verticalPreRow, labels: labels, conditioning: conditioning == nil ? nil : conditioningRow,
+                into: bias)
             if let output = vertical.output { v = output }
         }
     }
@@ -128,17 +133,11 @@ final class GatedPixelCNN {
             d = activation.backward(linear.backward(d))
         }
         var dVertical: Tensor? = nil
+        if hasConditioning { conditioningGradient.zero() }
         for l in layers.indices.reversed() {
             if let block = attention[l] { d = block.backward(d) }
-            let layer = layers[l]
-            let gradients = layer.backward(vertical: dVertical, horizontal: d)
-            if hasConditioning {
-                if l == layers.count - 1 {
-                    conditioningGradient.copy(from: layer.conditioningGradient)
-                } else {
-                    ResidualAdd.accumulate(layer.conditioningGradient, into: conditioningGradient)
-                }
-            }
+            let gradients = layers[l].backward(
+                vertical: dVertical, horizontal: d, conditioningGradient: hasConditioning ? conditioningGradient : nil)
             dVertical = gradients.vertical
             d = gradients.horizontal
         }

@@ -13,18 +13,19 @@ import Numerics
 /// has no vertical gate, class term or conditioning projection.
 ///
 /// The class, conditioning and link terms are added in place into the convolutions' outputs (a convolution's
-/// backward never reads its output), and their gradients are read from the gates' input gradients, so the
-/// pre-activations cost no tensors of their own in forward or backward.
+/// backward never reads its output), the projections multiplying straight into them, and their gradients are
+/// read from the gates' input gradients, so the pre-activations cost no tensors of their own in forward or
+/// backward. The link has no bias: the horizontal convolution's bias already shifts the same pre-activations.
 final class GatedPixelCNNLayer {
     let isFirst: Bool
     private let verticalConvolution: CausalConv2D
     private let horizontalConvolution: CausalConv2D
-    private let link: Linear
+    private let link: AccumulatingProjection
     /// Class tables [classes, 2C] added to the pre-activations (the layout of Numerics' ClassEmbedding).
     private let verticalClass: Parameter?
     private let horizontalClass: Parameter
-    private let verticalConditioning: Linear?
-    private let horizontalConditioning: Linear?
+    private let verticalConditioning: AccumulatingProjection?
+    private let horizontalConditioning: AccumulatingProjection?
     private let verticalGate = GatedActivation()
     private let horizontalGate = GatedActivation()
     private let dropout: Dropout
@@ -32,8 +33,6 @@ final class GatedPixelCNNLayer {
     private let residual = ResidualAdd()
     private let store: ParameterStore
     private var labels: [Int32] = []
-    /// The sum of the conditioning gradients of both stacks (bottom prior only).
-    let conditioningGradient = Tensor(shape: [0])
 
     init(
         _ store: ParameterStore, name: String, config: PriorConfig, index: Int, conditioningChannels: Int?
@@ -50,20 +49,19 @@ final class GatedPixelCNNLayer {
         horizontalConvolution = CausalConv2D(
             store, name: name + ".hconv", stack: .horizontal, mask: mask, kernel: kernel, inChannels: c,
             outChannels: 2 * c)
-        link = Linear(store, name: name + ".link", inFeatures: 2 * c, outFeatures: 2 * c)
+        link = AccumulatingProjection(store, name: name + ".link", inFeatures: 2 * c, outFeatures: 2 * c)
         verticalClass = hasVerticalOutput
             ? store.register(name + ".vclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
             : nil
         horizontalClass = store.register(
             name + ".hclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
         if let conditioningChannels {
-            // No bias: the convolutions' biases already shift the same pre-activations.
             verticalConditioning = hasVerticalOutput
-                ? Linear(
-                    store, name: name + ".vcond", inFeatures: conditioningChannels, outFeatures: 2 * c, bias: false)
+                ? AccumulatingProjection(
+                    store, name: name + ".vcond", inFeatures: conditioningChannels, outFeatures: 2 * c)
                 : nil
-            horizontalConditioning = Linear(
-                store, name: name + ".hcond", inFeatures: conditioningChannels, outFeatures: 2 * c, bias: false)
+            horizontalConditioning = AccumulatingProjection(
+                store, name: name + ".hcond", inFeatures: conditioningChannels, outFeatures: 2 * c)
         } else {
             verticalConditioning = nil
             horizontalConditioning = nil
@@ -81,11 +79,7 @@ final class GatedPixelCNNLayer {
         self.labels.append(contentsOf: labels)
         let vertical = forwardVertical(v, labels: labels, conditioning: conditioning)
         let horizontalPre = horizontalConvolution.forward(h)
-        ResidualAdd.accumulate(link.forward(vertical.pre), into: horizontalPre)
-        ClassBias.add(store.value(horizontalClass), labels: labels, into: horizontalPre)
-        if let conditioning, let horizontalConditioning {
-            ResidualAdd.accumulate(horizontalConditioning.forward(conditioning), into: horizontalPre)
-        }
+        addHorizontalBias(verticalPre: vertical.pre, labels: labels, conditioning: conditioning, into: horizontalPre)
         return (vertical.output, finishHorizontal(horizontalPre, input: h, dropout: context))
     }
 
@@ -95,23 +89,22 @@ final class GatedPixelCNNLayer {
         guard let verticalClass else { return (verticalPre, nil) }
         ClassBias.add(store.value(verticalClass), labels: labels, into: verticalPre)
         if let conditioning, let verticalConditioning {
-            ResidualAdd.accumulate(verticalConditioning.forward(conditioning), into: verticalPre)
+            verticalConditioning.forward(conditioning, addingTo: verticalPre)
         }
         return (verticalPre, verticalGate.forward(verticalPre))
     }
 
-    /// link(v_pre) + class_h + cond_h: every term of the horizontal pre-activation that does not depend on the
-    /// horizontal stream, for sampling to compute once per row. Owned by the layer until the next call.
-    func horizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?) -> Tensor {
-        let bias = link.forward(verticalPre)
-        ClassBias.add(store.value(horizontalClass), labels: labels, into: bias)
+    /// target += link(v_pre) + class_h + cond_h: every term of the horizontal pre-activation that does not
+    /// depend on the horizontal stream (sampling computes it once per row into a zeroed target).
+    func addHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into target: Tensor) {
+        link.forward(verticalPre, addingTo: target)
+        ClassBias.add(store.value(horizontalClass), labels: labels, into: target)
         if let conditioning, let horizontalConditioning {
-            ResidualAdd.accumulate(horizontalConditioning.forward(conditioning), into: bias)
+            horizontalConditioning.forward(conditioning, addingTo: target)
         }
-        return bias
     }
 
-    /// The horizontal stack alone, evaluation mode, given `horizontalBias` for the same positions.
+    /// The horizontal stack alone, evaluation mode, given `addHorizontalBias`'s sum for the same positions.
     func forwardHorizontal(_ h: Tensor, bias: Tensor) -> Tensor {
         let horizontalPre = horizontalConvolution.forward(h)
         ResidualAdd.accumulate(bias, into: horizontalPre)
@@ -128,14 +121,14 @@ final class GatedPixelCNNLayer {
     }
 
     /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);
-    /// parameter gradients are accumulated, and the conditioning gradient is left in `conditioningGradient`.
+    /// parameter gradients are accumulated, and so is the conditioning's gradient into `conditioningGradient`.
     func backward(
-        vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor
+        vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor, conditioningGradient: Tensor?
     ) -> (vertical: Tensor, horizontal: Tensor) {
         let dHorizontalPre = horizontalGate.backward(dropout.backward(projection.backward(dOutput)))
         ClassBias.accumulateGradient(dHorizontalPre, labels: labels, into: store.gradient(horizontalClass))
-        if let horizontalConditioning {
-            conditioningGradient.copy(from: horizontalConditioning.backward(dHorizontalPre))
+        if let conditioningGradient, let horizontalConditioning {
+            horizontalConditioning.backward(dHorizontalPre, addingInputGradientTo: conditioningGradient)
         }
         let dVerticalPre = link.backward(dHorizontalPre)
         let dHorizontal = horizontalConvolution.backward(dHorizontalPre)
@@ -143,8 +136,8 @@ final class GatedPixelCNNLayer {
         if let dVerticalOutput, let verticalClass {
             ResidualAdd.accumulate(verticalGate.backward(dVerticalOutput), into: dVerticalPre)
             ClassBias.accumulateGradient(dVerticalPre, labels: labels, into: store.gradient(verticalClass))
-            if let verticalConditioning {
-                ResidualAdd.accumulate(verticalConditioning.backward(dVerticalPre), into: conditioningGradient)
+            if let conditioningGradient, let verticalConditioning {
+                verticalConditioning.backward(dVerticalPre, addingInputGradientTo: conditioningGradient)
             }
         }
         return (verticalConvolution.backward(dVerticalPre), dHorizontal)

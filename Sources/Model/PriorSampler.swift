@@ -10,7 +10,9 @@ import Numerics
 ///
 /// Determinism: the draw at position p of global sample s uses uniform number p of the counter-based stream keyed
 /// by (seed, level, s), and every sample's logits are computed from that sample alone, so a sample depends on the
-/// seed, its global index, its class and the temperature, not on the batch it is drawn in.
+/// seed, its global index, its class and the temperature, not on the batch it is drawn in (up to BLAS rounding,
+/// should OpenBLAS pick other kernels for another batch size: a draw can then change only where its uniform
+/// lies within rounding of a step of the CDF).
 ///
 /// Cost: all samples of a batch advance together, and the bottom prior's conditioning stack runs once per batch.
 /// Without attention (the bottom prior; a top prior with `attentionEvery == 0`) sampling goes by rows: the

@@ -19,9 +19,9 @@ final class BottomPriorTests: XCTestCase {
         // Attention is a top-prior feature: the bottom prior ignores attentionEvery.
         XCTAssertEqual(store.count, expectedParameterCount(config, attention: false, conditioning: true))
         let c = 4, k = 6, cc = 3
-        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + (64 + 8) + 2 * 3 * 8 + (16 + 4) + 2 * cc * 8
-        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + (64 + 8) + 2 * 3 * 8 + (16 + 4) + 2 * cc * 8
-        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + (64 + 8) + 1 * 3 * 8 + (16 + 4) + 1 * cc * 8
+        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4) + 2 * cc * 8
+        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4) + 2 * cc * 8
+        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 1 * 3 * 8 + (16 + 4) + 1 * cc * 8
         let output = (c * c + c) + (c * k + k)
         let conditioning = k * cc + (cc * 9 * cc + cc) + (cc * cc + cc)
         XCTAssertEqual(store.count, k * c + layer0 + layer1 + layer2 + output + conditioning)

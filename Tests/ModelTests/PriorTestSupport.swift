@@ -36,7 +36,7 @@ func expectedParameterCount(_ config: PriorConfig, attention: Bool, conditioning
         let stacksWithGates = l == config.layers - 1 ? 1 : 2
         total += 2 * c * reach * kernel * c + 2 * c
         total += 2 * c * reach * c + 2 * c
-        total += 2 * c * 2 * c + 2 * c
+        total += 2 * c * 2 * c
         total += stacksWithGates * classes * 2 * c
         total += c * c + c
         if conditioning { total += stacksWithGates * cc * 2 * c }

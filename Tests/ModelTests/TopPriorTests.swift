@@ -50,9 +50,9 @@ final class TopPriorTests: XCTestCase {
         XCTAssertEqual(store.count, formula)
         // Written out for this config (C=4, K=6, 3 classes, 3 layers, k=3, attention after layer 1, output 2):
         let c = 4, k = 6
-        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + (64 + 8) + 2 * 3 * 8 + (16 + 4)
-        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + (64 + 8) + 2 * 3 * 8 + (16 + 4)
-        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + (64 + 8) + 1 * 3 * 8 + (16 + 4)
+        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4)
+        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4)
+        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 1 * 3 * 8 + (16 + 4)
         let attention = (3 * c * c + 3 * c) + (c * c + c)
         let output = (c * c + c) + (c * k + k)
         XCTAssertEqual(store.count, k * c + layer0 + layer1 + layer2 + attention + output)
@@ -65,9 +65,11 @@ final class TopPriorTests: XCTestCase {
     }
 
     func testLogitsAtAPositionIgnoreCodesAtAndAfterIt() {
-        for attentionEvery in [0, 1] {
+        var wideKernels = tinyPriorConfig(attentionEvery: 2)
+        wideKernels.firstKernel = 5
+        wideKernels.kernel = 5
+        for config in [tinyPriorConfig(), tinyPriorConfig(attentionEvery: 1), wideKernels] {
             let height = 4, width = 5, batch = 2
-            let config = tinyPriorConfig(attentionEvery: attentionEvery)
             let (_, prior) = makePrior(config, height: height, width: width)
             XCTAssertEqual(prior.forward(codes: randomCodes(batch * height * width, below: 6, seed: 1),
                                          labels: [0, 2], batch: batch, dropout: nil).shape, [batch, height, width, 6])
@@ -96,8 +98,10 @@ final class TopPriorTests: XCTestCase {
     }
 
     func testGradientsMatchFiniteDifferences() {
-        for dropout in [Float(0), 0.3] {
-            let (store, prior) = makePrior(tinyPriorConfig(attentionEvery: 2, dropout: dropout), height: 3, width: 4)
+        // Attention after layer 1 only, then after every layer (the first and the last included).
+        for (attentionEvery, dropout) in [(2, Float(0)), (2, 0.3), (1, 0.3)] {
+            let config = tinyPriorConfig(attentionEvery: attentionEvery, dropout: dropout)
+            let (store, prior) = makePrior(config, height: 3, width: 4)
             let codes = randomCodes(2 * 12, below: 6, seed: 4)
             let context = dropout > 0 ? DropoutContext(seed: 1, step: 2, firstSample: 3) : nil
             checkPriorGradients(store, forward: {
