@@ -8,6 +8,7 @@ import PackageDescription
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
 //   distribution: Coordination (gradient buckets, the coordinator: EMA statistics, checks, stop decisions)
+//   evaluation:   Evaluation (held-out metrics, PNG grids, training-curve plots)
 //   training:     Training (experiment config, replica, the step, the run loop)
 //   checkpoints:  Checkpoints (sharded HDF5 checkpoints, committed by a manifest)
 //   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader)
@@ -48,9 +49,12 @@ let package = Package(
         .target(name: "Coordination", dependencies: ["MPI", "Numerics", "Storage"]),
         .target(name: "Checkpoints", dependencies: ["MPI", "HDF5", "Storage"]),
         .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
+        .target(name: "Evaluation", dependencies: ["Numerics", "Model", "DataPipeline", "ImageCodecs"]),
         .target(
             name: "Training",
-            dependencies: ["Numerics", "Model", "DataPipeline", "Coordination", "Checkpoints", "Configuration", "MPI"]),
+            dependencies: [
+                "Numerics", "Model", "DataPipeline", "Coordination", "Checkpoints", "Configuration", "MPI", "Evaluation",
+            ]),
 
         .executableTarget(
             name: "vqvae2",
@@ -82,6 +86,8 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "HDF5", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Numerics", "DataPipeline", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests", dependencies: ["Evaluation", "Model", "Numerics", "DataPipeline", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),

@@ -1,0 +1,2 @@
+/// Held-out evaluation, reconstruction and sample grids, and training-curve plots.
+enum EvaluationPlaceholder {}

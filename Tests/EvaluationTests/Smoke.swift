@@ -1,0 +1,2 @@
+import XCTest
+final class EvaluationSmoke: XCTestCase { func testNothing() {} }
