@@ -55,63 +55,62 @@ struct ConvolutionGeometry {
                 + "\(kernelHeight)x\(kernelWidth)")
     }
 
-    /// Writes the column matrix of `input` (this geometry's NHWC input) to `columns` ([rows, patchSize]).
+    /// Rows per block of the column matrix, so that a block (about 1 MiB) stays in cache between being gathered
+    /// and being read by the GEMM, instead of a whole-batch matrix going out to memory and back.
+    var blockRows: Int { max(16, (1 << 18) / patchSize) }
+
+    /// Writes rows `rows` of the column matrix of `input` (this geometry's NHWC input) to `columns`
+    /// ([rows.count, patchSize]).
     ///
     /// In NHWC the taps of one kernel row that fall inside the input are one contiguous run of memory, so each
     /// kernel row costs one copy plus zero fills for the parts outside.
-    func gather(_ input: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+    func gather(_ input: UnsafePointer<Float>, rows: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
         let h = inputHeight, w = inputWidth, c = channels, kh = kernelHeight, kw = kernelWidth
         let oh = outputHeight, ow = outputWidth, sy = strideY, sx = strideX
         let top = padding.top, left = padding.left
         let rowLength = kw * c
         var destination = columns
-        for n in 0..<batch {
+        for r in rows {
+            let n = r / (oh * ow), y = (r / ow) % oh, x = r % ow
             let image = input + n * h * w * c
-            for y in 0..<oh {
-                for x in 0..<ow {
-                    let x0 = x * sx - left
-                    let first = max(0, -x0), end = min(kw, w - x0)
-                    for i in 0..<kh {
-                        let row = destination + i * rowLength
-                        let yi = y * sy - top + i
-                        if yi < 0 || yi >= h || first >= end {
-                            row.update(repeating: 0, count: rowLength)
-                            continue
-                        }
-                        if first > 0 { row.update(repeating: 0, count: first * c) }
-                        (row + first * c).update(from: image + (yi * w + x0 + first) * c, count: (end - first) * c)
-                        if end < kw { (row + end * c).update(repeating: 0, count: (kw - end) * c) }
-                    }
-                    destination += kh * rowLength
+            let x0 = x * sx - left
+            let first = max(0, -x0), end = min(kw, w - x0)
+            for i in 0..<kh {
+                let row = destination + i * rowLength
+                let yi = y * sy - top + i
+                if yi < 0 || yi >= h || first >= end {
+                    row.update(repeating: 0, count: rowLength)
+                    continue
                 }
+                if first > 0 { row.update(repeating: 0, count: first * c) }
+                (row + first * c).update(from: image + (yi * w + x0 + first) * c, count: (end - first) * c)
+                if end < kw { (row + end * c).update(repeating: 0, count: (kw - end) * c) }
             }
+            destination += kh * rowLength
         }
     }
 
-    /// Adds every entry of `columns` ([rows, patchSize]) into the input position it was gathered from: the
-    /// adjoint of `gather`. `input` is accumulated into, not overwritten.
-    func scatterAdd(_ columns: UnsafePointer<Float>, into input: UnsafeMutablePointer<Float>) {
+    /// Adds rows `rows` of a column matrix (`columns`, [rows.count, patchSize]) into the input positions they
+    /// were gathered from: the adjoint of `gather`. `input` is accumulated into, not overwritten.
+    func scatterAdd(_ columns: UnsafePointer<Float>, rows: Range<Int>, into input: UnsafeMutablePointer<Float>) {
         let h = inputHeight, w = inputWidth, c = channels, kh = kernelHeight, kw = kernelWidth
         let oh = outputHeight, ow = outputWidth, sy = strideY, sx = strideX
         let top = padding.top, left = padding.left
         let rowLength = kw * c
         var source = columns
-        for n in 0..<batch {
+        for r in rows {
+            let n = r / (oh * ow), y = (r / ow) % oh, x = r % ow
             let image = input + n * h * w * c
-            for y in 0..<oh {
-                for x in 0..<ow {
-                    let x0 = x * sx - left
-                    let first = max(0, -x0), end = min(kw, w - x0)
-                    for i in 0..<kh {
-                        let yi = y * sy - top + i
-                        if yi < 0 || yi >= h || first >= end { continue }
-                        let from = source + i * rowLength + first * c
-                        let to = image + (yi * w + x0 + first) * c
-                        for k in 0..<(end - first) * c { to[k] += from[k] }
-                    }
-                    source += kh * rowLength
-                }
+            let x0 = x * sx - left
+            let first = max(0, -x0), end = min(kw, w - x0)
+            for i in 0..<kh {
+                let yi = y * sy - top + i
+                if yi < 0 || yi >= h || first >= end { continue }
+                let from = source + i * rowLength + first * c
+                let to = image + (yi * w + x0 + first) * c
+                for k in 0..<(end - first) * c { to[k] += from[k] }
             }
+            source += kh * rowLength
         }
     }
 }
