@@ -23,6 +23,9 @@ struct ConvolutionBench: ParsableCommand {
     @Option(help: "Timed repetitions per measurement (the median is reported).")
     var repeats = 9
 
+    @Option(help: "Only the layers whose name contains this text.")
+    var only: String?
+
     @Flag(help: "Print a Markdown table.")
     var markdown = false
 
@@ -74,7 +77,7 @@ struct ConvolutionBench: ParsableCommand {
             print("layer                          pass    M      N      K        ms   GFLOP/s  sgemm   ratio")
         }
         var totals = (ours: 0.0, sgemm: 0.0)
-        for shape in Self.shapes {
+        for shape in Self.shapes where only.map({ shape.name.contains($0) }) ?? true {
             let store = ParameterStore()
             let passes = makePasses(shape, store)
             let flops = 2.0 * Double(passes.m) * Double(passes.n) * Double(passes.k)
