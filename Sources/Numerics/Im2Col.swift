@@ -70,8 +70,13 @@ struct ConvolutionGeometry {
         let top = padding.top, left = padding.left
         let rowLength = kw * c
         var destination = columns
-        for r in rows {
-            let n = r / (oh * ow), y = (r / ow) % oh, x = r % ow
+        // Counters instead of dividing the row index: a division per row is a visible cost when rows are short.
+        var n = rows.lowerBound / (oh * ow), y = rows.lowerBound / ow % oh, x = rows.lowerBound % ow
+        for _ in rows {
+            defer {
+                x += 1
+                if x == ow { x = 0; y += 1; if y == oh { y = 0; n += 1 } }
+            }
             let image = input + n * h * w * c
             let x0 = x * sx - left
             let first = max(0, -x0), end = min(kw, w - x0)
@@ -98,8 +103,12 @@ struct ConvolutionGeometry {
         let top = padding.top, left = padding.left
         let rowLength = kw * c
         var source = columns
-        for r in rows {
-            let n = r / (oh * ow), y = (r / ow) % oh, x = r % ow
+        var n = rows.lowerBound / (oh * ow), y = rows.lowerBound / ow % oh, x = rows.lowerBound % ow
+        for _ in rows {
+            defer {
+                x += 1
+                if x == ow { x = 0; y += 1; if y == oh { y = 0; n += 1 } }
+            }
             let image = input + n * h * w * c
             let x0 = x * sx - left
             let first = max(0, -x0), end = min(kw, w - x0)
@@ -115,11 +124,60 @@ struct ConvolutionGeometry {
     }
 }
 
+/// Copies `count` floats; runs shorter than a few cache lines (few channels) are copied inline, where a call to
+/// memcpy would cost more than the copy.
+@inline(__always)
+private func copyFloats(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ count: Int) {
+    if count >= 64 {
+        destination.update(from: source, count: count)
+        return
+    }
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    var k = 0
+    while k + 4 <= count {
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self), toByteOffset: 4 * k, as: SIMD4<Float>.self)
+        k += 4
+    }
+    while k < count {
+        destination[k] = source[k]
+        k += 1
+    }
+}
+
+/// Sets `count` floats to zero, inline for short runs as `copyFloats`.
+@inline(__always)
+private func zeroFloats(_ destination: UnsafeMutablePointer<Float>, _ count: Int) {
+    if count >= 64 {
+        destination.update(repeating: 0, count: count)
+        return
+    }
+    let to = UnsafeMutableRawPointer(destination)
+    var k = 0
+    while k + 4 <= count {
+        to.storeBytes(of: SIMD4<Float>(repeating: 0), toByteOffset: 4 * k, as: SIMD4<Float>.self)
+        k += 4
+    }
+    while k < count {
+        destination[k] = 0
+        k += 1
+    }
+}
+
 /// Shared pieces of the convolution layers' bias handling.
 enum Bias {
     /// Sets each of the `rows` rows of `output` ([rows, channels]) to `bias`, so a GEMM can accumulate onto it.
+    ///
+    /// Copies from the already filled front in doubling runs: a copy per row costs more than the row itself
+    /// when there are few channels.
     static func fill(_ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>) {
-        for r in 0..<rows { (output + r * channels).update(from: bias, count: channels) }
+        guard rows > 0 else { return }
+        output.update(from: bias, count: channels)
+        var filled = 1
+        while filled < rows {
+            let run = min(filled, rows - filled)
+            (output + filled * channels).update(from: output, count: run * channels)
+            filled += run
+        }
     }
 
     /// Adds `bias` to each row of `output`.
