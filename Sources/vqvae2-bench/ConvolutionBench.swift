@@ -21,7 +21,7 @@ struct ConvolutionBench: ParsableCommand {
     var batch = 32
 
     @Option(help: "Timed repetitions per measurement (the median is reported).")
-    var repeats = 9
+    var repeats = 15
 
     @Option(help: "Only the layers whose name contains this text.")
     var only: String?
@@ -89,8 +89,7 @@ struct ConvolutionBench: ParsableCommand {
                 ("dX", passes.inputGradient, gemm(m: passes.m, n: passes.k, k: passes.n, transA: false, transB: t)),
             ]
             for (pass, ours, reference) in references {
-                let oursTime = median(ours)
-                let gemmTime = median(reference)
+                let (oursTime, gemmTime) = medians(ours, reference)
                 totals.ours += oursTime
                 totals.sgemm += gemmTime
                 let oursRate = flops / oursTime / 1e9, gemmRate = flops / gemmTime / 1e9
@@ -155,17 +154,21 @@ struct ConvolutionBench: ParsableCommand {
         }
     }
 
-    /// Median seconds of `repeats` calls after one warm-up call.
-    private func median(_ body: () -> Void) -> Double {
-        body()
-        var times: [Double] = []
+    /// Median seconds of `repeats` calls of each, after a warm-up call; the calls alternate so that both see
+    /// the same load on a shared machine.
+    private func medians(_ first: () -> Void, _ second: () -> Void) -> (Double, Double) {
+        first()
+        second()
+        var times = ([Double](), [Double]())
         for _ in 0..<repeats {
-            let start = now()
-            body()
-            times.append(now() - start)
+            var start = now()
+            first()
+            times.0.append(now() - start)
+            start = now()
+            second()
+            times.1.append(now() - start)
         }
-        times.sort()
-        return times[times.count / 2]
+        return (times.0.sorted()[repeats / 2], times.1.sorted()[repeats / 2])
     }
 
     private func now() -> Double {
