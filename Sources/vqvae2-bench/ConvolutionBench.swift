@@ -26,6 +26,9 @@ struct ConvolutionBench: ParsableCommand {
     @Option(help: "Only the layers whose name contains this text.")
     var only: String?
 
+    @Flag(help: "Time with the thread's CPU clock instead of the wall clock: steadier when other processes share the cores.")
+    var cpuTime = false
+
     @Flag(help: "Print a Markdown table.")
     var markdown = false
 
@@ -69,7 +72,9 @@ struct ConvolutionBench: ParsableCommand {
     }
 
     func run() throws {
-        print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); batch \(batch), median of \(repeats)")
+        print(
+            "OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); batch \(batch), median of \(repeats), "
+                + (cpuTime ? "thread CPU time" : "wall time"))
         if markdown {
             print("| layer | pass | M | N | K | ms | GFLOP/s | sgemm GFLOP/s | ratio |")
             print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -173,7 +178,7 @@ struct ConvolutionBench: ParsableCommand {
 
     private func now() -> Double {
         var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
+        clock_gettime(cpuTime ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
