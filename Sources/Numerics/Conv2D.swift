@@ -106,6 +106,7 @@ public final class Conv2D {
     }
 
     /// Accumulates the weight and bias gradients (+=) into the store: dW += dY^T * columns, block by block.
+    /// A first layer, whose input is the data, needs only this half of `backward`.
     public func backwardParameters(_ dOutput: Tensor) {
         guard let x = input else { preconditionFailure("backward before forward") }
         let g = geometry(x)
