@@ -180,14 +180,6 @@ enum Bias {
         }
     }
 
-    /// Adds `bias` to each row of `output`.
-    static func add(_ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>) {
-        for r in 0..<rows {
-            let row = output + r * channels
-            for k in 0..<channels { row[k] += bias[k] }
-        }
-    }
-
     /// Accumulates the column sums of `gradient` ([rows, channels]) into `biasGradient`.
     static func accumulateGradient(
         _ gradient: UnsafePointer<Float>, rows: Int, channels: Int, into biasGradient: UnsafeMutablePointer<Float>

@@ -1,9 +1,6 @@
 import ArgumentParser
+import Foundation
 import Numerics
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `vqvae2-bench conv`: every convolution of the 64x64 VQ-VAE, forward and both gradients, against sgemm.
 struct ConvolutionBench: ParsableCommand {
@@ -106,11 +103,16 @@ struct ConvolutionBench: ParsableCommand {
                     print("| " + row.joined(separator: " | ") + " |")
                 } else {
                     let widths = [30, 5, 6, 6, 6, 9, 9, 7, 7]
-                    print(zip(row, widths).enumerated().map { $0.offset < 2 ? pad($0.element.0, $0.element.1) : padLeft($0.element.0, $0.element.1) }.joined(separator: " "))
+                    let cells = zip(row, widths).enumerated().map { column, cell in
+                        column < 2 ? pad(cell.0, cell.1) : padLeft(cell.0, cell.1)
+                    }
+                    print(cells.joined(separator: " "))
                 }
             }
         }
-        print("total over the listed shapes: ours \(format(totals.ours * 1e3, 1)) ms, sgemm \(format(totals.sgemm * 1e3, 1)) ms, ratio \(format(totals.sgemm / totals.ours, 3))")
+        print(
+            "total over the listed shapes: ours \(format(totals.ours * 1e3, 1)) ms, "
+                + "sgemm \(format(totals.sgemm * 1e3, 1)) ms, ratio \(format(totals.sgemm / totals.ours, 3))")
     }
 
     private func makePasses(_ shape: Shape, _ store: ParameterStore) -> Passes {
@@ -188,15 +190,7 @@ struct ConvolutionBench: ParsableCommand {
     }
 }
 
-private func format(_ value: Double, _ digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    var text = "\(rounded)"
-    let decimals = text.split(separator: ".").last.map { $0.count } ?? 0
-    if digits > decimals { text += String(repeating: "0", count: digits - decimals) }
-    return text
-}
+private func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
-private func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
-private func padLeft(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }
+private func pad(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
+private func padLeft(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
