@@ -12,7 +12,8 @@ public struct SavedCheckpoint: Equatable, Sendable {
     public let bytesWritten: Int
     /// Seconds from the start of the save to the end of the commit, on this rank.
     public let seconds: Double
-    /// Directories the rotation removed (old checkpoints and stale temporaries).
+    /// Directories the rotation removed (old checkpoints and stale temporaries); rank 0 removes them, so only rank 0
+    /// lists them.
     public let removed: [String]
 }
 

@@ -22,7 +22,7 @@ public struct CheckpointWriter: Sendable {
         fault = FaultInjection()
     }
 
-    /// Shard files and the temporary directory, written by every rank.
+    /// What a rank reports once its shard is durable: the file's size and CRC-32, and each of its tensors' CRC-32.
     struct ShardReport: Codable, Equatable {
         var bytes: Int
         var crc32: String

@@ -39,7 +39,7 @@ enum ShardFile {
         return crcs
     }
 
-    /// Reads the tensor `name` of `path` into `tensor.buffer`, checking the stored type and shape.
+    /// Reads the dataset named after `tensor` from `file` into its buffer, checking the stored type and shape.
     static func read(_ tensor: StateTensor, from file: File) throws {
         let dataset = try file.root.openDataset(tensor.name)
         guard dataset.storedType == .float32 else {
