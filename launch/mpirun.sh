@@ -16,6 +16,11 @@
 #
 # Every rank gets OPENBLAS_NUM_THREADS=1 (one rank per core; OpenBLAS threads would fight the other ranks) unless
 # it is already set, the environment variables below passed through, and root is allowed (containers, CI).
+#
+# Preemption: SIGTERM or SIGINT to this script is passed on to the ranks as SIGUSR1 (which mpirun forwards
+# untouched), so that they agree at the next step boundary, write a checkpoint and exit 0. A signal sent to
+# mpirun itself reaches the ranks as SIGTERM, and mpirun's SIGKILL follows only after VQVAE2_SIGKILL_TIMEOUT
+# seconds (default 120; Open MPI's own default is 1 s, too short to finish a step and save).
 set -euo pipefail
 
 np=""
@@ -64,6 +69,7 @@ case "$bind" in
 esac
 [[ $(id -u) -eq 0 ]] && args+=(--allow-run-as-root)
 [[ -n "$net" ]] && args+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
+args+=(--mca odls_base_sigkill_timeout "${VQVAE2_SIGKILL_TIMEOUT:-120}")
 
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # glibc would otherwise hand large buffers back to the kernel every step and fault them in again.
@@ -76,4 +82,13 @@ while IFS='=' read -r name _; do args+=(-x "$name"); done < <(env | grep -E '^VQ
 
 cmd=(mpirun "${args[@]}" "${extra[@]}" "$@")
 if (( dry )); then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
-exec "${cmd[@]}"
+"${cmd[@]}" &
+mpirun_pid=$!
+forward() { kill -USR1 "$mpirun_pid" 2>/dev/null || true; }
+trap forward TERM INT
+# wait returns early when a trapped signal arrives; keep waiting until mpirun itself is gone.
+status=0
+while kill -0 "$mpirun_pid" 2>/dev/null; do
+  wait "$mpirun_pid" && status=0 || status=$?
+done
+exit "$status"

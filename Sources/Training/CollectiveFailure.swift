@@ -1,5 +1,6 @@
 import Configuration
 import Coordination
+import Checkpoints
 import DataPipeline
 
 /// An error every rank raises alike (a collective decision, or the same bad input read by all), so only rank 0
@@ -11,3 +12,4 @@ extension CoordinationError: CollectiveFailure {}
 extension ConfigError: CollectiveFailure {}
 extension TrainingSetupError: CollectiveFailure {}
 extension ShardError: CollectiveFailure {}
+extension CheckpointError: CollectiveFailure {}

@@ -1,3 +1,4 @@
+import Checkpoints
 import DataPipeline
 import Foundation
 import MPI
@@ -18,12 +19,23 @@ public final class TrainingRun {
     public let manifest: ShardManifest
     public let shards: ShardSet
     public private(set) var position = DataPosition()
+    public let checkpoints: CheckpointWriter
+    /// The config file's text and the overrides, saved in every checkpoint.
+    public let configText: String
+    public let fingerprint: String
+    /// Set by SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 on any rank; checked at every step boundary.
+    public let signals: StopSignals?
     private let out: (String) -> Void
 
-    public init(config: ExperimentConfig, communicator: Communicator, output: @escaping (String) -> Void = { print($0) }) throws {
+    public init(
+        config: ExperimentConfig, communicator: Communicator, configText: String, signals: StopSignals?,
+        output: @escaping (String) -> Void = { print($0) }
+    ) throws {
         try config.validate(worldSize: communicator.size)
         self.config = config
         self.communicator = communicator
+        self.configText = configText
+        self.signals = signals
         out = output
         let manifestPath = config.train.schedule == .priors ? config.data.codesManifest : config.data.manifest
         let split = config.data.trainSplit
@@ -37,6 +49,45 @@ public final class TrainingRun {
             communicator: communicator, stores: replica.stores,
             bucketBytes: Int(config.distributed.bucketMegabytes * 1_048_576), overlap: config.distributed.overlap)
         try sync.broadcastFromRoot(replica.initialParameters)
+        fingerprint = replica.fingerprint(classes: manifest.classes.count)
+        checkpoints = CheckpointWriter(root: config.checkpoints.directory, keep: config.checkpoints.keep)
+        try SharedFilesystemProbe.run(root: config.checkpoints.directory, collective: communicator)
+    }
+
+    /// Loads a committed checkpoint into the replica: parameters, Adam, codebooks and EMA state, step and data
+    /// position. `request` is a checkpoint directory, or "auto" for the newest committed one (none: a fresh start).
+    /// Returns the loaded path.
+    @discardableResult
+    public func resume(_ request: String) throws -> String? {
+        var path = request
+        if request == "auto" {
+            let newest = communicator.isRoot ? try CheckpointCatalog.latestCommitted(in: config.checkpoints.directory) ?? "" : ""
+            path = String(decoding: try communicator.broadcast(bytes: Array(newest.utf8)), as: UTF8.self)
+            if path.isEmpty {
+                if communicator.isRoot { out("train: no committed checkpoint in \(config.checkpoints.directory); starting fresh") }
+                return nil
+            }
+        }
+        let metadata = try Checkpoint(path: path).load(into: replica.checkpointTensors, modelFingerprint: fingerprint)
+        position = replica.restore(metadata)
+        try checkReplicasAgree()
+        if communicator.isRoot {
+            out("train: resumed from \(path) at step \(replica.step), epoch \(position.epoch), sample \(position.sampleInEpoch)")
+        }
+        return path
+    }
+
+    /// Checks that the replicas agree, then writes and commits a checkpoint of the current state.
+    @discardableResult
+    public func saveCheckpoint() throws -> SavedCheckpoint {
+        try checkReplicasAgree()
+        let saved = try checkpoints.save(
+            replica.checkpointTensors, metadata: replica.checkpointMetadata(position: position), config: configText,
+            modelFingerprint: fingerprint, collective: communicator)
+        if communicator.isRoot {
+            out(String(format: "train: checkpoint %@ (%.1f s)", saved.path, saved.seconds))
+        }
+        return saved
     }
 
     /// Trains until `config.train.steps`; returns the last step's metrics.
@@ -70,14 +121,22 @@ public final class TrainingRun {
             if config.intervals.checkEvery > 0 && done % config.intervals.checkEvery == 0 {
                 try checkReplicasAgree()
             }
+            if config.intervals.checkpointEvery > 0 && done % config.intervals.checkpointEvery == 0 && done < t.steps {
+                try saveCheckpoint()
+            }
             if communicator.isRoot && (done % config.intervals.logEvery == 0 || done == t.steps) {
                 try log?.append(metrics, kind: "train")
                 let elapsed = Date().timeIntervalSince(begin)
                 let eta = elapsed / Double(done - firstStep) * Double(t.steps - done)
                 out(progressLine(metrics, epoch: batchPosition.epoch, eta: eta))
             }
+            if try sync.anyRank(signals?.requested ?? false) {
+                if communicator.isRoot { out("train: stop requested (\(signals?.signalName ?? "signal")); saving and exiting") }
+                try saveCheckpoint()
+                return last
+            }
         }
-        try checkReplicasAgree()
+        try saveCheckpoint()
         return last
     }
 

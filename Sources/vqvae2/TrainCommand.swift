@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Checkpoints
 import MPI
 import Training
 
@@ -21,6 +22,11 @@ struct TrainCommand: ParsableCommand {
             overrides one, e.g. --set train.steps=100 --set train.schedule=vqvae. Schedules: joint (VQ-VAE and \
             both priors every step), vqvae and priors (the staged schedule's two parts).
             Rank 0 prints progress and appends metrics to <run.directory>/metrics.jsonl.
+
+            Checkpoints go to checkpoints.directory (a filesystem every rank sees) every \
+            intervals.checkpoint_every steps, at the end, and when any rank gets SIGTERM, SIGINT, SIGUSR1 or \
+            SIGUSR2 (the ranks agree at the next step boundary, save, and exit 0). --resume auto continues from \
+            the newest committed one, with any number of ranks.
             """)
 
     @Option(help: "The experiment's config file.")
@@ -29,6 +35,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override a config value: section.key=value (repeatable).")
     var overrides: [String] = []
 
+    @Option(help: "Resume from a committed checkpoint: a step-NNNNNNNN directory, or auto for the newest one in checkpoints.directory (none if there is none).")
+    var resume: String?
+
     @Flag(help: "Print a CRC-32 of every state tensor at the end (to compare runs).")
     var printStateChecksums = false
 
@@ -36,8 +45,13 @@ struct TrainCommand: ParsableCommand {
         let mpi = try MPIRuntime()
         let world = mpi.world
         do {
+            let signals = StopSignals()
             let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
-            let run = try TrainingRun(config: experiment, communicator: world)
+            let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+            let run = try TrainingRun(
+                config: experiment, communicator: world,
+                configText: text + overrides.map { "\n# --set \($0)" }.joined(), signals: signals)
+            if let resume { try run.resume(resume) }
             try run.run()
             if printStateChecksums && world.isRoot { print("state checksums: \(run.stateChecksums)") }
         } catch {

@@ -31,7 +31,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testCommandsNotYetBuiltSaySo() throws {
-        let result = try TestEnvironment.run([vqvae2, "train"], timeout: 60)
+        let result = try TestEnvironment.run([vqvae2, "evaluate"], timeout: 60)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.output.contains("not available in this build yet"), result.output)
     }

@@ -1,0 +1,58 @@
+import Checkpoints
+import DataPipeline
+import Foundation
+import Model
+import Storage
+
+/// How a replica's state maps onto a checkpoint: tensor names and shapes, the scalars in the metadata, and the
+/// fingerprint that tells a checkpoint of this model from another model's.
+extension Replica {
+    /// The state as named, shaped tensors (views of the replica's own buffers: loading fills them in place).
+    public var checkpointTensors: [StateTensor] {
+        let k = config.model.codebookSize, d = config.model.codeDim
+        return stateTensors.map { tensor in
+            let shape: [Int]
+            if tensor.name.hasSuffix("/codebook") || tensor.name.hasSuffix("/ema_sums") {
+                shape = [k, d]
+            } else {
+                shape = [tensor.values.count]
+            }
+            return StateTensor(name: tensor.name, shape: shape, buffer: tensor.values)
+        }
+    }
+
+    /// Identifies the model: its architecture (not the training settings, so a resumed run may change the batch,
+    /// the learning rate or the step budget, but not the network).
+    public func fingerprint(classes: Int) -> String {
+        let text = "vqvae \(config.model)\ntop \(topPrior.config)\nbottom \(bottomPrior.config)\nclasses \(classes)"
+        var crc = CRC32()
+        crc.update(Array(text.utf8))
+        return "crc32:\(crc.hex) params:\(stores.map { String($0.count) }.joined(separator: ","))"
+    }
+
+    /// The scalar state at `position` (the next sample to read).
+    public func checkpointMetadata(position: DataPosition) -> CheckpointMetadata {
+        var optimizerSteps: [String: Int] = [:]
+        for (index, name) in Replica.storeNames.enumerated() { optimizerSteps[name] = optimizers[index].step }
+        return CheckpointMetadata(
+            step: step, dataEpoch: position.epoch, dataSampleInEpoch: position.sampleInEpoch,
+            optimizerSteps: optimizerSteps,
+            emaUpdates: ["vqvae/top": vqvae.top.updateCount, "vqvae/bottom": vqvae.bottom.updateCount],
+            extras: [
+                "codebooks_initialized": vqvae.top.isInitialized && vqvae.bottom.isInitialized ? "true" : "false",
+                "schedule": config.train.schedule.rawValue,
+            ])
+    }
+
+    /// Restores the scalars of `metadata` (the tensors are filled by the load itself); returns the data position.
+    public func restore(_ metadata: CheckpointMetadata) -> DataPosition {
+        step = metadata.step
+        for (index, name) in Replica.storeNames.enumerated() { optimizers[index].step = metadata.optimizerSteps[name] ?? 0 }
+        vqvae.top.updateCount = metadata.emaUpdates["vqvae/top"] ?? 0
+        vqvae.bottom.updateCount = metadata.emaUpdates["vqvae/bottom"] ?? 0
+        let initialized = metadata.extras["codebooks_initialized"] == "true"
+        vqvae.top.isInitialized = initialized
+        vqvae.bottom.isInitialized = initialized
+        return DataPosition(epoch: metadata.dataEpoch, sampleInEpoch: metadata.dataSampleInEpoch)
+    }
+}
