@@ -43,7 +43,8 @@ public struct CurvePlot: Sendable {
             &canvas, x: 0, width: half, title: "reconstruction MSE [-1,1]", yLabel: "MSE",
             series: [
                 Series(name: "train", points: history.trainReconstruction, colour: CurvePlot.blue, heldOut: false),
-                Series(name: "held-out", points: history.heldOutReconstruction, colour: CurvePlot.orange, heldOut: true),
+                Series(
+                    name: "held-out", points: history.heldOutReconstruction, colour: CurvePlot.orange, heldOut: true),
             ])
         drawPanel(
             &canvas, x: half, width: width - half, title: "prior NLL", yLabel: "nats per code",
@@ -51,7 +52,8 @@ public struct CurvePlot: Sendable {
                 Series(name: "train top", points: history.trainTopNats, colour: CurvePlot.blue, heldOut: false),
                 Series(name: "train bottom", points: history.trainBottomNats, colour: CurvePlot.green, heldOut: false),
                 Series(name: "held-out top", points: history.heldOutTopNats, colour: CurvePlot.orange, heldOut: true),
-                Series(name: "held-out bottom", points: history.heldOutBottomNats, colour: CurvePlot.red, heldOut: true),
+                Series(
+                    name: "held-out bottom", points: history.heldOutBottomNats, colour: CurvePlot.red, heldOut: true),
             ])
         return canvas.image
     }
@@ -82,12 +84,17 @@ public struct CurvePlot: Sendable {
             canvas.line(left, top, left, bottom, CurvePlot.frame)
             canvas.line(right, top, right, bottom, CurvePlot.frame)
             let note = "no data"
-            canvas.text(note, x: left + (plotWidth - BitmapFont.width(note, scale: 2)) / 2, y: top + plotHeight / 2, .black, scale: 2)
+            canvas.text(
+                note, x: left + (plotWidth - BitmapFont.width(note, scale: 2)) / 2, y: top + plotHeight / 2, .black,
+                scale: 2)
             return
         }
         let xAxis = Axis.linear(points.map(\.step).min()!, points.map(\.step).max()!, integers: true)
         let values = points.map(\.value)
-        let yAxis = logScale ? Axis.logarithmic(values.min()!, values.max()!) : Axis.linear(values.min()!, values.max()!, integers: false)
+        let yAxis =
+            logScale
+            ? Axis.logarithmic(values.min()!, values.max()!)
+            : Axis.linear(values.min()!, values.max()!, integers: false)
         func px(_ step: Double) -> Int { left + Int((xAxis.position(step) * Double(plotWidth)).rounded()) }
         func py(_ value: Double) -> Int { bottom - Int((yAxis.position(value) * Double(plotHeight)).rounded()) }
 

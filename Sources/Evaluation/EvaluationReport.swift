@@ -128,7 +128,8 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
         }
         lines.append("")
         let nameWidth = max(4, perClass.map(\.name.count).max() ?? 0)
-        lines.append("class  " + EvaluationReport.padded("name", nameWidth) + "  images   MSE[-1,1]    MSE[0,1]   PSNR dB")
+        lines.append(
+            "class  " + EvaluationReport.padded("name", nameWidth) + "  images   MSE[-1,1]    MSE[0,1]   PSNR dB")
         for entry in perClass {
             lines.append(
                 String(format: "%5d  ", entry.label) + EvaluationReport.padded(entry.name, nameWidth)

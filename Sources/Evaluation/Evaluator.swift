@@ -32,7 +32,8 @@ public final class Evaluator {
         precondition(
             topPrior.config.codebookSize == vqvae.config.codebookSize
                 && bottomPrior.config.codebookSize == vqvae.config.codebookSize,
-            "priors over \(topPrior.config.codebookSize)/\(bottomPrior.config.codebookSize) codes, VQ-VAE has \(vqvae.config.codebookSize)")
+            "priors over \(topPrior.config.codebookSize)/\(bottomPrior.config.codebookSize) codes, "
+                + "VQ-VAE has \(vqvae.config.codebookSize)")
         self.vqvae = vqvae
         self.topPrior = topPrior
         self.bottomPrior = bottomPrior

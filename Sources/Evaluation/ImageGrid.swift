@@ -27,7 +27,8 @@ public enum ImageGrid {
         precondition(
             originals.shape == reconstructions.shape,
             "originals \(originals.shape) and reconstructions \(reconstructions.shape) differ")
-        precondition(pairsPerRow > 0 && gap >= 0 && originals.n > 0, "grid of \(originals.n) pairs, \(pairsPerRow) a row")
+        precondition(
+            pairsPerRow > 0 && gap >= 0 && originals.n > 0, "grid of \(originals.n) pairs, \(pairsPerRow) a row")
         let n = originals.n, h = originals.h, w = originals.w
         let columns = min(pairsPerRow, n), rows = (n + columns - 1) / columns
         var canvas = Canvas(

@@ -54,7 +54,9 @@ public struct MetricsHistory: Sendable, Equatable {
                 return value.doubleValue
             }
             func level(_ key: String) throws -> Double {
-                guard let object = record[key] as? [String: Any] else { throw fail("\(kind) record has no object \"\(key)\"") }
+                guard let object = record[key] as? [String: Any] else {
+                    throw fail("\(kind) record has no object \"\(key)\"")
+                }
                 return try number(object, "nats", in: key + ".")
             }
             switch kind {

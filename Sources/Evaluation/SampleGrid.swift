@@ -43,7 +43,8 @@ public struct SampleGrid: Sendable {
     public func draw(vqvae: VQVAE, top: TopPrior, bottom: BottomPrior) -> Samples {
         var topCodes: [Int32] = [], bottomCodes: [Int32] = [], labels: [Int32] = []
         for label in classes {
-            precondition(label >= 0 && Int(label) < top.config.classes, "class \(label) outside 0..<\(top.config.classes)")
+            precondition(
+                label >= 0 && Int(label) < top.config.classes, "class \(label) outside 0..<\(top.config.classes)")
             var start = 0
             while start < perClass {
                 let count = min(batch, perClass - start)
@@ -75,7 +76,8 @@ public struct SampleGrid: Sendable {
             let y = gap + row * (h + gap)
             canvas.text(label, x: gap, y: y + (h - BitmapFont.glyphHeight) / 2, .white)
             for j in 0..<perClass {
-                canvas.draw(ImageGrid.image(images, index: row * perClass + j), x: gap + labelWidth + j * (w + gap), y: y)
+                canvas.draw(
+                    ImageGrid.image(images, index: row * perClass + j), x: gap + labelWidth + j * (w + gap), y: y)
             }
         }
         return canvas.image

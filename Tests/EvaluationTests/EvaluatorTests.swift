@@ -109,12 +109,14 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(one.images, 12)
         XCTAssertEqual(one.top.positions, 12 * 4)
         for world in [2, 3] {
-            assertReportsClose(one, try report(count: 12, worldSize: world, batch: 2), relative: 1e-12, "\(world) ranks")
+            let split = try report(count: 12, worldSize: world, batch: 2)
+            assertReportsClose(one, split, relative: 1e-12, "\(world) ranks")
         }
 
         let ragged = try report(count: 12, worldSize: 1, batch: 5)
         for world in [2, 3] {
-            assertReportsClose(ragged, try report(count: 12, worldSize: world, batch: 5), relative: 1e-7, "\(world) ranks, ragged batches")
+            let split = try report(count: 12, worldSize: world, batch: 5)
+            assertReportsClose(ragged, split, relative: 1e-7, "\(world) ranks, ragged batches")
         }
         assertReportsClose(one, ragged, relative: 1e-7, "batches of 2 against 5")
     }
@@ -124,7 +126,8 @@ final class EvaluatorTests: XCTestCase {
         let models = try TinyModels(initializingFrom: images)
         let evaluator = models.evaluator()
         evaluator.accumulate(images: images, labels: demoLabels(6))
-        let report = EvaluationReport(sums: evaluator.sums, layout: evaluator.layout, classNames: demoClassNames, step: 40)
+        let report = EvaluationReport(
+            sums: evaluator.sums, layout: evaluator.layout, classNames: demoClassNames, step: 40)
         let decoded = try JSONDecoder().decode(EvaluationReport.self, from: Data(try report.json().utf8))
         XCTAssertEqual(decoded, report)
         let table = report.table

@@ -41,8 +41,9 @@ final class PictureTests: XCTestCase {
             for y in 0..<s {
                 for x in 0..<s {
                     let o = (y * s + x) * 3
-                    XCTAssertEqual(pixel(grid, x0 + x, y0 + y), Array(original[o..<(o + 3)]), "pair \(p) original at \(x),\(y)")
-                    XCTAssertEqual(pixel(grid, x0 + s + 1 + x, y0 + y), Array(shown.pixels[o..<(o + 3)]), "pair \(p) reconstruction")
+                    XCTAssertEqual(pixel(grid, x0 + x, y0 + y), Array(original[o..<(o + 3)]), "pair \(p) original")
+                    XCTAssertEqual(
+                        pixel(grid, x0 + s + 1 + x, y0 + y), Array(shown.pixels[o..<(o + 3)]), "pair \(p) recon")
                 }
                 XCTAssertEqual(pixel(grid, x0 + s, y0 + y), background, "the line between original and reconstruction")
             }
@@ -94,7 +95,8 @@ final class PictureTests: XCTestCase {
         XCTAssertEqual(image.height, 4 + 2 * (16 + 4))
         let shown = ImageGrid.image(first.images, index: 4)
         XCTAssertEqual(pixel(image, 4 + labelWidth + 16 + 4, 4 + 20), Array(shown.pixels[0..<3]), "class 2, sample 1")
-        try grid.write(vqvae: models.vqvae, top: models.top, bottom: models.bottom, classNames: demoClassNames, to: path)
+        try grid.write(
+            vqvae: models.vqvae, top: models.top, bottom: models.bottom, classNames: demoClassNames, to: path)
         XCTAssertEqual(try decodePNG(path), image, "a second write gives the same picture")
     }
 
@@ -107,10 +109,12 @@ final class PictureTests: XCTestCase {
             let wiggle = 1 + 0.1 * sin(t)
             let nats = step < 60 ? 0 : 3.4 * exp(-(t - 60) / 80) + 1.2
             lines.append(
-                #"{"kind":"train","step":\#(step),"schedule":"\#(schedule)","reconstruction":\#(0.3 * exp(-t / 40) * wiggle + 0.004),"#
+                #"{"kind":"train","step":\#(step),"schedule":"\#(schedule)","#
+                    + #""reconstruction":\#(0.3 * exp(-t / 40) * wiggle + 0.004),"#
                     + #""commitmentTop":0.01,"topNats":\#(nats * wiggle),"bottomNats":\#(nats * 1.2 * wiggle)}"#)
             if step % 20 == 0 && step > 0 {
-                var sums = [Double](repeating: 0, count: EvaluationLayout(topCodes: 4, bottomCodes: 4, classes: 1).count)
+                let layout = EvaluationLayout(topCodes: 4, bottomCodes: 4, classes: 1)
+                var sums = [Double](repeating: 0, count: layout.count)
                 sums[EvaluationLayout.images] = 10
                 sums[EvaluationLayout.values] = 1000
                 sums[EvaluationLayout.squaredError] = 1000 * (0.33 * exp(-t / 45) + 0.006)
@@ -118,8 +122,7 @@ final class PictureTests: XCTestCase {
                 sums[EvaluationLayout.topNats] = 40 * (step < 60 ? 3.47 : 3.5 * exp(-(t - 60) / 90) + 1.5)
                 sums[EvaluationLayout.bottomPositions] = 160
                 sums[EvaluationLayout.bottomNats] = 160 * (step < 60 ? 3.47 : 4.1 * exp(-(t - 60) / 90) + 1.7)
-                let report = EvaluationReport(
-                    sums: sums, layout: EvaluationLayout(topCodes: 4, bottomCodes: 4, classes: 1), step: step)
+                let report = EvaluationReport(sums: sums, layout: layout, step: step)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = .sortedKeys
                 var json = String(decoding: try encoder.encode(report), as: UTF8.self)
@@ -167,7 +170,10 @@ final class PictureTests: XCTestCase {
             (good + "\nnot json at all\n", 2, "not a JSON object"),
             (good + "\n\n" + #"{"step":3}"#, 3, "no \"kind\""),
             (#"{"kind":"train","step":1,"schedule":"vqvae"}"#, 1, "no number \"reconstruction\""),
-            (good + "\n" + #"{"kind":"eval","step":4,"reconstruction":0.1,"top":{"nats":2}}"#, 2, "no object \"bottom\""),
+            (
+                good + "\n" + #"{"kind":"eval","step":4,"reconstruction":0.1,"top":{"nats":2}}"#, 2,
+                "no object \"bottom\""
+            ),
             (#"{"kind":"eval","step":4,"reconstruction":0.1,"top":{"bits":2},"bottom":{"nats":2}}"#, 1, "\"top.nats\""),
         ]
         for (text, line, reason) in cases {
