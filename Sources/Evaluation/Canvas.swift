@@ -92,12 +92,13 @@ public struct Canvas {
         }
     }
 
-    /// Copies `tile` with its top-left corner at (x, y).
-    public mutating func draw(_ tile: RGBImage, x: Int, y: Int) {
+    /// Copies `tile` with its top-left corner at (x, y), each pixel repeated into a `scale` x `scale` square.
+    public mutating func draw(_ tile: RGBImage, x: Int, y: Int, scale: Int = 1) {
         for ty in 0..<tile.height {
             for tx in 0..<tile.width {
                 let o = (ty * tile.width + tx) * 3
-                set(x + tx, y + ty, Colour(tile.pixels[o], tile.pixels[o + 1], tile.pixels[o + 2]))
+                let colour = Colour(tile.pixels[o], tile.pixels[o + 1], tile.pixels[o + 2])
+                fill(x: x + tx * scale, y: y + ty * scale, width: scale, height: scale, colour)
             }
         }
     }

@@ -19,24 +19,26 @@ public enum ImageGrid {
     }
 
     /// Pairs (original | reconstruction), `pairsPerRow` to a row: each pair's two images touch but for a 1-pixel
-    /// line, and `gap` pixels separate pairs, rows and the border. Pair p sits at column p % pairsPerRow, row
+    /// line, and `gap` pixels separate pairs, rows and the border. With images of S = `scale` * H pixels on a
+    /// side (each pixel repeated, so that small images can be seen), pair p sits at column p % pairsPerRow, row
     /// p / pairsPerRow, its original's corner at (gap + column * (2S + 1 + gap), gap + row * (S + gap)).
     public static func reconstructions(
-        originals: Tensor, reconstructions: Tensor, pairsPerRow: Int = 8, gap: Int = 4
+        originals: Tensor, reconstructions: Tensor, pairsPerRow: Int = 8, gap: Int = 4, scale: Int = 1
     ) -> RGBImage {
         precondition(
             originals.shape == reconstructions.shape,
             "originals \(originals.shape) and reconstructions \(reconstructions.shape) differ")
         precondition(
-            pairsPerRow > 0 && gap >= 0 && originals.n > 0, "grid of \(originals.n) pairs, \(pairsPerRow) a row")
-        let n = originals.n, h = originals.h, w = originals.w
+            pairsPerRow > 0 && gap >= 0 && scale > 0 && originals.n > 0,
+            "grid of \(originals.n) pairs, \(pairsPerRow) a row, scale \(scale)")
+        let n = originals.n, h = originals.h * scale, w = originals.w * scale
         let columns = min(pairsPerRow, n), rows = (n + columns - 1) / columns
         var canvas = Canvas(
             width: gap + columns * (2 * w + 1 + gap), height: gap + rows * (h + gap), background: background)
         for p in 0..<n {
             let x = gap + (p % columns) * (2 * w + 1 + gap), y = gap + (p / columns) * (h + gap)
-            canvas.draw(image(originals, index: p), x: x, y: y)
-            canvas.draw(image(reconstructions, index: p), x: x + w + 1, y: y)
+            canvas.draw(image(originals, index: p), x: x, y: y, scale: scale)
+            canvas.draw(image(reconstructions, index: p), x: x + w + 1, y: y, scale: scale)
         }
         return canvas.image
     }
@@ -44,11 +46,12 @@ public enum ImageGrid {
     /// Reconstructs `images` with `vqvae` (no training state moves) and writes the pair grid as a PNG at `path`.
     /// It runs a forward on the model's buffers: not between a training forward and its backward.
     public static func writeReconstructions(
-        of images: Tensor, vqvae: VQVAE, pairsPerRow: Int = 8, gap: Int = 4, to path: String
+        of images: Tensor, vqvae: VQVAE, pairsPerRow: Int = 8, gap: Int = 4, scale: Int = 1, to path: String
     ) throws {
         _ = vqvae.forward(images, training: false)
         let grid = reconstructions(
-            originals: images, reconstructions: vqvae.reconstruction, pairsPerRow: pairsPerRow, gap: gap)
+            originals: images, reconstructions: vqvae.reconstruction, pairsPerRow: pairsPerRow, gap: gap,
+            scale: scale)
         try ImageCodecs.writePNG(grid, to: path)
     }
 }

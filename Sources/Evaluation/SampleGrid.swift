@@ -62,11 +62,12 @@ public struct SampleGrid: Sendable {
         return Samples(top: topCodes, bottom: bottomCodes, labels: labels, images: images)
     }
 
-    /// The grid of `images` (in grid order) with `gap` pixels between tiles; row labels read "c name" with
-    /// `classNames[c]` where given.
-    public func image(of images: Tensor, classNames: [String] = [], gap: Int = 4) -> RGBImage {
+    /// The grid of `images` (in grid order) with `gap` pixels between tiles, each image pixel repeated into a
+    /// `scale` x `scale` square; row labels read "c name" with `classNames[c]` where given.
+    public func image(of images: Tensor, classNames: [String] = [], gap: Int = 4, scale: Int = 1) -> RGBImage {
         precondition(images.n == classes.count * perClass, "\(images.n) images for \(classes.count) x \(perClass)")
-        let h = images.h, w = images.w
+        precondition(gap >= 0 && scale > 0, "gap \(gap), scale \(scale)")
+        let h = images.h * scale, w = images.w * scale
         let labels = classes.map { c in Int(c) < classNames.count ? "\(c) \(classNames[Int(c)])" : "\(c)" }
         let labelWidth = (labels.map { BitmapFont.width($0) }.max() ?? 0) + gap
         var canvas = Canvas(
@@ -77,7 +78,8 @@ public struct SampleGrid: Sendable {
             canvas.text(label, x: gap, y: y + (h - BitmapFont.glyphHeight) / 2, .white)
             for j in 0..<perClass {
                 canvas.draw(
-                    ImageGrid.image(images, index: row * perClass + j), x: gap + labelWidth + j * (w + gap), y: y)
+                    ImageGrid.image(images, index: row * perClass + j), x: gap + labelWidth + j * (w + gap), y: y,
+                    scale: scale)
             }
         }
         return canvas.image
@@ -86,10 +88,10 @@ public struct SampleGrid: Sendable {
     /// Draws, decodes and writes the grid as a PNG at `path`; returns the samples.
     @discardableResult
     public func write(
-        vqvae: VQVAE, top: TopPrior, bottom: BottomPrior, classNames: [String] = [], to path: String
+        vqvae: VQVAE, top: TopPrior, bottom: BottomPrior, classNames: [String] = [], scale: Int = 1, to path: String
     ) throws -> Samples {
         let samples = draw(vqvae: vqvae, top: top, bottom: bottom)
-        try ImageCodecs.writePNG(image(of: samples.images, classNames: classNames), to: path)
+        try ImageCodecs.writePNG(image(of: samples.images, classNames: classNames, scale: scale), to: path)
         return samples
     }
 }

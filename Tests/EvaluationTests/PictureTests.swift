@@ -56,11 +56,12 @@ final class PictureTests: XCTestCase {
         let images = demoImages(4)
         let models = try TinyModels(initializingFrom: images)
         let path = directory.appendingPathComponent("model.png").path
-        try ImageGrid.writeReconstructions(of: images, vqvae: models.vqvae, pairsPerRow: 4, gap: 2, to: path)
+        try ImageGrid.writeReconstructions(of: images, vqvae: models.vqvae, pairsPerRow: 4, gap: 2, scale: 2, to: path)
         let grid = try decodePNG(path)
-        XCTAssertEqual(grid.width, 2 + 4 * (33 + 2))
-        XCTAssertEqual(grid.height, 2 + 16 + 2)
-        XCTAssertEqual(pixel(grid, 2, 2), Array(demoPixels(0)[0..<3]))
+        XCTAssertEqual(grid.width, 2 + 4 * (65 + 2))
+        XCTAssertEqual(grid.height, 2 + 32 + 2)
+        let first = Array(demoPixels(0)[0..<3]), second = Array(demoPixels(0)[3..<6])
+        XCTAssertEqual([pixel(grid, 2, 2), pixel(grid, 3, 3), pixel(grid, 4, 3)], [first, first, second], "scale 2")
     }
 
     /// Sample (class, j) is fixed by the seed: the same from a second draw, from a draw of other classes in other
