@@ -13,7 +13,7 @@ public struct SampleGrid: Sendable {
     public var perClass: Int
     public var temperature: Float
     public var seed: UInt64
-    /// At most this many samples go through the priors together (memory against speed).
+    /// At most this many samples go through the priors or the decoder together (memory against speed).
     public var batch: Int
 
     /// Distance between the global indices of two consecutive classes' first samples.
@@ -57,8 +57,19 @@ public struct SampleGrid: Sendable {
                 start += count
             }
         }
-        let images = Tensor(shape: [0])
-        images.copy(from: vqvae.decode(top: topCodes, bottom: bottomCodes))
+        // Decoded `batch` at a time too: the decoder's activations at full resolution are the largest buffers.
+        let side = vqvae.config.imageSize, channels = vqvae.config.imageChannels
+        let topArea = side * side / 64, bottomArea = side * side / 16, perImage = side * side * channels
+        let images = Tensor(shape: [labels.count, side, side, channels])
+        var start = 0
+        while start < labels.count {
+            let end = min(start + batch, labels.count)
+            let decoded = vqvae.decode(
+                top: Array(topCodes[(start * topArea)..<(end * topArea)]),
+                bottom: Array(bottomCodes[(start * bottomArea)..<(end * bottomArea)]))
+            (images.data + start * perImage).update(from: decoded.data, count: decoded.count)
+            start = end
+        }
         return Samples(top: topCodes, bottom: bottomCodes, labels: labels, images: images)
     }
 
