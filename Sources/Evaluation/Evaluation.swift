@@ -1,2 +1,0 @@
-/// Held-out evaluation, reconstruction and sample grids, and training-curve plots.
-enum EvaluationPlaceholder {}

@@ -1,2 +1,0 @@
-import XCTest
-final class EvaluationSmoke: XCTestCase { func testNothing() {} }
