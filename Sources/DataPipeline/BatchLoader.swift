@@ -28,8 +28,8 @@ public final class BatchLoader: @unchecked Sendable {
     public enum Schedule: Sendable {
         /// Training from `start`: this rank's slices of global batches, forever, with optional random flips.
         case training(DistributedSampler, start: DataPosition, flip: Bool)
-        /// Evaluation: this rank's part of the split in batches of `batch` (the last may be smaller).
-        case evaluation(EvaluationPartition, batch: Int)
+        /// Evaluation: this rank's batches of the split.
+        case evaluation(EvaluationPartition)
     }
 
     public let shards: ShardSet
@@ -47,7 +47,7 @@ public final class BatchLoader: @unchecked Sendable {
     public init(shards: ShardSet, schedule: Schedule, prefetch: Int = 3) {
         switch schedule {
         case .training(let sampler, _, _): precondition(sampler.count == shards.count, "sampler and shards disagree on the count")
-        case .evaluation(let partition, _): precondition(partition.count == shards.count, "partition and shards disagree on the count")
+        case .evaluation(let partition): precondition(partition.count == shards.count, "partition and shards disagree on the count")
         }
         self.shards = shards
         self.schedule = schedule
@@ -210,14 +210,13 @@ struct BatchPlan {
             let item = Item(indices: indices, position: position, firstSample: sampler.sliceOffset, flips: flips)
             position = position.advanced(by: sampler.globalBatch, count: sampler.count)
             return item
-        case .evaluation(let partition, let batch):
-            let range = partition.indices
-            guard evaluated < range.count else { return nil }
-            let start = range.lowerBound + evaluated
-            let end = min(start + batch, range.upperBound)
-            evaluated += end - start
-            let indices = (start..<end).map { Int32($0) }
-            return Item(indices: indices, position: nil, firstSample: start, flips: indices.map { _ in false })
+        case .evaluation(let partition):
+            let batches = partition.batches
+            guard evaluated < batches.count else { return nil }
+            let range = batches[evaluated]
+            evaluated += 1
+            let indices = range.map { Int32($0) }
+            return Item(indices: indices, position: nil, firstSample: range.lowerBound, flips: indices.map { _ in false })
         }
     }
 }

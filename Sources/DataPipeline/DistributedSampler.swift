@@ -79,20 +79,30 @@ public struct DataPosition: Codable, Sendable, Equatable {
     }
 }
 
-/// The held-out split divided for evaluation: every sample exactly once across ranks, contiguous per rank.
+/// The held-out split divided for evaluation: every sample exactly once across ranks.
+///
+/// The split is cut into global batches of `batch` consecutive samples (the last may be smaller) and batch j goes
+/// to rank j mod R. A batch holds the same samples whatever the world size, so every image goes through exactly
+/// the same computation (fp32 results of a batched product depend on the batch's rows) and 1, 2 or 3 ranks give the
+/// same numbers up to the order in which their sums are added.
 public struct EvaluationPartition: Sendable, Equatable {
     public let count: Int
     public let rank: Int
     public let worldSize: Int
+    public let batch: Int
 
-    public init(count: Int, rank: Int, worldSize: Int) {
+    public init(count: Int, rank: Int, worldSize: Int, batch: Int) {
+        precondition(batch > 0 && worldSize > 0 && rank < worldSize, "bad evaluation partition")
         self.count = count
         self.rank = rank
         self.worldSize = worldSize
+        self.batch = batch
     }
 
-    /// The global indices this rank evaluates.
-    public var indices: Range<Int> { (count * rank / worldSize)..<(count * (rank + 1) / worldSize) }
+    /// The global index ranges of this rank's batches, in order.
+    public var batches: [Range<Int>] {
+        stride(from: rank * batch, to: count, by: worldSize * batch).map { $0..<min($0 + batch, count) }
+    }
 }
 
 /// A sampler setting that cannot work.

@@ -43,7 +43,7 @@ public struct CodeExtraction {
                 path: output + "/" + job.file, topSize: topSize, classes: imageManifest.classes,
                 attributes: ["split": job.split, "source_images": job.file, "vqvae_checkpoint": source])
             let loader = BatchLoader(
-                shards: set, schedule: .evaluation(EvaluationPartition(count: set.count, rank: 0, worldSize: 1), batch: batch))
+                shards: set, schedule: .evaluation(EvaluationPartition(count: set.count, rank: 0, worldSize: 1, batch: batch)))
             while let images = try loader.next() {
                 let codes = vqvae.encode(images.images)
                 try writer.append(top: codes.top, bottom: codes.bottom, labels: images.labels)

@@ -40,9 +40,12 @@ final class SamplerTests: XCTestCase {
     }
 
     func testEvaluationCoversEveryImageOnceForAnyRankCount() {
+        let single = EvaluationPartition(count: 23, rank: 0, worldSize: 1, batch: 4).batches
+        XCTAssertEqual(single.last, 20..<23, "the last batch is ragged")
         for world in 1...5 {
-            let parts = (0..<world).map { EvaluationPartition(count: 23, rank: $0, worldSize: world).indices }
-            XCTAssertEqual(parts.flatMap { Array($0) }, Array(0..<23), "\(world) ranks")
+            let parts = (0..<world).map { EvaluationPartition(count: 23, rank: $0, worldSize: world, batch: 4).batches }
+            XCTAssertEqual(parts.flatMap { $0.flatMap { Array($0) } }.sorted(), Array(0..<23), "\(world) ranks")
+            XCTAssertEqual(Set(parts.flatMap { $0 }), Set(single), "the same batches whatever the world size")
         }
     }
 

@@ -146,7 +146,7 @@ func checkLoader(_ world: Communicator, manifest: String) throws {
 
     let (_, heldout) = try ShardSet.open(manifest: manifest, split: "heldout")
     let evaluation = BatchLoader(
-        shards: heldout, schedule: .evaluation(EvaluationPartition(count: heldout.count, rank: r, worldSize: n), batch: 5))
+        shards: heldout, schedule: .evaluation(EvaluationPartition(count: heldout.count, rank: r, worldSize: n, batch: 5)))
     var evaluated: [Int32] = []
     while let batch = try evaluation.next() { evaluated += batch.indices }
     let all = try world.allGather(bytes: evaluated.flatMap { withUnsafeBytes(of: $0) { Array($0) } })
