@@ -1,5 +1,6 @@
 import Checkpoints
 import DataPipeline
+import Evaluation
 import Foundation
 import MPI
 import Model
@@ -25,6 +26,9 @@ public final class TrainingRun {
     public let fingerprint: String
     /// Set by SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 on any rank; checked at every step boundary.
     public let signals: StopSignals?
+    /// The held-out split (absent from code manifests of the priors schedule when not extracted).
+    public let heldOut: HeldOutEvaluation?
+    public let pictures: RunPictures
     private let out: (String) -> Void
 
     public init(
@@ -50,6 +54,10 @@ public final class TrainingRun {
             bucketBytes: Int(config.distributed.bucketMegabytes * 1_048_576), overlap: config.distributed.overlap)
         try sync.broadcastFromRoot(replica.initialParameters)
         fingerprint = replica.fingerprint(classes: manifest.classes.count)
+        let imageManifest = config.data.manifest
+        heldOut = config.train.schedule == .priors && !FileManager.default.fileExists(atPath: imageManifest)
+            ? nil : try HeldOutEvaluation(manifestPath: imageManifest, split: config.data.heldoutSplit, batch: 16)
+        pictures = RunPictures(runDirectory: config.runDirectory)
         checkpoints = CheckpointWriter(root: config.checkpoints.directory, keep: config.checkpoints.keep)
         try SharedFilesystemProbe.run(root: config.checkpoints.directory, collective: communicator)
     }
@@ -121,6 +129,12 @@ public final class TrainingRun {
             if config.intervals.checkEvery > 0 && done % config.intervals.checkEvery == 0 {
                 try checkReplicasAgree()
             }
+            if config.intervals.evaluateEvery > 0 && done % config.intervals.evaluateEvery == 0 && done < t.steps {
+                try evaluate(log: log)
+            }
+            if config.intervals.picturesEvery > 0 && done % config.intervals.picturesEvery == 0 && done < t.steps {
+                try drawPictures(final: false)
+            }
             if config.intervals.checkpointEvery > 0 && done % config.intervals.checkpointEvery == 0 && done < t.steps {
                 try saveCheckpoint()
             }
@@ -136,8 +150,42 @@ public final class TrainingRun {
                 return last
             }
         }
+        try evaluate(log: log)
+        try drawPictures(final: true)
         try saveCheckpoint()
         return last
+    }
+
+    /// Evaluates on the held-out split (all ranks), logs the report and prints its summary on rank 0.
+    @discardableResult
+    public func evaluate(log: MetricsLog?) throws -> EvaluationReport? {
+        guard let heldOut else { return nil }
+        let report = try heldOut.run(replica, sync: sync, step: replica.step)
+        if communicator.isRoot {
+            try log?.append(report, kind: "eval")
+            out(String(
+                format: "eval: step %d, %d held-out images | mse %.5f psnr %.2f dB | codes top %.0f%% bottom %.0f%% | prior bits top %.3f bottom %.3f",
+                replica.step, report.images, report.reconstruction, report.psnr, report.top.usage * 100,
+                report.bottom.usage * 100, report.top.bits, report.bottom.bits))
+        }
+        return report
+    }
+
+    /// Rank 0 draws the reconstruction grid and the curves; at the end also the class-conditional samples.
+    private func drawPictures(final: Bool) throws {
+        guard communicator.isRoot, let heldOut else { return }
+        if config.train.schedule != .priors {
+            let path = try pictures.reconstructions(of: try heldOut.firstImages(16), replica: replica, step: replica.step)
+            out("pictures: \(path)")
+        }
+        out("pictures: \(try pictures.curves(metrics: config.runDirectory + "/metrics.jsonl"))")
+        if final && config.train.schedule != .vqvae {
+            let classes = (0..<min(manifest.classes.count, 10)).map { Int32($0) }
+            let path = try pictures.samples(
+                replica: replica, classes: classes, perClass: 6, temperature: 1, seed: config.train.seed,
+                classNames: manifest.classes.map(\.name))
+            out("pictures: \(path)")
+        }
     }
 
     /// Parameters, optimiser state and codebooks must hold the same bits on every rank.

@@ -1,0 +1,84 @@
+import DataPipeline
+import Evaluation
+import Foundation
+import Numerics
+
+/// Evaluation of a replica on the held-out split, over all ranks: each rank evaluates its batches, the sums are
+/// added over ranks, and every rank gets the same report (every image counted exactly once).
+public final class HeldOutEvaluation {
+    public let manifest: ShardManifest
+    public let shards: ShardSet
+    public let batch: Int
+
+    public init(manifestPath: String, split: String, batch: Int) throws {
+        (manifest, shards) = try ShardSet.open(manifest: manifestPath, split: split)
+        self.batch = batch
+    }
+
+    /// Evaluates `replica` (dropout off; no state moves) and returns the report for `step`.
+    public func run(_ replica: Replica, sync: ReplicaSync, step: Int?) throws -> EvaluationReport {
+        let evaluator = Evaluator(
+            vqvae: replica.vqvae, topPrior: replica.topPrior, bottomPrior: replica.bottomPrior,
+            classes: manifest.classes.count)
+        let loader = BatchLoader(
+            shards: shards,
+            schedule: .evaluation(EvaluationPartition(count: shards.count, rank: sync.rank, worldSize: sync.worldSize, batch: batch)))
+        defer { loader.stop() }
+        try evaluator.accumulate(loader)
+        let sums = try sync.sum(evaluator.sums)
+        return EvaluationReport(sums: sums, layout: evaluator.layout, classNames: manifest.classes.map(\.name), step: step)
+    }
+
+    /// The first `count` held-out images (the same ones every time, so grids of successive steps compare).
+    public func firstImages(_ count: Int) throws -> Tensor {
+        let loader = BatchLoader(
+            shards: shards, schedule: .evaluation(EvaluationPartition(count: shards.count, rank: 0, worldSize: 1, batch: min(count, shards.count))))
+        defer { loader.stop() }
+        let images = Tensor(shape: [0])
+        if let first = try loader.next() { images.copy(from: first.images) }
+        return images
+    }
+}
+
+/// The pictures a run leaves in `<run.directory>/pictures`: reconstructions of held-out images, samples per class,
+/// and the training curves.
+public struct RunPictures {
+    public let directory: String
+
+    public init(runDirectory: String) { directory = runDirectory + "/pictures" }
+
+    /// Writes `reconstructions-<step>.png` and `reconstructions.png` (the latest); returns the latter's path.
+    @discardableResult
+    public func reconstructions(of images: Tensor, replica: Replica, step: Int) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let scale = max(1, 128 / replica.config.model.imageSize)
+        let stepped = directory + String(format: "/reconstructions-%08d.png", step)
+        try ImageGrid.writeReconstructions(of: images, vqvae: replica.vqvae, pairsPerRow: 4, scale: scale, to: stepped)
+        let latest = directory + "/reconstructions.png"
+        try? FileManager.default.removeItem(atPath: latest)
+        try FileManager.default.copyItem(atPath: stepped, toPath: latest)
+        return latest
+    }
+
+    /// Writes `curves.png` from the run's metrics log.
+    @discardableResult
+    public func curves(metrics: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/curves.png"
+        try CurvePlot().write(metrics: metrics, to: path)
+        return path
+    }
+
+    /// Draws `perClass` samples of each class and writes `samples.png`.
+    @discardableResult
+    public func samples(
+        replica: Replica, classes: [Int32], perClass: Int, temperature: Float, seed: UInt64, classNames: [String]
+    ) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/samples.png"
+        try SampleGrid(classes: classes, perClass: perClass, temperature: temperature, seed: seed).write(
+            vqvae: replica.vqvae, top: replica.topPrior, bottom: replica.bottomPrior, classNames: classNames,
+            scale: max(1, 128 / replica.config.model.imageSize), to: path)
+        return path
+    }
+}
