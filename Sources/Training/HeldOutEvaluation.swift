@@ -69,13 +69,15 @@ public struct RunPictures {
         return path
     }
 
-    /// Draws `perClass` samples of each class and writes `samples.png`.
+    /// Draws `perClass` samples of each class and writes them to `path` (default `samples.png` here).
     @discardableResult
     public func samples(
-        replica: Replica, classes: [Int32], perClass: Int, temperature: Float, seed: UInt64, classNames: [String]
+        replica: Replica, classes: [Int32], perClass: Int, temperature: Float, seed: UInt64, classNames: [String],
+        to explicitPath: String? = nil
     ) throws -> String {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/samples.png"
+        let path = explicitPath ?? directory + "/samples.png"
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try SampleGrid(classes: classes, perClass: perClass, temperature: temperature, seed: seed).write(
             vqvae: replica.vqvae, top: replica.topPrior, bottom: replica.bottomPrior, classNames: classNames,
             scale: max(1, 128 / replica.config.model.imageSize), to: path)

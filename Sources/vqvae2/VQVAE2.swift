@@ -14,6 +14,6 @@ struct VQVAE2: ParsableCommand {
             """,
         subcommands: [
             EnvCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, SampleCommand.self,
-            CheckpointCommand.self,
+            CheckpointCommand.self, ExtractCodesCommand.self,
         ])
 }
