@@ -17,10 +17,12 @@
 # Every rank gets OPENBLAS_NUM_THREADS=1 (one rank per core; OpenBLAS threads would fight the other ranks) unless
 # it is already set, the environment variables below passed through, and root is allowed (containers, CI).
 #
-# Preemption: SIGTERM or SIGINT to this script is passed on to the ranks as SIGUSR1 (which mpirun forwards
-# untouched), so that they agree at the next step boundary, write a checkpoint and exit 0. A signal sent to
-# mpirun itself reaches the ranks as SIGTERM, and mpirun's SIGKILL follows only after VQVAE2_SIGKILL_TIMEOUT
-# seconds (default 120; Open MPI's own default is 1 s, too short to finish a step and save).
+# Preemption: SIGTERM or SIGINT to this script (Ctrl-C, a batch scheduler) is passed on to the ranks as SIGUSR1,
+# which mpirun forwards untouched, so that they agree at the next step boundary, write a checkpoint and exit 0;
+# a second SIGTERM or SIGINT stops the job at once. mpirun runs in its own session so that Ctrl-C reaches only
+# this script. A SIGTERM sent to mpirun itself reaches the ranks as SIGTERM followed by SIGKILL after Open MPI's
+# odls_base_sigkill_timeout (1 s): send SIGUSR1 to mpirun instead, or set VQVAE2_SIGKILL_TIMEOUT=SECONDS to give
+# the ranks time to save (it also delays the clean-up after a failed rank by as long).
 set -euo pipefail
 
 np=""
@@ -69,7 +71,7 @@ case "$bind" in
 esac
 [[ $(id -u) -eq 0 ]] && args+=(--allow-run-as-root)
 [[ -n "$net" ]] && args+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
-args+=(--mca odls_base_sigkill_timeout "${VQVAE2_SIGKILL_TIMEOUT:-120}")
+[[ -n "${VQVAE2_SIGKILL_TIMEOUT:-}" ]] && args+=(--mca odls_base_sigkill_timeout "$VQVAE2_SIGKILL_TIMEOUT")
 
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # glibc would otherwise hand large buffers back to the kernel every step and fault them in again.
@@ -82,9 +84,15 @@ while IFS='=' read -r name _; do args+=(-x "$name"); done < <(env | grep -E '^VQ
 
 cmd=(mpirun "${args[@]}" "${extra[@]}" "$@")
 if (( dry )); then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
-"${cmd[@]}" &
+setsid "${cmd[@]}" < /dev/null &
 mpirun_pid=$!
-forward() { kill -USR1 "$mpirun_pid" 2>/dev/null || true; }
+stopping=0
+forward() {
+  if (( stopping )); then kill -TERM "$mpirun_pid" 2>/dev/null || true; return; fi
+  stopping=1
+  echo "mpirun.sh: stop requested; the ranks save a checkpoint at the next step boundary (again to stop at once)" >&2
+  kill -USR1 "$mpirun_pid" 2>/dev/null || true
+}
 trap forward TERM INT
 # wait returns early when a trapped signal arrives; keep waiting until mpirun itself is gone.
 status=0

@@ -44,6 +44,7 @@ final class TrainingUnderMPITests: XCTestCase {
               conditioning_channels: 16
             data:
               manifest: \(directory.path)/data/manifest.json
+              codes_manifest: \(directory.path)/codes/manifest.json
             train:
               global_batch: 8
               steps: 5
@@ -51,8 +52,13 @@ final class TrainingUnderMPITests: XCTestCase {
             intervals:
               log_every: 1
               check_every: 2
+              checkpoint_every: 0
+              evaluate_every: 0
+              pictures_every: 0
             run:
               directory: \(directory.path)/run
+            checkpoints:
+              directory: \(directory.path)/checkpoints
             \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -103,5 +109,115 @@ final class TrainingUnderMPITests: XCTestCase {
             ranks: 3, [TestEnvironment.product("vqvae2"), "train", "--config", config], timeout: 120)
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.output.contains("train.global_batch = 8 does not split evenly over 3 ranks"), result.output)
+    }
+
+    private func train(_ ranks: Int, _ config: String, _ arguments: [String] = []) throws -> ProcessResult {
+        let command = [TestEnvironment.product("vqvae2"), "train", "--config", config, "--print-state-checksums"] + arguments
+        return ranks == 1 ? try TestEnvironment.run(command) : try TestEnvironment.mpirun(ranks: ranks, command)
+    }
+
+    /// Same world size: a run stopped after 3 steps and resumed to 6 ends bit-identical to one never stopped.
+    /// Different world size (2 -> 1 with two micro-batches, which is the same arithmetic): also bit-identical.
+    /// 3 -> 2 (oversubscribed): loads, continues from the same data position, and finishes.
+    func testResumedRunsMatchUninterruptedOnes() throws {
+        let config = try tinyConfig(try dataDirectory())
+        let whole = try train(2, config, ["--set", "train.steps=6", "--set", "checkpoints.directory=\(directory.path)/whole"])
+        XCTAssertEqual(whole.status, 0, whole.output)
+        let first = try train(2, config, ["--set", "train.steps=3"])
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/checkpoints/step-00000003/manifest.json"))
+        let resumed = try train(2, config, ["--set", "train.steps=6", "--resume", "auto"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("resumed from \(directory.path)/checkpoints/step-00000003 at step 3"), resumed.output)
+        XCTAssertEqual(try XCTUnwrap(checksums(resumed.output)), try XCTUnwrap(checksums(whole.output)))
+
+        let onOne = try train(1, config, [
+            "--set", "train.steps=6", "--set", "train.micro_batches=2", "--resume", directory.path + "/checkpoints/step-00000003",
+            "--set", "checkpoints.directory=\(directory.path)/one"])
+        XCTAssertEqual(onOne.status, 0, onOne.output)
+        XCTAssertEqual(try XCTUnwrap(checksums(onOne.output)), try XCTUnwrap(checksums(whole.output)))
+
+        let onThree = try train(3, config, [
+            "--set", "train.global_batch=6", "--set", "train.steps=8", "--set", "checkpoints.directory=\(directory.path)/three"])
+        XCTAssertEqual(onThree.status, 0, onThree.output)
+        let onTwo = try train(2, config, [
+            "--set", "train.global_batch=6", "--set", "train.steps=10", "--set", "checkpoints.directory=\(directory.path)/three",
+            "--resume", "auto"])
+        XCTAssertEqual(onTwo.status, 0, onTwo.output)
+        XCTAssertTrue(onTwo.output.contains("at step 8, epoch 1, sample 18"), "8 steps of 6 over 32 images (5 per epoch): \(onTwo.output)")
+        XCTAssertTrue(onTwo.output.contains("step 10/10"), onTwo.output)
+    }
+
+    /// SIGTERM to the launcher (as a scheduler or Ctrl-C would send): the ranks agree at the next step boundary,
+    /// write a checkpoint and exit 0; resuming then finishes bit-identical to a run never stopped.
+    func testPreemptionSavesAndResumesExactly() throws {
+        let config = try tinyConfig(try dataDirectory())
+        let steps = ["--set", "train.steps=40"]
+        let whole = try train(2, config, steps + ["--set", "checkpoints.directory=\(directory.path)/whole"])
+        XCTAssertEqual(whole.status, 0, whole.output)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [TestEnvironment.packageRoot.path + "/launch/mpirun.sh", "-n", "2", TestEnvironment.product("vqvae2"),
+                             "train", "--config", config] + steps
+        let log = directory.appendingPathComponent("preempted.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, !(try String(contentsOf: log, encoding: .utf8)).contains("step 3/40") { Thread.sleep(forTimeInterval: 0.05) }
+        process.terminate()
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        try handle.close()
+        let output = try String(contentsOf: log, encoding: .utf8)
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("stop requested"), output)
+        let saved = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("train: checkpoint ") }, output)
+        XCTAssertFalse(output.contains("step 40/40"), "stopped early: \(output)")
+
+        let resumed = try train(2, config, steps + ["--resume", "auto"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("resumed from"), "\(saved)\n\(resumed.output)")
+        XCTAssertEqual(try XCTUnwrap(checksums(resumed.output)), try XCTUnwrap(checksums(whole.output)))
+    }
+
+    /// The staged schedule end to end: VQ-VAE alone, codes extracted on 2 ranks, priors alone on the codes; then
+    /// evaluate (1 and 3 ranks agree) and sample from the result.
+    func testStagedScheduleEvaluationAndSampling() throws {
+        let config = try tinyConfig(try dataDirectory())
+        let vqvae2 = TestEnvironment.product("vqvae2")
+        let stage1 = try train(2, config, ["--set", "train.schedule=vqvae", "--set", "train.steps=4"])
+        XCTAssertEqual(stage1.status, 0, stage1.output)
+        let extract = try TestEnvironment.mpirun(ranks: 2, [vqvae2, "extract-codes", "--config", config])
+        XCTAssertEqual(extract.status, 0, extract.output)
+        XCTAssertTrue(extract.output.contains("heldout 8, train 32 code maps"), extract.output)
+        let stage2 = try train(2, config, ["--set", "train.schedule=priors", "--set", "train.steps=8", "--resume", "auto"])
+        XCTAssertEqual(stage2.status, 0, stage2.output)
+        XCTAssertTrue(stage2.output.contains("priors schedule"), stage2.output)
+        XCTAssertTrue(stage2.output.contains("step 8/8"), stage2.output)
+
+        var reports: [String] = []
+        for ranks in [1, 3] {
+            let out = directory.path + "/eval\(ranks).json"
+            let command = [vqvae2, "evaluate", "--config", config, "--output", out]
+            let result = ranks == 1 ? try TestEnvironment.run(command) : try TestEnvironment.mpirun(ranks: ranks, command)
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("PSNR"), result.output)
+            reports.append(try String(contentsOfFile: out, encoding: .utf8))
+        }
+        let decoded = try reports.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(decoded[0]["images"] as? Int, 8)
+        XCTAssertEqual(decoded[0]["reconstruction"] as! Double, decoded[1]["reconstruction"] as! Double, accuracy: 1e-12)
+        for level in ["top", "bottom"] {
+            let canonical = try decoded.map { try JSONSerialization.data(withJSONObject: $0[level]!, options: .sortedKeys) }
+            XCTAssertEqual(canonical[0], canonical[1], level)
+        }
+
+        let png = directory.path + "/samples.png"
+        let sample = try TestEnvironment.run([vqvae2, "sample", "--config", config, "--classes", "0,3", "--per-class", "2", "--output", png])
+        XCTAssertEqual(sample.status, 0, sample.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: png))
     }
 }
