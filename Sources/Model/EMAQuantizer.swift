@@ -14,9 +14,11 @@ import Numerics
 /// Ñ_i = (N_i + eps) / (sum N + K eps) * sum N.
 ///
 /// Start-up: the codebook must be initialised from data (`initialize(from:count:)`) before the first search. Each
-/// code i becomes a distinct candidate vector v, with N_i = count/K (its share of a batch of `count` vectors under
-/// uniform use) and m_i = N_i v, so that e_i = m_i / Ñ_i holds from the start and no count is zero: a code that is
-/// never chosen decays smoothly towards the origin instead of exploding.
+/// code i becomes a distinct candidate vector v, with m_i = N_i v so that e_i = m_i / Ñ_i holds from the start and
+/// no count is zero. N_i starts at the dead-code threshold, where a restarted code starts: a code has to be used to
+/// stay alive, so the codes the encoder abandons in its first steps are restarted at the next restart instead of
+/// lingering for hundreds of steps while their counts decay (BRIEF section 8: usage otherwise collapses to a few
+/// codes early on). With a threshold of 0 (no restarts) N_i is count/K, its share of the batch under uniform use.
 ///
 /// Randomness (which candidate becomes which code) comes from counter-based streams keyed by (seed, level) for the
 /// initialisation and (seed, update count, level) for restarts, drawn over positions 0..<count of the candidates
@@ -184,7 +186,8 @@ public final class EMAQuantizer {
     /// Initialises from `selected` (K rows: the candidates at `initializationPositions`, in that order), taken from
     /// a batch of `candidateCount` vectors.
     public func initialize(selected: UnsafePointer<Float>, candidateCount: Int) {
-        let k = numCodes, d = dimension, share = Float(candidateCount) / Float(k)
+        let k = numCodes, d = dimension
+        let share = deadCodeThreshold > 0 ? deadCodeThreshold : Float(candidateCount) / Float(k)
         codebook.baseAddress!.update(from: selected, count: k * d)
         counts.update(repeating: share)
         for j in 0..<(k * d) { sums[j] = share * selected[j] }

@@ -5,10 +5,10 @@ import XCTest
 
 final class EMAQuantizerTests: XCTestCase {
     /// K = 2, D = 2, gamma = 0.5, eps = 0.1 (large, so that the smoothing shows), codes (1, 2) and (3, 4) taken
-    /// from a batch of 4 candidates (N = 4/2 = 2 each, m = N e).
+    /// from a batch of 4 candidates; N starts at the dead-code threshold, 2 here, and m = N e.
     private func handExample() -> EMAQuantizer {
         let q = EMAQuantizer(
-            numCodes: 2, dimension: 2, seed: 0, level: 0, decay: 0.5, epsilon: 0.1, deadCodeThreshold: 0.5)
+            numCodes: 2, dimension: 2, seed: 0, level: 0, decay: 0.5, epsilon: 0.1, deadCodeThreshold: 2)
         [Float](arrayLiteral: 1, 2, 3, 4).withUnsafeBufferPointer {
             q.initialize(selected: $0.baseAddress!, candidateCount: 4)
         }
@@ -107,6 +107,10 @@ final class EMAQuantizerTests: XCTestCase {
         for (code, position) in a.enumerated() {
             XCTAssertEqual(Array(q.codebook[(code * 2)..<(code * 2 + 2)]), Array(candidates.array[(position * 2)..<(position * 2 + 2)]))
         }
-        XCTAssertEqual(Array(q.counts), [Float](repeating: 40.0 / 16.0, count: 16))
+        XCTAssertEqual(Array(q.counts), [Float](repeating: 1, count: 16), "codes start where restarted codes start")
+        let noRestarts = EMAQuantizer(
+            numCodes: 16, dimension: 2, seed: 3, level: 0, decay: 0.99, epsilon: 1e-5, deadCodeThreshold: 0)
+        noRestarts.initialize(from: candidates.data, count: 40)
+        XCTAssertEqual(Array(noRestarts.counts), [Float](repeating: 40.0 / 16.0, count: 16), "without a threshold: the batch share")
     }
 }
