@@ -18,6 +18,8 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     public var datasetNames: DatasetNames
     /// Files skipped while converting, with their reasons (absent for shards written by other tools).
     public var skipped: [SkippedFile]?
+    /// For code shards: the fingerprint of the VQ-VAE weights that made the codes.
+    public var producer: String?
 
     public init(
         kind: String, imageSize: Int, classes: [ImageClass], splits: [String: Split], source: String, seed: UInt64,

@@ -46,6 +46,10 @@ public struct CheckpointedReplica {
         let metadata = try stored.load(
             into: replica.checkpointTensors, modelFingerprint: replica.fingerprint(classes: manifest.classes.count))
         _ = replica.restore(metadata)
+        if let codes = replica.priorCodesFingerprint, codes != replica.vqvaeFingerprint {
+            throw TrainingSetupError(
+                "\(path): its priors were trained on the codes of another VQ-VAE (\(codes)) than the one it holds (\(replica.vqvaeFingerprint)); they cannot be sampled or evaluated with it")
+        }
         return CheckpointedReplica(replica: replica, config: config, manifest: manifest, path: path)
     }
 }

@@ -22,7 +22,9 @@ public struct CodeExtraction {
 
     /// Extracts with `vqvae` (codebooks initialised, e.g. loaded from a checkpoint); `source` names the checkpoint
     /// in the shards' attributes.
-    public func run(vqvae: VQVAE, communicator: Communicator, source: String) throws -> ShardManifest? {
+    public func run(replica: Replica, communicator: Communicator, source: String) throws -> ShardManifest? {
+        let vqvae = replica.vqvae
+        let fingerprint = replica.vqvaeFingerprint
         let imageManifest = try ShardManifest.load(imageManifestPath)
         guard imageManifest.imageSize == vqvae.config.imageSize else {
             throw TrainingSetupError(
@@ -41,7 +43,9 @@ public struct CodeExtraction {
                 imageSize: imageManifest.imageSize)
             let writer = try CodeShardWriter(
                 path: output + "/" + job.file, topSize: topSize, classes: imageManifest.classes,
-                attributes: ["split": job.split, "source_images": job.file, "vqvae_checkpoint": source])
+                attributes: [
+                    "split": job.split, "source_images": job.file, "vqvae_checkpoint": source, "vqvae_fingerprint": fingerprint,
+                ])
             let loader = BatchLoader(
                 shards: set, schedule: .evaluation(EvaluationPartition(count: set.count, rank: 0, worldSize: 1, batch: batch)))
             while let images = try loader.next() {
@@ -57,9 +61,10 @@ public struct CodeExtraction {
         for split in imageManifest.splits.keys {
             splits[split] = ShardManifest.Split(shards: all.filter { $0.split == split }.sorted { $0.index < $1.index }.map(\.shard))
         }
-        let manifest = ShardManifest(
+        var manifest = ShardManifest(
             kind: "codes", imageSize: imageManifest.imageSize, classes: imageManifest.classes, splits: splits,
             source: source, seed: imageManifest.seed)
+        manifest.producer = fingerprint
         try manifest.save(output + "/" + ShardManifest.fileName)
         return manifest
     }

@@ -15,6 +15,8 @@ public final class Replica {
     public let optimizers: [Adam]
     /// Optimiser steps completed: the next step's index.
     public var step = 0
+    /// When the priors were trained on extracted code shards: the fingerprint of the VQ-VAE that made them.
+    public var priorCodesFingerprint: String?
 
     public static let storeNames = ["vqvae", "top_prior", "bottom_prior"]
 

@@ -30,6 +30,16 @@ extension Replica {
         return "crc32:\(crc.hex) params:\(stores.map { String($0.count) }.joined(separator: ","))"
     }
 
+    /// Identifies the VQ-VAE's current weights and codebooks: code shards record it, and priors trained on them
+    /// remember it, so that priors are never paired with a VQ-VAE whose codes they did not learn.
+    public var vqvaeFingerprint: String {
+        var crc = CRC32()
+        for tensor in stateTensors where tensor.name == "vqvae/parameters" || tensor.name.hasSuffix("/codebook") {
+            crc.update(UnsafeRawBufferPointer(tensor.values))
+        }
+        return "vqvae-weights-crc32:\(crc.hex)"
+    }
+
     /// The scalar state at `position` (the next sample to read).
     public func checkpointMetadata(position: DataPosition) -> CheckpointMetadata {
         var optimizerSteps: [String: Int] = [:]
@@ -41,7 +51,7 @@ extension Replica {
             extras: [
                 "codebooks_initialized": vqvae.top.isInitialized && vqvae.bottom.isInitialized ? "true" : "false",
                 "schedule": config.train.schedule.rawValue,
-            ])
+            ].merging(priorCodesFingerprint.map { ["prior_codes_vqvae": $0] } ?? [:]) { $1 })
     }
 
     /// Restores the scalars of `metadata` (the tensors are filled by the load itself); returns the data position.
@@ -53,6 +63,7 @@ extension Replica {
         let initialized = metadata.extras["codebooks_initialized"] == "true"
         vqvae.top.isInitialized = initialized
         vqvae.bottom.isInitialized = initialized
+        priorCodesFingerprint = metadata.extras["prior_codes_vqvae"]
         return DataPosition(epoch: metadata.dataEpoch, sampleInEpoch: metadata.dataSampleInEpoch)
     }
 }

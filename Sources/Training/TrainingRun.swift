@@ -30,6 +30,7 @@ public final class TrainingRun {
     public let heldOut: HeldOutEvaluation?
     public let pictures: RunPictures
     private let out: (String) -> Void
+    private let fault = TrainingFault.fromEnvironment()
 
     public init(
         config: ExperimentConfig, communicator: Communicator, configText: String, signals: StopSignals?,
@@ -85,6 +86,24 @@ public final class TrainingRun {
         return path
     }
 
+    /// The priors schedule learns the codes of one VQ-VAE: the code shards must come from the VQ-VAE this run
+    /// carries (resumed from the checkpoint that made them), and the checkpoint remembers which one it was.
+    private func checkCodesMatchTheVQVAE() throws {
+        let current = replica.vqvaeFingerprint
+        guard let producer = manifest.producer else {
+            throw TrainingSetupError("\(config.data.codesManifest): not written by vqvae2 extract-codes (no producer fingerprint)")
+        }
+        guard producer == current else {
+            throw TrainingSetupError(
+                "\(config.data.codesManifest): the codes come from another VQ-VAE (\(producer)); this run's VQ-VAE is \(current). "
+                    + "Resume from the checkpoint the codes were extracted from (--resume), or extract them again")
+        }
+        if let earlier = replica.priorCodesFingerprint, earlier != producer {
+            throw TrainingSetupError("the priors in this checkpoint were trained on codes of \(earlier), not \(producer)")
+        }
+        replica.priorCodesFingerprint = producer
+    }
+
     /// Checks that the replicas agree, then writes and commits a checkpoint of the current state.
     @discardableResult
     public func saveCheckpoint() throws -> SavedCheckpoint {
@@ -102,6 +121,11 @@ public final class TrainingRun {
     @discardableResult
     public func run() throws -> StepMetrics? {
         let t = config.train
+        switch t.schedule {
+        case .priors: try checkCodesMatchTheVQVAE()
+        case .joint: replica.priorCodesFingerprint = nil  // the priors follow the VQ-VAE's codes as it trains
+        case .vqvae: break  // priors trained on extracted codes stay tied to the VQ-VAE that made them
+        }
         let sampler = try DistributedSampler(
             count: shards.count, globalBatch: t.globalBatch, rank: communicator.rank, worldSize: communicator.size,
             seed: t.seed)
@@ -126,6 +150,7 @@ public final class TrainingRun {
             position = batchPosition.advanced(by: t.globalBatch, count: shards.count)
             last = metrics
             let done = replica.step
+            fault?.fire(afterStep: done, rank: communicator.rank, replica: replica)
             if config.intervals.checkEvery > 0 && done % config.intervals.checkEvery == 0 {
                 try checkReplicasAgree()
             }

@@ -31,7 +31,7 @@ struct ExtractCodesCommand: ParsableCommand {
                 checkpoint: model.checkpoint, configPath: model.config, overrides: model.overrides, communicator: mpi.world)
             let directory = output ?? (loaded.config.data.codesManifest as NSString).deletingLastPathComponent
             let extraction = CodeExtraction(imageManifestPath: loaded.config.data.manifest, output: directory)
-            let manifest = try extraction.run(vqvae: loaded.replica.vqvae, communicator: mpi.world, source: loaded.path)
+            let manifest = try extraction.run(replica: loaded.replica, communicator: mpi.world, source: loaded.path)
             if let manifest {
                 let counts = manifest.splits.keys.sorted().map { "\($0) \(manifest.splits[$0]!.count)" }.joined(separator: ", ")
                 print("extract-codes: \(counts) code maps from \(loaded.path) -> \(directory)/manifest.json")

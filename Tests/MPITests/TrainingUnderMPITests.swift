@@ -193,6 +193,10 @@ final class TrainingUnderMPITests: XCTestCase {
         let extract = try TestEnvironment.mpirun(ranks: 2, [vqvae2, "extract-codes", "--config", config])
         XCTAssertEqual(extract.status, 0, extract.output)
         XCTAssertTrue(extract.output.contains("heldout 8, train 32 code maps"), extract.output)
+        let fresh = try train(2, config, [
+            "--set", "train.schedule=priors", "--set", "checkpoints.directory=\(directory.path)/fresh"])
+        XCTAssertNotEqual(fresh.status, 0)
+        XCTAssertTrue(fresh.output.contains("the codes come from another VQ-VAE"), fresh.output)
         let stage2 = try train(2, config, ["--set", "train.schedule=priors", "--set", "train.steps=8", "--resume", "auto"])
         XCTAssertEqual(stage2.status, 0, stage2.output)
         XCTAssertTrue(stage2.output.contains("priors schedule"), stage2.output)
@@ -219,5 +223,12 @@ final class TrainingUnderMPITests: XCTestCase {
         let sample = try TestEnvironment.run([vqvae2, "sample", "--config", config, "--classes", "0,3", "--per-class", "2", "--output", png])
         XCTAssertEqual(sample.status, 0, sample.output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: png))
+
+        // Training the VQ-VAE further leaves priors that learned the old codes: sampling refuses them.
+        let moved = try train(1, config, ["--set", "train.schedule=vqvae", "--set", "train.steps=9", "--resume", "auto"])
+        XCTAssertEqual(moved.status, 0, moved.output)
+        let refused = try TestEnvironment.run([vqvae2, "sample", "--config", config, "--output", png])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("trained on the codes of another VQ-VAE"), refused.output)
     }
 }
