@@ -12,6 +12,7 @@ packages=(
   libpng-dev libjpeg-dev       # pictures out, JPEGs in
   zlib1g-dev                   # CRC-32 checksums of shards and checkpoints
   pkg-config                   # SwiftPM finds the libraries through it
+  iproute2                     # "ip netns": launch/netns-cluster.sh and the multi-node test
 )
 # What SwiftPM asks pkg-config for, per library, to explain a broken install precisely.
 pkgconfig_names=(ompi-c openblas hdf5 libpng libjpeg zlib)

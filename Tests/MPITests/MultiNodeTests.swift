@@ -1,0 +1,166 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Multi-node launches on one machine: two "hosts" made of network namespaces by launch/netns-cluster.sh (a bridge,
+/// an address each on a private /24, a hostfile naming both, an ssh stand-in agent for Open MPI's rsh launcher), and
+/// `vqvae2` run across them with MPI traffic over TCP between the hosts. Skipped where namespaces cannot be made
+/// (not root, no iproute2, a container without the privilege).
+final class MultiNodeTests: XCTestCase {
+    /// A cluster name and subnet of the tests' own, so that a cluster a user brought up by hand (default name vqvae2,
+    /// 10.77.0.0/24) is left alone.
+    private static let clusterName = "vqvae2t"
+    private static let subnet = "10.77.9"
+
+    private var directory: URL!
+    private var clusterEnvironment: [String: String] = [:]
+    private var script: String { TestEnvironment.packageRoot.appendingPathComponent("launch/netns-cluster.sh").path }
+
+    override func setUpWithError() throws {
+        try Self.skipUnlessNamespacesCanBeMade()
+        directory = try TestEnvironment.temporaryDirectory("multi-node")
+        clusterEnvironment = [
+            "VQVAE2_NETNS_NAME": Self.clusterName, "VQVAE2_NETNS_SUBNET": Self.subnet,
+            "VQVAE2_NETNS_DIR": directory.appendingPathComponent("cluster").path,
+        ]
+        // Registered before "up" so that a half-made cluster is removed too.
+        addTeardownBlock { [script, clusterEnvironment] in
+            let down = try? TestEnvironment.run(["bash", script, "down"], environment: clusterEnvironment, timeout: 60)
+            if down?.status != 0 { print("MultiNodeTests: cluster teardown failed: \(down?.output ?? "not run")") }
+        }
+        let up = try TestEnvironment.run(["bash", script, "up", "-n", "2"], environment: clusterEnvironment, timeout: 60)
+        if up.status != 0 {
+            // Removed here too, in case teardown blocks do not run after a throwing setUp.
+            _ = try? TestEnvironment.run(["bash", script, "down"], environment: clusterEnvironment, timeout: 60)
+            XCTFail("launch/netns-cluster.sh up failed although namespaces can be made:\n\(up.output)")
+            throw XCTSkip("the namespace cluster did not come up (see the failure above)")
+        }
+    }
+
+    override func tearDownWithError() throws {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// The brief's precondition check: root, `ip` on PATH, and a namespace that can really be added and removed.
+    private static func skipUnlessNamespacesCanBeMade() throws {
+        guard getuid() == 0 else { throw XCTSkip("multi-node test skipped: network namespaces need root") }
+        let which = try TestEnvironment.run(["sh", "-c", "command -v ip && command -v unshare"], timeout: 30)
+        guard which.status == 0 else {
+            throw XCTSkip("multi-node test skipped: 'ip' (iproute2) or 'unshare' (util-linux) not found; launch/setup.sh installs iproute2")
+        }
+        let probe = "\(clusterName)-probe"
+        let made = try TestEnvironment.run(
+            ["sh", "-c", "ip netns add \(probe) && ip netns del \(probe)"], timeout: 30)
+        guard made.status == 0 else {
+            throw XCTSkip("multi-node test skipped: cannot create a network namespace here (\(made.output.trimmingCharacters(in: .whitespacesAndNewlines)))")
+        }
+    }
+
+    /// Runs `arguments` under mpirun across the cluster's hosts (one rank per host).
+    private func onCluster(_ arguments: [String], mpi: [String] = [], timeout: Double) throws -> ProcessResult {
+        let pass = mpi.isEmpty ? [] : ["--mpi"] + mpi + ["--"]
+        return try TestEnvironment.run(
+            ["bash", script, "run"] + pass + ["--"] + arguments, environment: clusterEnvironment, timeout: timeout)
+    }
+
+    func testEnvReportsOneRankOnEachHostAndTheAllReduceWorks() throws {
+        let vqvae2 = TestEnvironment.product("vqvae2")
+        let result = try onCluster([vqvae2, "env", "--gemm-size", "64"], timeout: 120)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("world size 2"), result.output)
+        XCTAssertTrue(result.output.contains("rank 0/2  host \(Self.clusterName)-h1 "), result.output)
+        XCTAssertTrue(result.output.contains("rank 1/2  host \(Self.clusterName)-h2 "), result.output)
+        XCTAssertTrue(result.output.contains("all-reduce check: sum of ranks = 1, expected 1: ok"), result.output)
+
+        // Shared memory cannot join ranks on different hosts: with only self and vader allowed, Open MPI finds no
+        // path between them. So the training test below really runs over TCP.
+        let noTCP = try onCluster([vqvae2, "env", "--gemm-size", "0"], mpi: ["--mca", "btl", "self,vader"], timeout: 120)
+        XCTAssertFalse(noTCP.timedOut, noTCP.output)
+        XCTAssertNotEqual(noTCP.status, 0, noTCP.output)
+        XCTAssertTrue(noTCP.output.contains("unable to reach each other"), noTCP.output)
+    }
+
+    /// A short joint-schedule run with one rank per host (gradients, EMA statistics and checks all over TCP) ends
+    /// bit-identical to the same 2-rank run on one node (shared memory): for 2 ranks every all-reduce is the single
+    /// sum a + b whichever transport carries it.
+    func testTrainingAcrossHostsMatchesOneNodeBitForBit() throws {
+        let vqvae2 = TestEnvironment.product("vqvae2")
+        let prepare = try TestEnvironment.run([
+            vqvae2, "prepare", "--demo", directory.path + "/src", "--output", directory.path + "/data",
+            "--image-size", "16", "--demo-classes", "4", "--demo-train-per-class", "8", "--demo-val-per-class", "2",
+            "--train-shards", "2",
+        ])
+        XCTAssertEqual(prepare.status, 0, prepare.output)
+        let config = try tinyConfig()
+        let train = [vqvae2, "train", "--config", config, "--print-state-checksums"]
+
+        let across = try onCluster(
+            train + ["--set", "checkpoints.directory=\(directory.path)/across", "--set", "run.directory=\(directory.path)/run-across"],
+            timeout: 600)
+        XCTAssertFalse(across.timedOut, across.output)
+        XCTAssertEqual(across.status, 0, across.output)
+        XCTAssertTrue(across.output.contains("step 6/6"), across.output)
+
+        let local = try TestEnvironment.mpirun(
+            ranks: 2,
+            train + ["--set", "checkpoints.directory=\(directory.path)/local", "--set", "run.directory=\(directory.path)/run-local"],
+            timeout: 600)
+        XCTAssertEqual(local.status, 0, local.output)
+
+        let a = try XCTUnwrap(checksums(across.output), across.output)
+        let b = try XCTUnwrap(checksums(local.output), local.output)
+        XCTAssertTrue(a.contains("vqvae/top/codebook="), a)
+        XCTAssertEqual(a, b, "TCP across hosts and shared memory on one node must give the same state")
+        // The checkpoint written at the end (rank 0 on host 1, shared filesystem) is complete.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/across/step-00000006/manifest.json"))
+    }
+
+    private func checksums(_ output: String) -> String? {
+        output.split(separator: "\n").first { $0.hasPrefix("state checksums:") }.map(String.init)
+    }
+
+    /// The tiny model of TrainingUnderMPITests: 6 joint steps of global batch 8, a cross-rank check every 2.
+    private func tinyConfig() throws -> String {
+        let path = directory.appendingPathComponent("tiny.yaml").path
+        try """
+            model:
+              image_size: 16
+              channels: 16
+              residual_channels: 8
+              codebook_size: 32
+              code_dim: 8
+            top_prior:
+              channels: 16
+              layers: 2
+              first_kernel: 3
+              attention_every: 1
+              heads: 2
+            bottom_prior:
+              channels: 16
+              layers: 2
+              first_kernel: 3
+              conditioning_layers: 1
+              conditioning_channels: 16
+            data:
+              manifest: \(directory.path)/data/manifest.json
+              codes_manifest: \(directory.path)/codes/manifest.json
+            train:
+              global_batch: 8
+              steps: 6
+              learning_rate: 1e-3
+            intervals:
+              log_every: 1
+              check_every: 2
+              checkpoint_every: 0
+              evaluate_every: 0
+              pictures_every: 0
+            run:
+              directory: \(directory.path)/run
+            checkpoints:
+              directory: \(directory.path)/checkpoints
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
