@@ -20,9 +20,10 @@
 # Preemption: SIGTERM or SIGINT to this script (Ctrl-C, a batch scheduler) is passed on to the ranks as SIGUSR1,
 # which mpirun forwards untouched, so that they agree at the next step boundary, write a checkpoint and exit 0;
 # a second SIGTERM or SIGINT stops the job at once. mpirun runs in its own session so that Ctrl-C reaches only
-# this script. A SIGTERM sent to mpirun itself reaches the ranks as SIGTERM followed by SIGKILL after Open MPI's
-# odls_base_sigkill_timeout (1 s): send SIGUSR1 to mpirun instead, or set VQVAE2_SIGKILL_TIMEOUT=SECONDS to give
-# the ranks time to save (it also delays the clean-up after a failed rank by as long).
+# this script. Send SIGUSR1 to mpirun itself for the same clean stop: Open MPI 4.1 does not pass a SIGTERM sent to
+# mpirun on to the ranks, it kills them after odls_base_sigkill_timeout (1 s). When a scheduler signals every
+# process (the ranks too), VQVAE2_SIGKILL_TIMEOUT=SECONDS gives the ranks time to save before that SIGKILL (and
+# delays the clean-up after a failed rank by as long). docs/DISTRIBUTED.md has the details.
 set -euo pipefail
 
 np=""
