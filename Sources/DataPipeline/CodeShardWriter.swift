@@ -55,11 +55,6 @@ public final class CodeShardWriter {
         bottom = nil
         labels = nil
         file = nil
-        try Durability.fsync(temporaryPath)
-        try Durability.rename(temporaryPath, to: path)
-        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return ShardManifest.Shard(
-            file: (path as NSString).lastPathComponent, count: count, crc32: String(format: "%08x", try CRC32.file(path)),
-            bytes: bytes)
+        return try ShardManifest.Shard.commit(temporaryPath, as: path, count: count)
     }
 }

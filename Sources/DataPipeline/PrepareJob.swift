@@ -166,7 +166,7 @@ public struct PrepareJob: Sendable {
         let record = try writer.finish()
         try recordSkipped(skipped, in: path)
         return ShardOutcome(
-            split: shard.split, index: shard.index, shard: try entry(for: path, count: record.count), skipped: skipped,
+            split: shard.split, index: shard.index, shard: try ShardManifest.Shard(describing: path, count: record.count), skipped: skipped,
             reused: false)
     }
 
@@ -183,13 +183,6 @@ public struct PrepareJob: Sendable {
         try Durability.fsync(path)
     }
 
-    private func entry(for path: String, count: Int) throws -> ShardManifest.Shard {
-        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        return ShardManifest.Shard(
-            file: (path as NSString).lastPathComponent, count: count, crc32: String(format: "%08x", try CRC32.file(path)),
-            bytes: bytes)
-    }
-
     private func reusable(path: String, fingerprint: String) throws -> (ShardManifest.Shard, [SkippedFile])? {
         guard FileManager.default.fileExists(atPath: path),
             let file = try? File(path: path, mode: .readOnly),
@@ -198,7 +191,7 @@ public struct PrepareJob: Sendable {
             let skipped = try? JSONDecoder().decode([SkippedFile].self, from: Foundation.Data(skippedJSON.utf8)),
             let count = try? file.root.openDataset("labels").shape.first
         else { return nil }
-        return (try entry(for: path, count: count), skipped)
+        return (try ShardManifest.Shard(describing: path, count: count), skipped)
     }
 
     /// The manifest for all shards' outcomes (from every rank).

@@ -54,6 +54,21 @@ public struct ShardManifest: Codable, Sendable, Equatable {
             self.crc32 = crc32
             self.bytes = bytes
         }
+
+        /// The entry of the finished shard file at `path` holding `count` samples: its size and CRC-32 as on disk.
+        public init(describing path: String, count: Int) throws {
+            let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            self.init(
+                file: (path as NSString).lastPathComponent, count: count, crc32: String(format: "%08x", try CRC32.file(path)),
+                bytes: bytes)
+        }
+
+        /// Makes a shard written under `temporaryPath` durable and gives it its final name `path`; returns its entry.
+        static func commit(_ temporaryPath: String, as path: String, count: Int) throws -> Shard {
+            try Durability.fsync(temporaryPath)
+            try Durability.rename(temporaryPath, to: path)
+            return try Shard(describing: path, count: count)
+        }
     }
 
     /// Reads and checks a manifest; errors name the file and the field.
