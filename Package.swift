@@ -89,7 +89,9 @@ let package = Package(
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Model", "Numerics", "DataPipeline", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"]),
+        .testTarget(
+            name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TestSupport"]),
     ]
 )
