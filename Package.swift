@@ -85,7 +85,9 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Numerics", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "HDF5", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Numerics", "DataPipeline", "TestSupport"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Model", "Numerics", "DataPipeline", "Checkpoints", "HDF5", "TestSupport"]),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Model", "Numerics", "DataPipeline", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
