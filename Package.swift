@@ -63,11 +63,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Speed measurements of the numerical kernels against OpenBLAS (docs/PERFORMANCE.md).
+        // Speed measurements: numerical kernels against OpenBLAS, data loading, checkpoints (docs/PERFORMANCE.md).
         .executableTarget(
             name: "vqvae2-bench",
             dependencies: [
-                "Numerics", "DataPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Numerics", "DataPipeline", "MPI", "Model", "Checkpoints", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/vqvae2-bench"),
 
