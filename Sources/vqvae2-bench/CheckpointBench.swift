@@ -34,11 +34,19 @@ struct CheckpointBench: ParsableCommand {
     @Option(help: "The priors: \(Priors.allCases.map(\.rawValue).joined(separator: ", ")).")
     var priors = Priors.paper
 
+    @Option(help: "Channels of both paper priors (and of the bottom one's conditioning stack): 512 is the paper's; less shrinks the state to fit several ranks in memory.")
+    var priorChannels = 512
+
     @Option(help: "Checkpoint root (created; deleted afterwards). Every rank must see it.")
     var directory = "/tmp/vqvae2-bench-checkpoint"
 
     @Option(help: "Saves (and pairs of loads) to time.")
     var repeats = 3
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard priorChannels >= 8, priorChannels % 8 == 0 else { throw ValidationError("--prior-channels must be a positive multiple of 8 (the heads)") }
+    }
 
     func run() throws {
         let mpi = try MPIRuntime()
@@ -50,6 +58,9 @@ struct CheckpointBench: ParsableCommand {
         switch priors {
         case .paper:
             (config.topPrior, config.bottomPrior, classes) = (.paperTop, .paperBottom, 1000)
+            config.topPrior.channels = priorChannels
+            config.bottomPrior.channels = priorChannels
+            config.bottomPrior.conditioningChannels = priorChannels
         case .benchmark:
             (config.topPrior, config.bottomPrior, classes) = (.small, .small, 10)
         }
