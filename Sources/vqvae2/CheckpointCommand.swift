@@ -4,7 +4,7 @@ import Foundation
 import MPI
 import Training
 
-/// `vqvae2 checkpoint`: look at sharded checkpoints without loading a model.
+/// `vqvae2 checkpoint`: look at sharded checkpoints (only export loads a model, to write its weights out).
 struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
