@@ -63,11 +63,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Speed measurements of the numerical kernels against OpenBLAS (docs/PERFORMANCE.md).
+        // Speed measurements: numerical kernels against OpenBLAS, data loading, checkpoints (docs/PERFORMANCE.md).
         .executableTarget(
             name: "vqvae2-bench",
             dependencies: [
-                "Numerics", "DataPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Numerics", "DataPipeline", "MPI", "Model", "Checkpoints", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/vqvae2-bench"),
 
@@ -85,7 +86,9 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Numerics", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "HDF5", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Numerics", "DataPipeline", "TestSupport"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Model", "Numerics", "DataPipeline", "Checkpoints", "HDF5", "TestSupport"]),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Model", "Numerics", "DataPipeline", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),

@@ -1,0 +1,135 @@
+import Checkpoints
+import Foundation
+import HDF5
+import MPI
+import Storage
+
+/// A failed weight export, naming the file (and the dataset, where one is at fault).
+public struct WeightExportError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+
+    public init(path: String, _ reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// The model's weights in one HDF5 file for other tools (h5py, PyTorch ports): one fp32 dataset per parameter, at
+/// `/<model>/<parameter name>` in the model's own shape, plus both codebooks; docs/CHECKPOINTS.md gives the layouts.
+///
+/// Unlike a checkpoint it holds no optimiser or EMA state and is not sharded: it is for using a model, not for
+/// resuming its training.
+public enum WeightExport {
+    /// The layout version written as the root attribute `format_version`.
+    public static let formatVersion = 1
+
+    /// What was written, for the command's report.
+    public struct Summary: Sendable, Equatable {
+        public let path: String
+        public let datasets: Int
+        public let values: Int
+        public let bytes: Int
+    }
+
+    /// The dataset paths and shapes an export of `replica` holds, in the order they are written.
+    public static func datasets(of replica: Replica) -> [(path: String, shape: [Int])] {
+        var list: [(String, [Int])] = []
+        for (store, model) in zip(replica.stores, Replica.storeNames) {
+            for parameter in store.parameters { list.append(("\(model)/\(parameter.name)", parameter.shape)) }
+        }
+        let k = replica.config.model.codebookSize, d = replica.config.model.codeDim
+        for level in ["top", "bottom"] { list.append(("vqvae/\(level)/codebook", [k, d])) }
+        return list
+    }
+
+    /// Writes `replica`'s weights to `path`. `step`, `modelFingerprint` and `config` become root attributes, so the
+    /// file says where it came from.
+    ///
+    /// The file is written under a temporary name, fsynced and renamed, so `path` is either absent, the previous
+    /// file, or the complete export. An existing `path` is refused unless `overwrite`.
+    @discardableResult
+    public static func write(
+        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, config: String, overwrite: Bool = false
+    ) throws -> Summary {
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            throw WeightExportError(path: path, "exists; pass --force to replace it")
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let values = try writeDatasets(replica, to: temporary, step: step, modelFingerprint: modelFingerprint, config: config)
+            try Durability.fsync(temporary)
+            let bytes = (try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0
+            try Durability.rename(temporary, to: path)
+            return Summary(path: path, datasets: datasets(of: replica).count, values: values, bytes: bytes)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Loads `checkpoint` as `vqvae2 evaluate` does (see `CheckpointedReplica.load`) and writes its weights to
+    /// `output` on rank 0; every rank loads, so the command behaves the same under mpirun.
+    @discardableResult
+    public static func export(
+        checkpoint: String, configPath: String?, overrides: [String], communicator: Communicator, output: String,
+        overwrite: Bool
+    ) throws -> (summary: Summary?, source: CheckpointedReplica) {
+        if communicator.isRoot && !overwrite && FileManager.default.fileExists(atPath: output) {
+            // Before the load, which can take minutes at paper size.
+            throw WeightExportError(path: output, "exists; pass --force to replace it")
+        }
+        let loaded = try CheckpointedReplica.load(
+            checkpoint: checkpoint, configPath: configPath, overrides: overrides, communicator: communicator)
+        guard communicator.isRoot else { return (nil, loaded) }
+        let stored = try Checkpoint(path: loaded.path)
+        let summary = try write(
+            loaded.replica, to: output, step: loaded.replica.step, modelFingerprint: stored.manifest.modelFingerprint,
+            config: stored.manifest.config, overwrite: overwrite)
+        return (summary, loaded)
+    }
+
+    /// Creates the file at `path` and closes it (the `File` goes out of scope here); returns the values written.
+    private static func writeDatasets(
+        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, config: String
+    ) throws -> Int {
+        let file = try File(path: path, mode: .create)
+        let root = file.root
+        try root.setAttribute("format_version", Int64(formatVersion))
+        try root.setAttribute("step", Int64(step))
+        try root.setAttribute("model_fingerprint", modelFingerprint)
+        try root.setAttribute("config", config)
+        try root.setAttribute("models", Replica.storeNames.joined(separator: ","))
+        var written = 0
+        for (store, model) in zip(replica.stores, Replica.storeNames) {
+            let group = try root.createGroup(model)
+            for parameter in store.parameters {
+                written += try writeDataset(
+                    group, parameter.name, shape: parameter.shape,
+                    UnsafeBufferPointer(start: store.value(parameter), count: parameter.count))
+            }
+        }
+        let vqvae = try root.openGroup("vqvae")
+        let k = replica.config.model.codebookSize, d = replica.config.model.codeDim
+        for (level, quantizer) in [("top", replica.vqvae.top), ("bottom", replica.vqvae.bottom)] {
+            let group = try vqvae.createGroup(level)
+            written += try writeDataset(group, "codebook", shape: [k, d], UnsafeBufferPointer(quantizer.codebook))
+        }
+        try file.flush()
+        return written
+    }
+
+    private static func writeDataset(_ group: Group, _ name: String, shape: [Int], _ values: UnsafeBufferPointer<Float>)
+        throws -> Int
+    {
+        guard !name.contains("/"), !group.contains(name) else {
+            throw WeightExportError(path: group.file.path, "dataset name '\(name)' in \(group.name) is not a unique leaf name")
+        }
+        let dataset = try group.createDataset(name, type: .float32, shape: shape)
+        try dataset.writeRows(0, count: shape[0], from: values)
+        return values.count
+    }
+}
