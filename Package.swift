@@ -54,6 +54,7 @@ let package = Package(
             name: "Training",
             dependencies: [
                 "Numerics", "Model", "DataPipeline", "Coordination", "Checkpoints", "Configuration", "MPI", "Evaluation",
+                "HDF5", "Storage",
             ]),
 
         .executableTarget(
