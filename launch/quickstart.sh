@@ -15,7 +15,8 @@ run env
 run prepare --demo runs/demo-source --output runs/demo-data
 run train --config configs/demo.yaml --resume auto
 run evaluate --config configs/demo.yaml --checkpoint auto
-.build/release/vqvae2 sample --config configs/demo.yaml --checkpoint auto --per-class 8 --output runs/demo/pictures/samples.png
+.build/release/vqvae2 sample --config configs/demo.yaml --checkpoint auto --per-class 8 --temperature 0.8 \
+    --output runs/demo/pictures/samples.png
 
 cat <<'TXT'
 
