@@ -31,10 +31,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         try reportingErrors(mpi.world) {
-            var overrides = model.overrides
-            if let data { overrides.append("data.manifest=\(data)") }
-            let loaded = try CheckpointedReplica.load(
-                checkpoint: model.checkpoint, configPath: model.config, overrides: overrides, communicator: mpi.world)
+            let loaded = try model.load(mpi.world, extraOverrides: data.map { ["data.manifest=\($0)"] } ?? [])
             let evaluation = try HeldOutEvaluation(
                 manifestPath: loaded.config.data.manifest, split: loaded.config.data.heldoutSplit, batch: batch)
             let sync = MPISync(communicator: mpi.world, stores: [], bucketBytes: 1 << 20, overlap: false)

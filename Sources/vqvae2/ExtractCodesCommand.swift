@@ -27,8 +27,7 @@ struct ExtractCodesCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         try reportingErrors(mpi.world) {
-            let loaded = try CheckpointedReplica.load(
-                checkpoint: model.checkpoint, configPath: model.config, overrides: model.overrides, communicator: mpi.world)
+            let loaded = try model.load(mpi.world)
             let directory = output ?? (loaded.config.data.codesManifest as NSString).deletingLastPathComponent
             let extraction = CodeExtraction(imageManifestPath: loaded.config.data.manifest, output: directory)
             let manifest = try extraction.run(replica: loaded.replica, communicator: mpi.world, source: loaded.path)

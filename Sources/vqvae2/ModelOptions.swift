@@ -1,4 +1,6 @@
 import ArgumentParser
+import MPI
+import Training
 
 /// The options every tool that reads a trained model shares.
 struct ModelOptions: ParsableArguments {
@@ -10,4 +12,10 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .customLong("set"), help: "Override a config value: section.key=value (repeatable).")
     var overrides: [String] = []
+
+    /// The checkpoint these options name, loaded on every rank of `world`.
+    func load(_ world: Communicator, extraOverrides: [String] = []) throws -> CheckpointedReplica {
+        try CheckpointedReplica.load(
+            checkpoint: checkpoint, configPath: config, overrides: overrides + extraOverrides, communicator: world)
+    }
 }

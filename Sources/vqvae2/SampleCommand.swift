@@ -36,8 +36,7 @@ struct SampleCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         try reportingErrors(mpi.world) {
-            let loaded = try CheckpointedReplica.load(
-                checkpoint: model.checkpoint, configPath: model.config, overrides: model.overrides, communicator: mpi.world)
+            let loaded = try model.load(mpi.world)
             guard mpi.world.isRoot else { return }
             let count = loaded.manifest.classes.count
             let chosen = try classes.map { text in
