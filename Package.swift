@@ -67,7 +67,8 @@ let package = Package(
         .executableTarget(
             name: "vqvae2-bench",
             dependencies: [
-                "Numerics", "DataPipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Numerics", "DataPipeline", "Model", "Training", "MPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/vqvae2-bench"),
 

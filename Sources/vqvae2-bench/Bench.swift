@@ -6,5 +6,5 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqvae2-bench",
         abstract: "Measure the numerical kernels against OpenBLAS sgemm on the same shapes.",
-        subcommands: [ConvolutionBench.self, DataBench.self])
+        subcommands: [ConvolutionBench.self, DataBench.self, TrainBench.self])
 }
