@@ -55,6 +55,14 @@ public struct ShardOutcome: Codable, Sendable {
     public var skipped: [SkippedFile]
     /// True when a finished shard from an earlier run with the same plan was kept.
     public var reused: Bool
+
+    public init(split: String, index: Int, shard: ShardManifest.Shard, skipped: [SkippedFile], reused: Bool) {
+        self.split = split
+        self.index = index
+        self.shard = shard
+        self.skipped = skipped
+        self.reused = reused
+    }
 }
 
 /// `vqvae2 prepare`: scan an ILSVRC2012-layout folder, deal the images into class-balanced shards (deterministic

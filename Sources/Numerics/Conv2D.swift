@@ -1,8 +1,9 @@
 /// 2-D convolution over NHWC activations (PyTorch's Conv2d), weight [outC, kh, kw, inC], bias [outC].
 ///
-/// A 1x1 stride-1 unpadded convolution is one GEMM straight on the input; every other shape gathers an im2col
-/// matrix and runs one GEMM over the whole batch, which measured faster here than per-tap shifted GEMMs (see
-/// docs/PERFORMANCE.md). The column matrix is kept from forward for the weight gradient.
+/// A 1x1 stride-1 unpadded convolution is one GEMM straight on the input. Every other shape gathers the im2col
+/// matrix block by block (about 1 MiB each, see `ConvolutionGeometry.blockRows`) and runs one GEMM per block, so
+/// the columns stay in cache and no layer holds a whole-batch column matrix; the weight gradient gathers again
+/// rather than keeping forward's columns. docs/PERFORMANCE.md has the measurements behind these choices.
 public final class Conv2D {
     public let inChannels: Int
     public let outChannels: Int
@@ -20,8 +21,6 @@ public final class Conv2D {
     private let columns = Tensor(shape: [0])
     private let flippedWeight = Tensor(shape: [0])
     private var input: Tensor?
-    /// Whether `columns` still holds the im2col matrix of `input` (the input gradient reuses the buffer).
-    private var columnsHoldInput = false
 
     public init(
         _ store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -87,10 +86,15 @@ public final class Conv2D {
         if isPointwise {
             BLAS.sgemm(transB: true, m: m, n: outChannels, k: inChannels, a: x.data, b: w, beta: beta, c: y)
         } else {
-            columns.resize([m, g.patchSize])
-            g.gather(x.data, into: columns.data)
-            columnsHoldInput = true
-            BLAS.sgemm(transB: true, m: m, n: outChannels, k: g.patchSize, a: columns.data, b: w, beta: beta, c: y)
+            let block = g.blockRows, k = g.patchSize
+            columns.resize([min(block, m), k])
+            for start in stride(from: 0, to: m, by: block) {
+                let rows = start..<min(start + block, m)
+                g.gather(x.data, rows: rows, into: columns.data)
+                BLAS.sgemm(
+                    transB: true, m: rows.count, n: outChannels, k: k, a: columns.data, b: w, beta: beta,
+                    c: y + start * outChannels)
+            }
         }
         return output
     }
@@ -101,7 +105,8 @@ public final class Conv2D {
         return backwardInput(dOutput)
     }
 
-    /// Accumulates the weight and bias gradients (+=) into the store: one GEMM dW += dY^T * columns.
+    /// Accumulates the weight and bias gradients (+=) into the store: dW += dY^T * columns, block by block.
+    /// A first layer, whose input is the data, needs only this half of `backward`.
     public func backwardParameters(_ dOutput: Tensor) {
         guard let x = input else { preconditionFailure("backward before forward") }
         let g = geometry(x)
@@ -113,19 +118,23 @@ public final class Conv2D {
             BLAS.sgemm(transA: true, m: outChannels, n: inChannels, k: m, a: dy, b: x.data, beta: 1, c: dw)
             return
         }
-        if !columnsHoldInput {
-            columns.resize([m, g.patchSize])
-            g.gather(x.data, into: columns.data)
-            columnsHoldInput = true
+        let block = g.blockRows, k = g.patchSize
+        columns.resize([min(block, m), k])
+        for start in stride(from: 0, to: m, by: block) {
+            let rows = start..<min(start + block, m)
+            g.gather(x.data, rows: rows, into: columns.data)
+            BLAS.sgemm(
+                transA: true, m: outChannels, n: k, k: rows.count, a: dy + start * outChannels, lda: outChannels,
+                b: columns.data, beta: 1, c: dw)
         }
-        BLAS.sgemm(transA: true, m: outChannels, n: g.patchSize, k: m, a: dy, b: columns.data, beta: 1, c: dw)
     }
 
     /// The gradient with respect to the last forward's input (overwritten, owned by the layer).
     ///
     /// Stride 1: the adjoint is itself a stride-1 convolution of dY with the kernel flipped and transposed and
     /// the padding mirrored (k - 1 - p), so it is a gather plus one GEMM with inner size kh*kw*outC, and no
-    /// scatter. Larger strides: dColumns = dY * W, then a scatter-add of the columns back onto the input.
+    /// scatter. Larger strides: dColumns = dY * W, then a scatter-add of the columns back onto the input (both
+    /// block by block).
     public func backwardInput(_ dOutput: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("backward before forward") }
         let g = geometry(x)
@@ -152,16 +161,22 @@ public final class Conv2D {
                 padding: Padding(
                     top: kh - 1 - padding.top, bottom: kh - 1 - padding.bottom,
                     left: kw - 1 - padding.left, right: kw - 1 - padding.right))
-            columns.resize([adjoint.rows, adjoint.patchSize])
-            adjoint.gather(dy, into: columns.data)
-            columnsHoldInput = false
-            BLAS.sgemm(m: adjoint.rows, n: inC, k: adjoint.patchSize, a: columns.data, b: flipped, c: dx)
+            let block = adjoint.blockRows, k = adjoint.patchSize, m = adjoint.rows
+            columns.resize([min(block, m), k])
+            for start in stride(from: 0, to: m, by: block) {
+                let rows = start..<min(start + block, m)
+                adjoint.gather(dy, rows: rows, into: columns.data)
+                BLAS.sgemm(m: rows.count, n: inC, k: k, a: columns.data, b: flipped, c: dx + start * inC)
+            }
         } else {
-            columns.resize([g.rows, g.patchSize])
-            BLAS.sgemm(m: g.rows, n: g.patchSize, k: outC, a: dy, b: w, c: columns.data)
-            columnsHoldInput = false
+            let block = g.blockRows, k = g.patchSize, m = g.rows
+            columns.resize([min(block, m), k])
             inputGradient.zero()
-            g.scatterAdd(columns.data, into: dx)
+            for start in stride(from: 0, to: m, by: block) {
+                let rows = start..<min(start + block, m)
+                BLAS.sgemm(m: rows.count, n: k, k: outC, a: dy + start * outC, b: w, c: columns.data)
+                g.scatterAdd(columns.data, rows: rows, into: dx)
+            }
         }
         return inputGradient
     }

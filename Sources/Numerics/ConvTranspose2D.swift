@@ -1,9 +1,10 @@
 /// Transposed 2-D convolution over NHWC activations (PyTorch's ConvTranspose2d without output_padding or
 /// dilation), weight [inC, kh, kw, outC] (PyTorch's [in, out, kh, kw] permuted), bias [outC].
 ///
-/// It is the adjoint of a Conv2D from the output to the input shape, and the weight layout makes each step one
-/// GEMM on the im2col matrix of that convolution: forward columns = x * W then a scatter-add onto the output;
-/// backward gathers dY's columns once and uses them for both dW += x^T * columns and dX = columns * W^T.
+/// It is the adjoint of a Conv2D from the output to the input shape, and the weight layout makes each step a
+/// GEMM on the im2col matrix of that convolution, taken in cache-sized blocks of rows: forward columns = x * W
+/// then a scatter-add onto the output; backward gathers dY's columns once per block and uses them for both
+/// dW += x^T * columns and dX = columns * W^T.
 /// Output size: (H - 1) * stride - top - bottom + kh (and likewise for the width); negative padding grows it.
 public final class ConvTranspose2D {
     public let inChannels: Int
@@ -21,8 +22,6 @@ public final class ConvTranspose2D {
     private let inputGradient = Tensor(shape: [0])
     private let columns = Tensor(shape: [0])
     private var input: Tensor?
-    /// Whether `columns` holds the im2col matrix of the upstream gradient (shared by both backward halves).
-    private var columnsHoldOutputGradient = false
 
     public init(
         _ store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -89,52 +88,57 @@ public final class ConvTranspose2D {
         } else {
             output.zero()
         }
-        columns.resize([g.rows, g.patchSize])
-        BLAS.sgemm(m: g.rows, n: g.patchSize, k: inChannels, a: x.data, b: store.value(weight), c: columns.data)
-        columnsHoldOutputGradient = false
-        g.scatterAdd(columns.data, into: y)
+        let block = g.blockRows, k = g.patchSize, m = g.rows, inC = inChannels, w = store.value(weight)
+        columns.resize([min(block, m), k])
+        for start in stride(from: 0, to: m, by: block) {
+            let rows = start..<min(start + block, m)
+            BLAS.sgemm(m: rows.count, n: k, k: inC, a: x.data + start * inC, b: w, c: columns.data)
+            g.scatterAdd(columns.data, rows: rows, into: y)
+        }
         return output
     }
 
-    /// Parameter gradients then the input gradient, for the upstream gradient `dOutput` of the last forward.
+    /// Parameter gradients then the input gradient, for the upstream gradient `dOutput` of the last forward;
+    /// each block of dY's columns is gathered once for both.
     public func backward(_ dOutput: Tensor) -> Tensor {
-        backwardParameters(dOutput)
-        return backwardInput(dOutput)
-    }
-
-    private func gatherOutputGradient(_ dOutput: Tensor, _ g: ConvolutionGeometry) {
-        precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
-        columns.resize([g.rows, g.patchSize])
-        g.gather(dOutput.data, into: columns.data)
-        columnsHoldOutputGradient = true
+        backwardPasses(dOutput, parameters: true, input: true)
+        return inputGradient
     }
 
     /// Accumulates the weight and bias gradients (+=) into the store: dW += x^T * columns(dY).
-    ///
-    /// It gathers dY's column matrix, which `backwardInput` then reuses: call both with the same `dOutput`.
-    public func backwardParameters(_ dOutput: Tensor) {
-        guard let x = input else { preconditionFailure("backward before forward") }
-        let g = geometry(x)
-        gatherOutputGradient(dOutput, g)
-        if let bias {
-            Bias.accumulateGradient(
-                dOutput.data, rows: dOutput.count / outChannels, channels: outChannels, into: store.gradient(bias))
-        }
-        BLAS.sgemm(
-            transA: true, m: inChannels, n: g.patchSize, k: g.rows, a: x.data, b: columns.data, beta: 1,
-            c: store.gradient(weight))
-    }
+    public func backwardParameters(_ dOutput: Tensor) { backwardPasses(dOutput, parameters: true, input: false) }
 
     /// The gradient with respect to the last forward's input (overwritten, owned by the layer): a stride-s
     /// convolution of dY, dX = columns(dY) * W^T.
     public func backwardInput(_ dOutput: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("backward before forward") }
-        let g = geometry(x)
-        if !columnsHoldOutputGradient { gatherOutputGradient(dOutput, g) }
-        inputGradient.resize(like: x)
-        BLAS.sgemm(
-            transB: true, m: g.rows, n: inChannels, k: g.patchSize, a: columns.data, b: store.value(weight),
-            c: inputGradient.data)
+        backwardPasses(dOutput, parameters: false, input: true)
         return inputGradient
+    }
+
+    private func backwardPasses(_ dOutput: Tensor, parameters: Bool, input needsInput: Bool) {
+        guard let x = input else { preconditionFailure("backward before forward") }
+        precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
+        let g = geometry(x)
+        let block = g.blockRows, k = g.patchSize, m = g.rows, inC = inChannels
+        let w = store.value(weight), dw = store.gradient(weight)
+        if parameters, let bias {
+            Bias.accumulateGradient(
+                dOutput.data, rows: dOutput.count / outChannels, channels: outChannels, into: store.gradient(bias))
+        }
+        if needsInput { inputGradient.resize(like: x) }
+        let dx = inputGradient.data
+        columns.resize([min(block, m), k])
+        for start in stride(from: 0, to: m, by: block) {
+            let rows = start..<min(start + block, m)
+            g.gather(dOutput.data, rows: rows, into: columns.data)
+            if parameters {
+                BLAS.sgemm(
+                    transA: true, m: inC, n: k, k: rows.count, a: x.data + start * inC, lda: inC, b: columns.data,
+                    beta: 1, c: dw)
+            }
+            if needsInput {
+                BLAS.sgemm(transB: true, m: rows.count, n: inC, k: k, a: columns.data, b: w, c: dx + start * inC)
+            }
+        }
     }
 }

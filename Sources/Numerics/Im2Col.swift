@@ -55,79 +55,128 @@ struct ConvolutionGeometry {
                 + "\(kernelHeight)x\(kernelWidth)")
     }
 
-    /// Writes the column matrix of `input` (this geometry's NHWC input) to `columns` ([rows, patchSize]).
+    /// Rows per block of the column matrix, so that a block (about 1 MiB) stays in cache between being gathered
+    /// and being read by the GEMM, instead of a whole-batch matrix going out to memory and back.
+    var blockRows: Int { max(16, (1 << 18) / patchSize) }
+
+    /// Writes rows `rows` of the column matrix of `input` (this geometry's NHWC input) to `columns`
+    /// ([rows.count, patchSize]).
     ///
     /// In NHWC the taps of one kernel row that fall inside the input are one contiguous run of memory, so each
     /// kernel row costs one copy plus zero fills for the parts outside.
-    func gather(_ input: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+    func gather(_ input: UnsafePointer<Float>, rows: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
         let h = inputHeight, w = inputWidth, c = channels, kh = kernelHeight, kw = kernelWidth
         let oh = outputHeight, ow = outputWidth, sy = strideY, sx = strideX
         let top = padding.top, left = padding.left
         let rowLength = kw * c
         var destination = columns
-        for n in 0..<batch {
-            let image = input + n * h * w * c
-            for y in 0..<oh {
-                for x in 0..<ow {
-                    let x0 = x * sx - left
-                    let first = max(0, -x0), end = min(kw, w - x0)
-                    for i in 0..<kh {
-                        let row = destination + i * rowLength
-                        let yi = y * sy - top + i
-                        if yi < 0 || yi >= h || first >= end {
-                            row.update(repeating: 0, count: rowLength)
-                            continue
-                        }
-                        if first > 0 { row.update(repeating: 0, count: first * c) }
-                        (row + first * c).update(from: image + (yi * w + x0 + first) * c, count: (end - first) * c)
-                        if end < kw { (row + end * c).update(repeating: 0, count: (kw - end) * c) }
-                    }
-                    destination += kh * rowLength
-                }
+        // Counters instead of dividing the row index: a division per row is a visible cost when rows are short.
+        var n = rows.lowerBound / (oh * ow), y = rows.lowerBound / ow % oh, x = rows.lowerBound % ow
+        for _ in rows {
+            defer {
+                x += 1
+                if x == ow { x = 0; y += 1; if y == oh { y = 0; n += 1 } }
             }
+            let image = input + n * h * w * c
+            let x0 = x * sx - left
+            let first = max(0, -x0), end = min(kw, w - x0)
+            for i in 0..<kh {
+                let row = destination + i * rowLength
+                let yi = y * sy - top + i
+                if yi < 0 || yi >= h || first >= end {
+                    row.update(repeating: 0, count: rowLength)
+                    continue
+                }
+                if first > 0 { row.update(repeating: 0, count: first * c) }
+                (row + first * c).update(from: image + (yi * w + x0 + first) * c, count: (end - first) * c)
+                if end < kw { (row + end * c).update(repeating: 0, count: (kw - end) * c) }
+            }
+            destination += kh * rowLength
         }
     }
 
-    /// Adds every entry of `columns` ([rows, patchSize]) into the input position it was gathered from: the
-    /// adjoint of `gather`. `input` is accumulated into, not overwritten.
-    func scatterAdd(_ columns: UnsafePointer<Float>, into input: UnsafeMutablePointer<Float>) {
+    /// Adds rows `rows` of a column matrix (`columns`, [rows.count, patchSize]) into the input positions they
+    /// were gathered from: the adjoint of `gather`. `input` is accumulated into, not overwritten.
+    func scatterAdd(_ columns: UnsafePointer<Float>, rows: Range<Int>, into input: UnsafeMutablePointer<Float>) {
         let h = inputHeight, w = inputWidth, c = channels, kh = kernelHeight, kw = kernelWidth
         let oh = outputHeight, ow = outputWidth, sy = strideY, sx = strideX
         let top = padding.top, left = padding.left
         let rowLength = kw * c
         var source = columns
-        for n in 0..<batch {
-            let image = input + n * h * w * c
-            for y in 0..<oh {
-                for x in 0..<ow {
-                    let x0 = x * sx - left
-                    let first = max(0, -x0), end = min(kw, w - x0)
-                    for i in 0..<kh {
-                        let yi = y * sy - top + i
-                        if yi < 0 || yi >= h || first >= end { continue }
-                        let from = source + i * rowLength + first * c
-                        let to = image + (yi * w + x0 + first) * c
-                        for k in 0..<(end - first) * c { to[k] += from[k] }
-                    }
-                    source += kh * rowLength
-                }
+        var n = rows.lowerBound / (oh * ow), y = rows.lowerBound / ow % oh, x = rows.lowerBound % ow
+        for _ in rows {
+            defer {
+                x += 1
+                if x == ow { x = 0; y += 1; if y == oh { y = 0; n += 1 } }
             }
+            let image = input + n * h * w * c
+            let x0 = x * sx - left
+            let first = max(0, -x0), end = min(kw, w - x0)
+            for i in 0..<kh {
+                let yi = y * sy - top + i
+                if yi < 0 || yi >= h || first >= end { continue }
+                let from = source + i * rowLength + first * c
+                let to = image + (yi * w + x0 + first) * c
+                for k in 0..<(end - first) * c { to[k] += from[k] }
+            }
+            source += kh * rowLength
         }
+    }
+}
+
+/// Copies `count` floats; runs shorter than a few cache lines (few channels) are copied inline, where a call to
+/// memcpy would cost more than the copy.
+@inline(__always)
+private func copyFloats(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ count: Int) {
+    if count >= 64 {
+        destination.update(from: source, count: count)
+        return
+    }
+    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
+    var k = 0
+    while k + 4 <= count {
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self), toByteOffset: 4 * k, as: SIMD4<Float>.self)
+        k += 4
+    }
+    while k < count {
+        destination[k] = source[k]
+        k += 1
+    }
+}
+
+/// Sets `count` floats to zero, inline for short runs as `copyFloats`.
+@inline(__always)
+private func zeroFloats(_ destination: UnsafeMutablePointer<Float>, _ count: Int) {
+    if count >= 64 {
+        destination.update(repeating: 0, count: count)
+        return
+    }
+    let to = UnsafeMutableRawPointer(destination)
+    var k = 0
+    while k + 4 <= count {
+        to.storeBytes(of: SIMD4<Float>(repeating: 0), toByteOffset: 4 * k, as: SIMD4<Float>.self)
+        k += 4
+    }
+    while k < count {
+        destination[k] = 0
+        k += 1
     }
 }
 
 /// Shared pieces of the convolution layers' bias handling.
 enum Bias {
     /// Sets each of the `rows` rows of `output` ([rows, channels]) to `bias`, so a GEMM can accumulate onto it.
+    ///
+    /// Copies from the already filled front in doubling runs: a copy per row costs more than the row itself
+    /// when there are few channels.
     static func fill(_ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>) {
-        for r in 0..<rows { (output + r * channels).update(from: bias, count: channels) }
-    }
-
-    /// Adds `bias` to each row of `output`.
-    static func add(_ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>) {
-        for r in 0..<rows {
-            let row = output + r * channels
-            for k in 0..<channels { row[k] += bias[k] }
+        guard rows > 0 else { return }
+        output.update(from: bias, count: channels)
+        var filled = 1
+        while filled < rows {
+            let run = min(filled, rows - filled)
+            (output + filled * channels).update(from: output, count: run * channels)
+            filled += run
         }
     }
 

@@ -1,9 +1,6 @@
 import ArgumentParser
+import Foundation
 import Numerics
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `vqvae2-bench conv`: every convolution of the 64x64 VQ-VAE, forward and both gradients, against sgemm.
 struct ConvolutionBench: ParsableCommand {
@@ -21,7 +18,13 @@ struct ConvolutionBench: ParsableCommand {
     var batch = 32
 
     @Option(help: "Timed repetitions per measurement (the median is reported).")
-    var repeats = 9
+    var repeats = 15
+
+    @Option(help: "Only the layers whose name contains this text.")
+    var only: String?
+
+    @Flag(help: "Time with the thread's CPU clock instead of the wall clock: steadier when other processes share the cores.")
+    var cpuTime = false
 
     @Flag(help: "Print a Markdown table.")
     var markdown = false
@@ -66,7 +69,9 @@ struct ConvolutionBench: ParsableCommand {
     }
 
     func run() throws {
-        print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); batch \(batch), median of \(repeats)")
+        print(
+            "OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); batch \(batch), median of \(repeats), "
+                + (cpuTime ? "thread CPU time" : "wall time"))
         if markdown {
             print("| layer | pass | M | N | K | ms | GFLOP/s | sgemm GFLOP/s | ratio |")
             print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -74,7 +79,7 @@ struct ConvolutionBench: ParsableCommand {
             print("layer                          pass    M      N      K        ms   GFLOP/s  sgemm   ratio")
         }
         var totals = (ours: 0.0, sgemm: 0.0)
-        for shape in Self.shapes {
+        for shape in Self.shapes where only.map({ shape.name.contains($0) }) ?? true {
             let store = ParameterStore()
             let passes = makePasses(shape, store)
             let flops = 2.0 * Double(passes.m) * Double(passes.n) * Double(passes.k)
@@ -86,8 +91,7 @@ struct ConvolutionBench: ParsableCommand {
                 ("dX", passes.inputGradient, gemm(m: passes.m, n: passes.k, k: passes.n, transA: false, transB: t)),
             ]
             for (pass, ours, reference) in references {
-                let oursTime = median(ours)
-                let gemmTime = median(reference)
+                let (oursTime, gemmTime) = medians(ours, reference)
                 totals.ours += oursTime
                 totals.sgemm += gemmTime
                 let oursRate = flops / oursTime / 1e9, gemmRate = flops / gemmTime / 1e9
@@ -99,11 +103,16 @@ struct ConvolutionBench: ParsableCommand {
                     print("| " + row.joined(separator: " | ") + " |")
                 } else {
                     let widths = [30, 5, 6, 6, 6, 9, 9, 7, 7]
-                    print(zip(row, widths).enumerated().map { $0.offset < 2 ? pad($0.element.0, $0.element.1) : padLeft($0.element.0, $0.element.1) }.joined(separator: " "))
+                    let cells = zip(row, widths).enumerated().map { column, cell in
+                        column < 2 ? pad(cell.0, cell.1) : padLeft(cell.0, cell.1)
+                    }
+                    print(cells.joined(separator: " "))
                 }
             }
         }
-        print("total over the listed shapes: ours \(format(totals.ours * 1e3, 1)) ms, sgemm \(format(totals.sgemm * 1e3, 1)) ms, ratio \(format(totals.sgemm / totals.ours, 3))")
+        print(
+            "total over the listed shapes: ours \(format(totals.ours * 1e3, 1)) ms, "
+                + "sgemm \(format(totals.sgemm * 1e3, 1)) ms, ratio \(format(totals.sgemm / totals.ours, 3))")
     }
 
     private func makePasses(_ shape: Shape, _ store: ParameterStore) -> Passes {
@@ -152,22 +161,26 @@ struct ConvolutionBench: ParsableCommand {
         }
     }
 
-    /// Median seconds of `repeats` calls after one warm-up call.
-    private func median(_ body: () -> Void) -> Double {
-        body()
-        var times: [Double] = []
+    /// Median seconds of `repeats` calls of each, after a warm-up call; the calls alternate so that both see
+    /// the same load on a shared machine.
+    private func medians(_ first: () -> Void, _ second: () -> Void) -> (Double, Double) {
+        first()
+        second()
+        var times = ([Double](), [Double]())
         for _ in 0..<repeats {
-            let start = now()
-            body()
-            times.append(now() - start)
+            var start = now()
+            first()
+            times.0.append(now() - start)
+            start = now()
+            second()
+            times.1.append(now() - start)
         }
-        times.sort()
-        return times[times.count / 2]
+        return (times.0.sorted()[repeats / 2], times.1.sorted()[repeats / 2])
     }
 
     private func now() -> Double {
         var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
+        clock_gettime(cpuTime ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
@@ -177,15 +190,7 @@ struct ConvolutionBench: ParsableCommand {
     }
 }
 
-private func format(_ value: Double, _ digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    var text = "\(rounded)"
-    let decimals = text.split(separator: ".").last.map { $0.count } ?? 0
-    if digits > decimals { text += String(repeating: "0", count: digits - decimals) }
-    return text
-}
+private func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
-private func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
-private func padLeft(_ s: String, _ width: Int) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }
+private func pad(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
+private func padLeft(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }

@@ -1,5 +1,6 @@
 // Programs the test suite runs under mpirun: each mode checks one distributed behaviour and exits non-zero,
 // with a message naming the rank and the check, when it does not hold.
+import Checkpoints
 import Coordination
 import DataPipeline
 import Foundation
@@ -217,6 +218,80 @@ func checkCoordination(_ world: Communicator) throws {
     print("rank \(r)/\(n): coordination ok")
 }
 
+/// A state shaped like training's (about 4 MB), its bits a function of `step`, owned by the caller.
+func checkpointState(step: Int) -> [StateTensor] {
+    let layout: [(String, [Int])] = [
+        ("vqvae/parameters", [400_000]), ("vqvae/adam/m", [400_000]), ("vqvae/adam/v", [400_000]),
+        ("vqvae/top/codebook", [512, 64]), ("vqvae/top/ema_counts", [512]), ("vqvae/top/ema_sums", [512, 64]),
+        ("top_prior/parameters", [150_000]), ("top_prior/adam/m", [150_000]), ("step_scale", [1]),
+    ]
+    return layout.enumerated().map { index, entry in
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: entry.1.reduce(1, *))
+        for i in buffer.indices {
+            var x = UInt32(truncatingIfNeeded: step) &* 0x9E37_79B9 ^ UInt32(index) &* 0x85EB_CA6B ^ UInt32(i) &* 0xC2B2_AE35
+            x ^= x >> 16
+            x = x &* 0x7FEB_352D
+            x ^= x >> 15
+            buffer[i] = Float(bitPattern: Float(bitPattern: x).isFinite ? x : x & 0xBF7F_FFFF)
+        }
+        return StateTensor(name: entry.0, shape: entry.1, buffer: buffer)
+    }
+}
+
+/// Checkpoint save, load (any world size), refusal of a NaN state, and the shared-filesystem probe:
+///   checkpoint save ROOT STEP KEEP | load ROOT EXPECTED_STEP | nan ROOT STEP | probe ROOT | probe-unshared ROOT
+func checkCheckpoint(_ world: Communicator, _ arguments: [String]) throws {
+    let r = world.rank, n = world.size
+    guard arguments.count >= 2 else { throw CheckFailure(description: "checkpoint needs an action and a root") }
+    let action = arguments[0], root = arguments[1]
+    let number = arguments.count > 2 ? Int(arguments[2]) ?? -1 : -1
+    switch action {
+    case "save", "nan":
+        let state = checkpointState(step: number)
+        defer { for tensor in state { tensor.buffer.deallocate() } }
+        // Replicas are identical, so every rank holds the NaN; the rank whose share holds it notices.
+        if action == "nan" { state[4].buffer[3] = .nan }
+        let writer = CheckpointWriter(root: root, keep: arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2)
+        let metadata = CheckpointMetadata(step: number, dataEpoch: 1, dataSampleInEpoch: 64 * number, optimizerSteps: ["vqvae": number])
+        do {
+            let saved = try writer.save(state, metadata: metadata, config: "ranks: \(n)", modelFingerprint: "mpi-checks", collective: world)
+            try expect(action == "save", "a NaN state was saved", rank: r)
+            print("rank \(r)/\(n): checkpoint saved \(saved.path) (\(saved.bytesWritten) bytes)")
+        } catch let error as CheckpointError where action == "nan" {
+            print("rank \(r)/\(n): checkpoint refused: \(error)")
+        }
+    case "load":
+        guard let path = try CheckpointCatalog.latestCommitted(in: root) else { throw CheckFailure(description: "rank \(r): nothing committed in \(root)") }
+        let checkpoint = try Checkpoint(path: path)
+        let state = checkpointState(step: -1)
+        defer { for tensor in state { tensor.buffer.deallocate() } }
+        let metadata = try checkpoint.load(into: state, modelFingerprint: "mpi-checks")
+        try expect(metadata.step == number, "loaded step \(metadata.step), expected \(number)", rank: r)
+        try expect(metadata.dataSampleInEpoch == 64 * number, "data position \(metadata.dataSampleInEpoch)", rank: r)
+        let expected = checkpointState(step: number)
+        defer { for tensor in expected { tensor.buffer.deallocate() } }
+        for (loaded, wanted) in zip(state, expected) {
+            try expect(loaded.buffer.map(\.bitPattern) == wanted.buffer.map(\.bitPattern), "\(loaded.name) differs", rank: r)
+        }
+        try world.barrier()
+        print("rank \(r)/\(n): checkpoint step \(number) written by \(checkpoint.manifest.worldSize) rank(s) loaded bit-identical")
+    case "probe":
+        try SharedFilesystemProbe.run(root: root, collective: world)
+        print("rank \(r)/\(n): checkpoint directory shared")
+    case "probe-unshared":
+        // Each rank its own directory: what node-local disks at the same path look like.
+        do {
+            try SharedFilesystemProbe.run(root: "\(root)/node\(r)", collective: world)
+            throw CheckFailure(description: "rank \(r): unshared directories passed the probe")
+        } catch let error as CheckpointError {
+            try expect(error == .notShared(root: "\(root)/node\(r)", ranks: Array(1..<n)), "\(error)", rank: r)
+            print("rank \(r)/\(n): probe refused: \(error)")
+        }
+    default:
+        throw CheckFailure(description: "unknown checkpoint action '\(action)'")
+    }
+}
+
 let mode = CommandLine.arguments.dropFirst().first ?? ""
 do {
     let mpi = try MPIRuntime()
@@ -226,7 +301,8 @@ do {
     case "failing-rank": try checkFailingRank(mpi.world)
     case "loader": try checkLoader(mpi.world, manifest: CommandLine.arguments[2])
     case "coordination": try checkCoordination(mpi.world)
-    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank | loader MANIFEST | coordination")
+    case "checkpoint": try checkCheckpoint(mpi.world, Array(CommandLine.arguments.dropFirst(2)))
+    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank | loader MANIFEST | coordination | checkpoint ACTION ROOT ...")
     }
 } catch {
     FileHandle.standardError.write(Data("mpi-checks \(mode): \(error)\n".utf8))

@@ -77,6 +77,13 @@ final class Conv2DTests: XCTestCase {
             padding: Padding(top: 2, bottom: -1, left: 0, right: 2), bias: false)
     }
 
+    /// Wide patches (5x5x64) split the batch into several cache-sized blocks of im2col rows.
+    func testGradientsAcrossSeveralBlocks() {
+        gradientCheck(input: [2, 9, 9, 64], outChannels: 3, kernelHeight: 5, kernelWidth: 5, padding: Padding(2))
+        gradientCheck(
+            input: [2, 18, 18, 64], outChannels: 2, kernelHeight: 5, kernelWidth: 5, stride: 2, padding: Padding(2))
+    }
+
     func testParameterGradientsAccumulate() {
         let (store, conv) = makeConv(
             inChannels: 2, outChannels: 3, kernelHeight: 3, kernelWidth: 3, padding: Padding(1))

@@ -39,6 +39,11 @@ final class ConvTranspose2DTests: XCTestCase {
         gradientCheck(input: [1, 4, 3, 2], outChannels: 2, kernel: 3, stride: 1, padding: 0, bias: false)
     }
 
+    /// A wide output patch (4x4x128) splits the input positions into several cache-sized blocks.
+    func testGradientsAcrossSeveralBlocks() {
+        gradientCheck(input: [1, 12, 12, 3], outChannels: 128, kernel: 4, stride: 2, padding: 1)
+    }
+
     func testGradientsAsymmetricPadding() {
         let store = ParameterStore()
         let layer = ConvTranspose2D(

@@ -1,0 +1,103 @@
+import Foundation
+import Storage
+
+/// The result of a save, for the log and for speed measurements.
+public struct SavedCheckpoint: Equatable, Sendable {
+    /// The committed directory.
+    public let path: String
+    public let step: Int
+    /// True when a committed checkpoint of this step already existed and was kept instead of written again.
+    public let reused: Bool
+    /// The bytes this rank wrote (its shard).
+    public let bytesWritten: Int
+    /// Seconds from the start of the save to the end of the commit, on this rank.
+    public let seconds: Double
+    /// Directories the rotation removed (old checkpoints and stale temporaries); rank 0 removes them, so only rank 0
+    /// lists them.
+    public let removed: [String]
+}
+
+extension CheckpointWriter {
+    /// Saves `tensors` (the whole state, the same list on every rank) and commits it; a collective.
+    ///
+    /// Each rank writes the tensors the `ShardPlan` gives it into its own shard inside a temporary directory; rank
+    /// 0 writes the manifest once every shard is durable, renames the directory to `step-NNNNNNNN`, then rotates.
+    /// `check` runs on this rank's share before anything is written; any rank's failure fails the save on every
+    /// rank before the commit, and nothing older is touched. A committed checkpoint of the same step is kept (with
+    /// exact resume it holds the same state) rather than replaced, which would leave a moment with neither.
+    public func save(
+        _ tensors: [StateTensor], metadata: CheckpointMetadata, config: String, modelFingerprint: String,
+        collective: CheckpointCollective, check: StateCheck = StateChecks.requireFinite
+    ) throws -> SavedCheckpoint {
+        let start = Date()
+        let rank = collective.rank, worldSize = collective.size, step = metadata.step
+        let final = CheckpointLayout.join(root, CheckpointLayout.directoryName(step: step))
+        let plan = ShardPlan(tensors, worldSize: worldSize)
+
+        let decision = try collective.broadcast(bytes: rank == 0 ? Array(Self.decide(final).utf8) : [], root: 0)
+        let nonce = String(decoding: decision.dropFirst(), as: UTF8.self)
+        let layouts = try collective.agree("check") { () -> UInt32 in
+            try StateTensor.validate(tensors)
+            try check(plan.tensors(of: rank).map { tensors[$0] })
+            return Self.layoutDigest(tensors)
+        }
+        let disagreeing = layouts.indices.filter { layouts[$0] != layouts[0] }
+        guard disagreeing.isEmpty else { throw CheckpointError.differentStates(ranks: disagreeing) }
+        if decision.first == UInt8(ascii: "=") {
+            try collective.barrier()
+            return SavedCheckpoint(path: final, step: step, reused: true, bytesWritten: 0, seconds: 0, removed: [])
+        }
+
+        let directory = temporaryDirectory(step: step, nonce: nonce)
+        let reports: [ShardReport]
+        do {
+            reports = try collective.agree("shard write") { () -> ShardReport in
+                let report = try writeShard(tensors, plan: plan, rank: rank, worldSize: worldSize, step: step, directory: directory)
+                fault.afterShard(rank: rank)
+                return report
+            }
+        } catch {
+            if rank == 0 { try? FileManager.default.removeItem(atPath: directory) }
+            throw error
+        }
+
+        var committed: Result<[String], Error> = .success([])
+        if rank == 0 {
+            committed = Result {
+                let path = try commit(
+                    tensors, plan: plan, reports: reports, metadata: metadata, config: config,
+                    modelFingerprint: modelFingerprint, directory: directory)
+                return try rotate(keeping: path, nonce: nonce)
+            }
+        }
+        // Rank 0's outcome doubles as the closing barrier: no rank runs ahead of the commit.
+        let failure: String
+        switch committed {
+        case .success: failure = ""
+        case .failure(let error): failure = "\(error)"
+        }
+        let outcome = try collective.broadcast(bytes: Array(failure.utf8), root: 0)
+        if case .failure(let error) = committed { throw error }
+        guard outcome.isEmpty else {
+            throw CheckpointError.ranksFailed(phase: "commit", [0: String(decoding: outcome, as: UTF8.self)])
+        }
+        let removed = (try? committed.get()) ?? []
+        return SavedCheckpoint(
+            path: final, step: step, reused: false, bytesWritten: reports[rank].bytes,
+            seconds: Date().timeIntervalSince(start), removed: removed)
+    }
+
+    /// Rank 0's decision, broadcast: "=" when `final` is already committed, else "+" and a fresh nonce that names the
+    /// temporary directory on every rank.
+    private static func decide(_ final: String) -> String {
+        if FileManager.default.fileExists(atPath: CheckpointLayout.join(final, CheckpointLayout.manifestName)) { return "=" }
+        return "+" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+    }
+
+    /// A checksum of the names and shapes, equal on ranks that pass the same state.
+    private static func layoutDigest(_ tensors: [StateTensor]) -> UInt32 {
+        var crc = CRC32()
+        crc.update(Array(tensors.map { "\($0.name)\($0.shape)" }.joined(separator: ";").utf8))
+        return crc.value
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+
+/// The number of the first stop signal received since the handlers were installed, 0 while none.
+///
+/// The one piece of global mutable state in this module, because a signal handler cannot reach anything else: a C
+/// handler captures no context. A lock-free atomic store is async-signal-safe, unlike locks, allocation or I/O; the
+/// handler does nothing more. A self-pipe would let a thread block on the signal, but the training loop only polls
+/// at step boundaries, so a flag is all it needs.
+private let firstStopSignal = Atomic<Int32>(0)
+
+/// Turns SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 into a stop request that the training loop polls at step
+/// boundaries (and the ranks then agree on through the Coordinator).
+///
+/// Open MPI's mpirun forwards SIGTERM and SIGINT to every rank and follows with SIGKILL a few seconds later;
+/// SIGUSR1 and SIGUSR2 are forwarded untouched, which leaves time to checkpoint. Install once per process.
+public final class StopSignals: @unchecked Sendable {
+    /// The signals handled, in the order they are installed.
+    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGUSR2]
+
+    private var previous: [Int32: sigaction] = [:]
+
+    /// Installs the handlers, clearing any earlier request. SA_RESTART keeps file and MPI calls that a signal
+    /// interrupts from failing with EINTR.
+    public init() {
+        // Touching the global initialises it here, never lazily inside the handler.
+        firstStopSignal.store(0, ordering: .sequentiallyConsistent)
+        for number in Self.handled {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                _ = firstStopSignal.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            var old = sigaction()
+            sigaction(number, &action, &old)
+            previous[number] = old
+        }
+    }
+
+    /// Restores the handlers that were there before and clears the request.
+    public func uninstall() {
+        for (number, old) in previous {
+            var action = old
+            sigaction(number, &action, nil)
+        }
+        previous = [:]
+        firstStopSignal.store(0, ordering: .sequentiallyConsistent)
+    }
+
+    /// True once any handled signal arrived.
+    public var requested: Bool { signalNumber != nil }
+
+    /// The first signal received, if any (later ones do not replace it).
+    public var signalNumber: Int32? {
+        let number = firstStopSignal.load(ordering: .sequentiallyConsistent)
+        return number == 0 ? nil : number
+    }
+
+    /// "SIGTERM", "SIGINT", "SIGUSR1" or "SIGUSR2" for the first signal received.
+    public var signalName: String? {
+        switch signalNumber {
+        case SIGTERM?: return "SIGTERM"
+        case SIGINT?: return "SIGINT"
+        case SIGUSR1?: return "SIGUSR1"
+        case SIGUSR2?: return "SIGUSR2"
+        case let other?: return "signal \(other)"
+        case nil: return nil
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CheckpointsSmoke: XCTestCase { func testNothing() {} }
