@@ -94,7 +94,7 @@ printf '| joint | %s | %s | %.2fx | %s | | | | | %s | |\n' "$a" "$b" "$(echo "$b
 echo
 echo "FMA-loop peak $peak GFLOP/s per core; OpenBLAS sgemm 1024^3 $sgemm GFLOP/s, im2col-shaped (8192x128x1152) $im2col GFLOP/s"
 echo "ours: $params"
-read -r ov ot ob < <(grep -o '[0-9]\+' <<<"${params#*:}" | tr '\n' ' ')
+read -r ov ot ob <<<"$(grep -o '[0-9]\+' <<<"${params#*:}" | tr '\n' ' ')"
 for pair in "vqvae $ov" "top $ot" "bottom $ob"; do
   read -r name mine <<<"$pair"
   torchCount=$(field "params_$name" "$firstTorch")

@@ -45,7 +45,7 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "Also time the sgemm calls during extra steps (single rank) and report the share outside them.")
     var sgemmShare = false
 
-    @Flag(help: "Also measure an FMA-loop peak and OpenBLAS sgemm in this process.")
+    @Flag(help: "Also measure OpenBLAS sgemm in this process (benchmarks/fma_peak.c measures the FMA peak).")
     var peaks = false
 
     @Option(help: "Scratch folder for the demo image shards (created; deleted afterwards).")
@@ -142,7 +142,6 @@ struct TrainBench: ParsableCommand {
             ]
             if !share.isNaN { fields.append("outside_sgemm=\(fmt(share, 3))") }
             if peaks {
-                fields.append("fma_peak_gflops=\(fmt(Peaks.fmaLoop(), 1))")
                 fields.append("sgemm_gflops=\(fmt(Peaks.sgemm(m: 1024, n: 1024, k: 1024), 1))")
                 fields.append("sgemm_im2col_gflops=\(fmt(Peaks.sgemm(m: 8192, n: 128, k: 1152), 1))")
             }
@@ -291,33 +290,8 @@ enum FlopCount {
     }
 }
 
-/// The machine's reference rates, measured in the benchmark's own process.
+/// OpenBLAS's rate on the square and im2col-shaped products, measured in the benchmark's own process.
 enum Peaks {
-    /// GFLOP/s of a register-resident FMA loop: 8 independent 8-wide accumulators hide the FMA latency.
-    static func fmaLoop() -> Double {
-        var acc = (0..<8).map { SIMD8<Float>(repeating: Float($0) * 1e-3) }
-        let a = SIMD8<Float>(repeating: 0.999_999), b = SIMD8<Float>(repeating: 1e-7)
-        let iterations = 20_000_000
-        var best = Double.infinity
-        for _ in 0..<3 {
-            let start = SgemmTimer.now()
-            acc.withUnsafeMutableBufferPointer { v in
-                var (x0, x1, x2, x3, x4, x5, x6, x7) = (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
-                for _ in 0..<iterations {
-                    x0 = x0.addingProduct(a, b); x1 = x1.addingProduct(a, b)
-                    x2 = x2.addingProduct(a, b); x3 = x3.addingProduct(a, b)
-                    x4 = x4.addingProduct(a, b); x5 = x5.addingProduct(a, b)
-                    x6 = x6.addingProduct(a, b); x7 = x7.addingProduct(a, b)
-                }
-                (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]) = (x0, x1, x2, x3, x4, x5, x6, x7)
-            }
-            best = min(best, SgemmTimer.now() - start)
-        }
-        // Keeps the loop alive: the result is observed.
-        if acc.reduce(0, { $0 + $1.sum() }) == .infinity { print("") }
-        return Double(iterations) * 8 * 8 * 2 / best / 1e9
-    }
-
     /// GFLOP/s of OpenBLAS sgemm C[m, n] = A[m, k] B^T (the layers' forward layout), best of 5.
     static func sgemm(m: Int, n: Int, k: Int) -> Double {
         let a = Tensor(shape: [m, k]), b = Tensor(shape: [n, k]), c = Tensor(shape: [m, n])
