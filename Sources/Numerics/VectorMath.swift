@@ -8,7 +8,10 @@ enum VectorMath {
     /// arguments are clamped to [-87, 88] so that 2^n stays a normal float.
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
-        let x = x.clamped(lowerBound: Vector(repeating: -87), upperBound: Vector(repeating: 88))
+        // Masked replacement rather than clamped(): that one stays a generic call in release builds.
+        var x = x
+        x.replace(with: Vector(repeating: -87), where: x .< -87)
+        x.replace(with: Vector(repeating: 88), where: x .> 88)
         // Adding 1.5 * 2^23 rounds x/ln2 to an integer held in the low mantissa bits.
         let magic = Vector(repeating: 12_582_912)
         let shifted = x * 1.442_695_04 + magic
