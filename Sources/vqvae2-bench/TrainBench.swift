@@ -75,10 +75,12 @@ struct TrainBench: ParsableCommand {
         }
 
         let step: () throws -> (seconds: Double, exposed: Double)
+        // Unique per process, so that concurrent runs on a shared machine do not share files; the loader stops
+        // (second defer, run first) before its files go.
+        let scratch = "\(work)/pid\(getpid())-rank\(rank)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         var loader: BatchLoader?
         defer { loader?.stop() }
-        let scratch = "\(work)/rank\(rank)"
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
         switch part {
         case "vqvae", "joint":
             let sync: ReplicaSync = runtime.map {
