@@ -337,7 +337,10 @@ def ddp_worker(rank, args):
         print(f"RESULT case=ddp size={args.size} batch={args.batch} world={args.world} "
               f"images_per_s={args.batch / slowest.item():.2f} step_ms={slowest.item() * 1e3:.1f} "
               f"peak_rss_mb={memory.item():.0f}", flush=True)
-    dist.destroy_process_group()
+    # Every collective is done: leave at once. A 1-process gloo group once hung in its teardown (futex wait after
+    # the result was printed), which left mp.spawn waiting for ever.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def main():
