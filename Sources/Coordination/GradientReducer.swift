@@ -55,17 +55,19 @@ public final class GradientReducer {
         for (_, request) in inFlight { _ = try request.test() }
     }
 
-    /// Starts whatever has not started, waits for everything, and multiplies every gradient by `scale`
+    /// Starts whatever has not started of the stores in `active` (all by default: a schedule that trains only some
+    /// models leaves the others' gradients alone), waits for everything, and multiplies those gradients by `scale`
     /// (1 / (ranks * micro-batches) turns the sum of per-micro-batch mean gradients into the global mean).
-    public func finish(scale: Float) throws {
-        for index in stores.indices { try start(store: index) }
+    public func finish(scale: Float, stores active: [Int]? = nil) throws {
+        let indices = active ?? Array(stores.indices)
+        for index in indices { try start(store: index) }
         let begin = MPIRuntime.wallTime()
         for (_, request) in inFlight { try request.wait() }
         exposedSeconds += MPIRuntime.wallTime() - begin
         inFlight.removeAll()
         started.removeAll()
         if scale != 1 {
-            for store in stores {
+            for store in indices.map({ stores[$0] }) {
                 let g = store.gradients
                 for i in 0..<store.count { g[i] *= scale }
             }

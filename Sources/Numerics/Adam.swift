@@ -43,8 +43,24 @@ public final class Adam {
         let correction2 = 1 - Float(Double(b2).power(step))
         let stepSize = lr / correction1
         let inverseRootCorrection2 = 1 / correction2.squareRoot()
-        let m = m.baseAddress!, v = v.baseAddress!
-        for i in 0..<self.m.count {
+        let m = m.baseAddress!, v = v.baseAddress!, count = self.m.count
+        // Eight lanes at a time, the same operations in the same order as the scalar tail (so the same bits):
+        // the scalar loop, with its square root and division, did not vectorise and cost ~3% of a VQ-VAE step.
+        typealias Vector = SIMD8<Float>
+        let lanes = Vector.scalarCount, vectorEnd = count - count % lanes
+        var i = 0
+        while i < vectorEnd {
+            let g = load(gradients + i)
+            let mi = b1 * load(m + i) + (1 - b1) * g
+            let vi = b2 * load(v + i) + (1 - b2) * g * g
+            store(mi, m + i)
+            store(vi, v + i)
+            var x = load(values + i)
+            if decay != 0 { x -= lr * decay * x }
+            store(x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps), values + i)
+            i += lanes
+        }
+        for i in vectorEnd..<count {
             let g = gradients[i]
             let mi = b1 * m[i] + (1 - b1) * g
             let vi = b2 * v[i] + (1 - b2) * g * g
@@ -55,6 +71,14 @@ public final class Adam {
             values[i] = x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps)
         }
     }
+}
+
+@inline(__always)
+private func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+@inline(__always)
+private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 extension Double {

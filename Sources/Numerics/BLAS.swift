@@ -1,5 +1,9 @@
 import COpenBLAS
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Single-precision matrix products on OpenBLAS, row-major.
 public enum BLAS {
     /// C = alpha * op(A) * op(B) + beta * C, with op(A) of shape [m, k], op(B) [k, n], C [m, n], all row-major.
@@ -11,12 +15,15 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int? = nil,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
     ) {
+        // One predictable branch per product: the timer costs nothing measurable unless a benchmark enables it.
+        let start = SgemmTimer.isEnabled ? SgemmTimer.now() : 0
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha,
             a, blasint(lda ?? (transA ? m : k)),
             b, blasint(ldb ?? (transB ? k : n)),
             beta, c, blasint(ldc ?? n))
+        if SgemmTimer.isEnabled { SgemmTimer.seconds += SgemmTimer.now() - start }
     }
 
     /// The number of threads OpenBLAS uses for one call.
@@ -32,4 +39,20 @@ public enum BLAS {
 
     /// The kernel family picked at run time ("Zen", "Haswell", ...).
     public static var coreName: String { String(cString: openblas_get_corename()) }
+}
+
+/// Wall time spent inside `BLAS.sgemm`, counted only while a benchmark enables it (single-threaded use only).
+public enum SgemmTimer {
+    nonisolated(unsafe) public static var isEnabled = false
+    /// Seconds accumulated since the last `reset`.
+    nonisolated(unsafe) public static var seconds = 0.0
+
+    public static func reset() { seconds = 0 }
+
+    @inlinable
+    public static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
 }

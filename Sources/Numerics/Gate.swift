@@ -24,9 +24,18 @@ public final class GatedActivation {
         output.resize(outShape)
         gates.resize(like: x)
         let src = x.data, g = gates.data, dst = output.data
+        let lanes = VectorMath.Vector.scalarCount, vectorEnd = c - c % lanes
         for r in 0..<rows {
             let a = src + r * width, ga = g + r * width, y = dst + r * c
-            for j in 0..<c {
+            var j = 0
+            while j < vectorEnd {
+                let t = VectorMath.tanh(load(a + j)), s = VectorMath.sigmoid(load(a + c + j))
+                store(t, ga + j)
+                store(s, ga + c + j)
+                store(t * s, y + j)
+                j += lanes
+            }
+            for j in vectorEnd..<c {
                 let t = tanhf(a[j])
                 let s = Activation.sigmoid(a[c + j])
                 ga[j] = t
@@ -52,4 +61,14 @@ public final class GatedActivation {
         }
         return inputGradient
     }
+}
+
+@inline(__always)
+private func load(_ p: UnsafePointer<Float>) -> VectorMath.Vector {
+    UnsafeRawPointer(p).loadUnaligned(as: VectorMath.Vector.self)
+}
+
+@inline(__always)
+private func store(_ v: VectorMath.Vector, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: VectorMath.Vector.self)
 }

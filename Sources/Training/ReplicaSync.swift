@@ -15,8 +15,8 @@ public protocol ReplicaSync: AnyObject {
     func gradientsReady(store index: Int) throws
     /// Advances communication in flight; called between layers and models.
     func poll() throws
-    /// Sums every store's gradients over ranks and scales them; returns seconds spent waiting.
-    func finishGradients(scale: Float) throws
+    /// Sums the gradients of the stores in `stores` over ranks and scales them.
+    func finishGradients(scale: Float, stores: [Int]) throws
     /// Sums the EMA statistics (both levels in one buffer) over ranks.
     func sumStatistics(_ statistics: UnsafeMutableBufferPointer<Float>) throws
     /// Every rank's rows, concatenated in rank order (= global sample order).
@@ -38,9 +38,10 @@ public final class LocalSync: ReplicaSync {
     public func broadcastFromRoot(_ buffers: [UnsafeMutableBufferPointer<Float>]) throws {}
     public func gradientsReady(store index: Int) throws {}
     public func poll() throws {}
-    public func finishGradients(scale: Float) throws {
+    public func finishGradients(scale: Float, stores indices: [Int]) throws {
         precondition(scale == 1 || !stores.isEmpty, "LocalSync needs the stores to scale gradients")
-        for store in stores {
+        guard scale != 1 else { return }
+        for store in indices.map({ stores[$0] }) {
             let g = store.gradients
             for i in 0..<store.count { g[i] *= scale }
         }
@@ -78,7 +79,7 @@ public final class MPISync: ReplicaSync {
     }
     public func gradientsReady(store index: Int) throws { if overlap { try reducer.start(store: index) } }
     public func poll() throws { if overlap { try reducer.poll() } }
-    public func finishGradients(scale: Float) throws { try reducer.finish(scale: scale) }
+    public func finishGradients(scale: Float, stores: [Int]) throws { try reducer.finish(scale: scale, stores: stores) }
     public func sumStatistics(_ statistics: UnsafeMutableBufferPointer<Float>) throws {
         try coordinator.sumEMAStatistics(statistics)
     }

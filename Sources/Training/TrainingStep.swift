@@ -48,7 +48,8 @@ public final class TrainingStep {
 
         let trainsVQVAE = schedule != .priors, trainsPriors = schedule != .vqvae
         if trainsVQVAE && !replica.vqvae.top.isInitialized { try initializeCodebooks(batch.images, microCount: microCount) }
-        for store in replica.stores { store.zeroGradients() }
+        let trained = replica.stores.indices.filter { $0 == 0 ? trainsVQVAE : trainsPriors }
+        for index in trained { replica.stores[index].zeroGradients() }
         candidates = [[], []]
 
         // Local sums over micro-batches: reconstruction, commitment top/bottom, top nats, bottom nats, codes.
@@ -99,7 +100,7 @@ public final class TrainingStep {
                 sums[4] += bottom.natsPerPosition
             }
         }
-        try sync.finishGradients(scale: 1 / Float(sync.worldSize * microCount))
+        try sync.finishGradients(scale: 1 / Float(sync.worldSize * microCount), stores: trained)
         if trainsVQVAE { try sync.sumStatistics(replica.vqvae.localEMAStatistics) }
 
         let local = sums.prefix(5).map { $0 / Double(microCount) }
@@ -114,7 +115,7 @@ public final class TrainingStep {
         metrics.topNats = global[3]
         metrics.bottomNats = global[4]
 
-        for index in replica.stores.indices where (index == 0 ? trainsVQVAE : trainsPriors) {
+        for index in trained {
             let store = replica.stores[index]
             if replica.config.train.clipGradientNorm > 0 {
                 GradientClipping.clip(store.gradients, count: store.count, maxNorm: Double(replica.config.train.clipGradientNorm))

@@ -1,10 +1,10 @@
 import ArgumentParser
 
-/// `vqvae2-bench`: speed of the numerical kernels beside OpenBLAS on the same matrix shapes.
+/// `vqvae2-bench`: speed of the kernels, the data pipeline, checkpoints and whole training steps.
 @main
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqvae2-bench",
-        abstract: "Measure the numerical kernels against OpenBLAS sgemm on the same shapes.",
-        subcommands: [ConvolutionBench.self, DataBench.self, CheckpointBench.self])
+        abstract: "Measure kernels against OpenBLAS sgemm, the data pipeline, checkpoints and training steps.",
+        subcommands: [ConvolutionBench.self, DataBench.self, CheckpointBench.self, TrainBench.self])
 }

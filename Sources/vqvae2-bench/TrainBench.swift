@@ -1,0 +1,324 @@
+import ArgumentParser
+import DataPipeline
+import Foundation
+import MPI
+import Model
+import Numerics
+import Training
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `vqvae2-bench train`: images/s of full training steps (VQ-VAE, top prior, bottom prior, joint) on 1 or N ranks.
+struct TrainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Images/s, effective GFLOP/s, sgemm share and peak memory of full training steps.",
+        discussion: """
+            Parts: vqvae (forward, backward, Adam, EMA update, restarts: TrainingStep, vqvae schedule), top and \
+            bottom (one prior's forward, cross-entropy, backward, gradient all-reduce and Adam on random codes), \
+            joint (TrainingStep, joint schedule: the VQ-VAE step plus both priors on its codes). BRIEF section 7's \
+            configuration: C=128, residual 32, K=512, D=64; priors PriorConfig.small. --batch is per rank. Under \
+            mpirun (--mpi) the steps go through MPISync and the global batch is batch x ranks. Run each part in its \
+            own process so that the peak resident memory is that part's. Lines starting "RESULT" are for scripts.
+            """)
+
+    @Option(help: "Which step: vqvae, top, bottom or joint.")
+    var part = "vqvae"
+
+    @Option(help: "Image side in pixels (the priors run on its /8 and /4 code maps).")
+    var size = 64
+
+    @Option(help: "Images per rank per step.")
+    var batch = 32
+
+    @Option(help: "Untimed steps first (the first VQ-VAE step also initialises the codebooks).")
+    var warmup = 2
+
+    @Option(help: "Timed steps (the median is reported).")
+    var repeats = 7
+
+    @Flag(help: "Initialise MPI and synchronise through MPISync (run under launch/mpirun.sh).")
+    var mpi = false
+
+    @Flag(help: "Also time the sgemm calls during extra steps (single rank) and report the share outside them.")
+    var sgemmShare = false
+
+    @Flag(help: "Also measure OpenBLAS sgemm in this process (benchmarks/fma_peak.c measures the FMA peak).")
+    var peaks = false
+
+    @Option(help: "Scratch folder for the demo image shards (created; deleted afterwards).")
+    var work = "/tmp/vqvae2-bench-train"
+
+    func run() throws {
+        guard ["vqvae", "top", "bottom", "joint"].contains(part) else {
+            throw ValidationError("--part must be vqvae, top, bottom or joint, not \(part)")
+        }
+        let runtime = mpi ? try MPIRuntime() : nil
+        let rank = runtime?.world.rank ?? 0, ranks = runtime?.world.size ?? 1
+        let isRoot = rank == 0
+
+        var config = ExperimentConfig()
+        config.model.imageSize = size
+        config.model.residualChannels = 32
+        config.train.globalBatch = batch * ranks
+        config.train.schedule = part == "joint" ? .joint : .vqvae
+        let replica = try Replica(config: config, classes: PriorConfig.small.classes)
+        if isRoot {
+            print("parameters: VQ-VAE \(replica.stores[0].count), top prior \(replica.stores[1].count), "
+                  + "bottom prior \(replica.stores[2].count)")
+            print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); \(ranks) rank(s)")
+            let checks = [32, 64, 256].map { "\($0)x\($0) \(fmt(FlopCount.forwardMACs(FlopCount.vqvae(size: $0)) / 1e6, 1)) M" }
+            print("VQ-VAE forward multiply-adds per image: " + checks.joined(separator: ", ")
+                  + " (BRIEF section 1: 61.5 M, 245.9 M, 3.93 G)")
+        }
+
+        let step: () throws -> (seconds: Double, exposed: Double)
+        // Unique per process, so that concurrent runs on a shared machine do not share files; the loader stops
+        // (second defer, run first) before its files go.
+        let scratch = "\(work)/pid\(getpid())-rank\(rank)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var loader: BatchLoader?
+        defer { loader?.stop() }
+        switch part {
+        case "vqvae", "joint":
+            let sync: ReplicaSync = runtime.map {
+                MPISync(communicator: $0.world, stores: replica.stores, bucketBytes: 2 << 20, overlap: true)
+            } ?? LocalSync()
+            try sync.broadcastFromRoot(replica.initialParameters)
+            loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks)
+            let trainingStep = TrainingStep(replica: replica, sync: sync)
+            step = {
+                guard let batch = try loader!.next() else { throw ValidationError("the loader ended") }
+                let start = SgemmTimer.now()
+                let metrics = try trainingStep.run(batch)
+                return (SgemmTimer.now() - start, metrics.exposedCommunication)
+            }
+        default:
+            let index = part == "top" ? 1 : 2
+            let store = replica.stores[index]
+            let sync: ReplicaSync = runtime.map {
+                MPISync(communicator: $0.world, stores: [store], bucketBytes: 2 << 20, overlap: true)
+            } ?? LocalSync()
+            try sync.broadcastFromRoot([UnsafeMutableBufferPointer(start: store.values, count: store.count)])
+            step = try priorStep(replica: replica, index: index, sync: sync, rank: rank)
+        }
+
+        for _ in 0..<warmup { _ = try step() }
+        var seconds: [Double] = [], exposed: [Double] = []
+        for _ in 0..<repeats {
+            let (s, e) = try step()
+            seconds.append(s)
+            exposed.append(e)
+        }
+        // The slowest rank sets the pace: each rank's median step, maximum over ranks.
+        let local = median(seconds)
+        let slowest = try runtime.map { try $0.world.allReduce(local, op: .max) } ?? local
+
+        var share = Double.nan
+        if sgemmShare && ranks == 1 {
+            var shares: [Double] = []
+            SgemmTimer.isEnabled = true
+            for _ in 0..<repeats {
+                SgemmTimer.reset()
+                let (s, _) = try step()
+                shares.append(1 - SgemmTimer.seconds / s)
+            }
+            SgemmTimer.isEnabled = false
+            share = median(shares)
+        }
+
+        let images = Double(batch * ranks)
+        let flops = FlopCount.trainingStep(part: part, size: size, prior: PriorConfig.small)
+        let rate = images / slowest
+        let gflops = rate * flops / 1e9 / Double(ranks)
+        let memory = peakResidentMegabytes()
+        let memories = try runtime.map { try $0.world.allReduce(memory, op: .max) } ?? memory
+        if isRoot {
+            var fields = [
+                "part=\(part)", "size=\(size)", "batch=\(batch)", "ranks=\(ranks)",
+                "images_per_s=\(fmt(rate, 2))", "step_ms=\(fmt(slowest * 1e3, 1))",
+                "gflop_per_image=\(fmt(flops / 1e9, 3))", "gflops_per_rank=\(fmt(gflops, 1))",
+                "peak_rss_mb=\(fmt(memories, 0))", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",
+            ]
+            if !share.isNaN { fields.append("outside_sgemm=\(fmt(share, 3))") }
+            if peaks {
+                fields.append("sgemm_gflops=\(fmt(Peaks.sgemm(m: 1024, n: 1024, k: 1024), 1))")
+                fields.append("sgemm_im2col_gflops=\(fmt(Peaks.sgemm(m: 8192, n: 128, k: 1152), 1))")
+            }
+            print("RESULT " + fields.joined(separator: " "))
+        }
+    }
+
+    /// A prior-only step on random codes: forward, cross-entropy, backward, gradient sum over ranks, Adam.
+    private func priorStep(
+        replica: Replica, index: Int, sync: ReplicaSync, rank: Int
+    ) throws -> () throws -> (seconds: Double, exposed: Double) {
+        let store = replica.stores[index], optimizer = replica.optimizers[index]
+        let side = size / 8, codes = index == 1 ? side * side : 4 * side * side
+        let random = CounterRandom(seed: 7, keys: [UInt64(rank)])
+        let draw = { (count: Int, limit: Int, key: UInt64) in
+            (0..<count).map { Int32(random.integer(key << 32 | UInt64($0), below: limit)) }
+        }
+        let top = draw(batch * side * side, 512, 1), bottom = draw(batch * 4 * side * side, 512, 2)
+        let labels = draw(batch, PriorConfig.small.classes, 3)
+        let loss = SoftmaxCrossEntropy()
+        var stepIndex = 0
+        return {
+            let start = SgemmTimer.now()
+            store.zeroGradients()
+            let dropout = DropoutContext(seed: 0, step: stepIndex, firstSample: rank * batch)
+            if index == 1 {
+                let logits = replica.topPrior.forward(codes: top, labels: labels, batch: batch, dropout: dropout)
+                _ = loss.forward(logits, targets: top)
+                replica.topPrior.backward(loss.backward())
+            } else {
+                let logits = replica.bottomPrior.forward(
+                    codes: bottom, topCodes: top, labels: labels, batch: batch, dropout: dropout)
+                _ = loss.forward(logits, targets: bottom)
+                replica.bottomPrior.backward(loss.backward())
+            }
+            precondition(codes * batch == (index == 1 ? top.count : bottom.count))
+            try sync.gradientsReady(store: 0)
+            try sync.finishGradients(scale: 1 / Float(sync.worldSize), stores: [0])
+            optimizer.update(values: store.values, gradients: store.gradients, lr: 3e-4)
+            stepIndex += 1
+            return (SgemmTimer.now() - start, sync.takeExposedSeconds())
+        }
+    }
+
+    /// Demo JPEGs converted to shards in `directory`, read by the prefetching loader as this rank's slices.
+    private func demoLoader(directory: String, rank: Int, ranks: Int) throws -> BatchLoader {
+        let global = batch * ranks
+        let source = directory + "/source", output = directory + "/shards"
+        try? FileManager.default.removeItem(atPath: directory)
+        try DemoImages.write(
+            to: source, classes: 10, trainPerClass: (global + 9) / 10, validationPerClass: 1, size: size, seed: 1)
+        let job = try PrepareJob(options: PrepareOptions(source: source, output: output, imageSize: size, trainShards: 1))
+        let outcomes = try job.shards.map { try job.convert($0) }
+        try job.manifest(outcomes: outcomes).save(output + "/manifest.json")
+        let (_, set) = try ShardSet.open(manifest: output + "/manifest.json", split: "train")
+        let sampler = try DistributedSampler(count: set.count, globalBatch: global, rank: rank, worldSize: ranks, seed: 0)
+        return BatchLoader(shards: set, schedule: .training(sampler, start: DataPosition(), flip: true))
+    }
+}
+
+/// Direct-algorithm FLOPs (2 per multiply-add) of the benchmark models, counted layer by layer.
+enum FlopCount {
+    /// Multiply-adds of one layer's forward per image, and whether its backward also computes an input gradient.
+    struct Layer {
+        let macs: Double
+        let inputGradient: Bool
+        /// Nearest-code searches have no backward product.
+        let backward: Bool
+    }
+
+    static func conv(_ side: Int, _ cin: Int, _ cout: Int, _ kh: Int, _ kw: Int, stride: Int = 1, padding: Int) -> Layer {
+        let out = (side + 2 * padding - kh) / stride + 1
+        return Layer(macs: Double(out * out * cout * cin * kh * kw), inputGradient: true, backward: true)
+    }
+
+    /// ConvTranspose k4 s2 p1 on a side x side input: every input pixel meets k*k*cout weights.
+    static func convTranspose(_ side: Int, _ cin: Int, _ cout: Int) -> Layer {
+        Layer(macs: Double(side * side * cin * cout * 16), inputGradient: true, backward: true)
+    }
+
+    /// BRIEF section 1's VQ-VAE with C=128, residual 32, two residual blocks, K=512, D=64, on side x side images.
+    static func vqvae(size s: Int) -> [Layer] {
+        let c = 128, r = 32, d = 64, k = 512
+        func residualStack(_ side: Int) -> [Layer] {
+            Array(repeating: [conv(side, c, r, 3, 3, padding: 1), conv(side, r, c, 1, 1, padding: 0)], count: 2).flatMap { $0 }
+        }
+        var first = conv(s, 3, c / 2, 4, 4, stride: 2, padding: 1)
+        first = Layer(macs: first.macs, inputGradient: false, backward: true)
+        let distances = { (side: Int) in Layer(macs: Double(side * side * k * d), inputGradient: false, backward: false) }
+        var layers = [first, conv(s / 2, c / 2, c, 4, 4, stride: 2, padding: 1), conv(s / 4, c, c, 3, 3, padding: 1)]
+        layers += residualStack(s / 4)
+        layers += [conv(s / 4, c, c / 2, 4, 4, stride: 2, padding: 1), conv(s / 8, c / 2, c, 3, 3, padding: 1)]
+        layers += residualStack(s / 8)
+        layers += [conv(s / 8, c, d, 1, 1, padding: 0), distances(s / 8)]
+        layers += [conv(s / 8, d, c, 3, 3, padding: 1)] + residualStack(s / 8) + [convTranspose(s / 8, c, d)]
+        layers += [conv(s / 4, d + c, d, 1, 1, padding: 0), distances(s / 4), convTranspose(s / 8, d, d)]
+        layers += [conv(s / 4, 2 * d, c, 3, 3, padding: 1)] + residualStack(s / 4)
+        layers += [convTranspose(s / 4, c, c / 2), convTranspose(s / 2, c / 2, 3)]
+        return layers
+    }
+
+    /// A gated PixelCNN (GatedPixelCNNLayer, GatedPixelCNN) on an h x w map; `conditioning` adds the bottom
+    /// prior's projections and conditioning stack (over the h/2 x w/2 top map).
+    static func prior(_ p: PriorConfig, side: Int, conditioning: Bool) -> [Layer] {
+        let c = p.channels, positions = Double(side * side)
+        func dense(_ inF: Int, _ outF: Int, at n: Double = positions) -> Layer {
+            Layer(macs: n * Double(inF * outF), inputGradient: true, backward: true)
+        }
+        var layers: [Layer] = []
+        for l in 0..<p.layers {
+            let k = l == 0 ? p.firstKernel : p.kernel, half = k / 2, reach = l == 0 ? half : half + 1
+            let hasVertical = l < p.layers - 1
+            layers += [dense(reach * k * c, 2 * c), dense(reach * c, 2 * c), dense(2 * c, 2 * c), dense(c, c)]
+            if conditioning {
+                layers.append(dense(p.conditioningChannels, 2 * c))
+                if hasVertical { layers.append(dense(p.conditioningChannels, 2 * c)) }
+            }
+        }
+        for i in 0..<p.outputLayers { layers.append(dense(c, i == p.outputLayers - 1 ? p.codebookSize : c)) }
+        if conditioning {
+            let cc = p.conditioningChannels, topPositions = positions / 4
+            for _ in 0..<p.conditioningLayers {
+                layers += [dense(9 * cc, cc, at: topPositions), dense(cc, cc, at: topPositions)]
+            }
+        }
+        return layers
+    }
+
+    static func forwardMACs(_ layers: [Layer]) -> Double { layers.reduce(0) { $0 + $1.macs } }
+
+    /// FLOPs of forward plus backward (weight gradient, and input gradient where one is needed) per image.
+    static func stepFLOPs(_ layers: [Layer]) -> Double {
+        2 * layers.reduce(0) { $0 + $1.macs * (1 + ($1.backward ? 1 : 0) + ($1.inputGradient ? 1 : 0)) }
+    }
+
+    static func trainingStep(part: String, size: Int, prior: PriorConfig) -> Double {
+        let top = stepFLOPs(self.prior(prior, side: size / 8, conditioning: false))
+        let bottom = stepFLOPs(self.prior(prior, side: size / 4, conditioning: true))
+        let vq = stepFLOPs(vqvae(size: size))
+        switch part {
+        case "vqvae": return vq
+        case "top": return top
+        case "bottom": return bottom
+        default: return vq + top + bottom
+        }
+    }
+}
+
+/// OpenBLAS's rate on the square and im2col-shaped products, measured in the benchmark's own process.
+enum Peaks {
+    /// GFLOP/s of OpenBLAS sgemm C[m, n] = A[m, k] B^T (the layers' forward layout), best of 5.
+    static func sgemm(m: Int, n: Int, k: Int) -> Double {
+        let a = Tensor(shape: [m, k]), b = Tensor(shape: [n, k]), c = Tensor(shape: [m, n])
+        for i in 0..<a.count { a.data[i] = Float(i % 17) * 0.01 }
+        for i in 0..<b.count { b.data[i] = Float(i % 13) * 0.01 }
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = SgemmTimer.now()
+            BLAS.sgemm(transB: true, m: m, n: n, k: k, a: a.data, b: b.data, c: c.data)
+            best = min(best, SgemmTimer.now() - start)
+        }
+        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+}
+
+/// This process's peak resident set (VmHWM) in MiB.
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+}
+
+private func fmt(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
