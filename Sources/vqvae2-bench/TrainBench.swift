@@ -39,6 +39,9 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Timed steps (the median is reported).")
     var repeats = 7
 
+    @Flag(help: "With --mpi: wait for every gradient all-reduce after the backward instead of starting each model's as soon as its backward ends.")
+    var noOverlap = false
+
     @Flag(help: "Initialise MPI and synchronise through MPISync (run under launch/mpirun.sh).")
     var mpi = false
 
@@ -84,7 +87,7 @@ struct TrainBench: ParsableCommand {
         switch part {
         case "vqvae", "joint":
             let sync: ReplicaSync = runtime.map {
-                MPISync(communicator: $0.world, stores: replica.stores, bucketBytes: 2 << 20, overlap: true)
+                MPISync(communicator: $0.world, stores: replica.stores, bucketBytes: 2 << 20, overlap: !noOverlap)
             } ?? LocalSync()
             try sync.broadcastFromRoot(replica.initialParameters)
             loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks)
@@ -99,7 +102,7 @@ struct TrainBench: ParsableCommand {
             let index = part == "top" ? 1 : 2
             let store = replica.stores[index]
             let sync: ReplicaSync = runtime.map {
-                MPISync(communicator: $0.world, stores: [store], bucketBytes: 2 << 20, overlap: true)
+                MPISync(communicator: $0.world, stores: [store], bucketBytes: 2 << 20, overlap: !noOverlap)
             } ?? LocalSync()
             try sync.broadcastFromRoot([UnsafeMutableBufferPointer(start: store.values, count: store.count)])
             step = try priorStep(replica: replica, index: index, sync: sync, rank: rank)
