@@ -10,45 +10,9 @@ final class CheckpointCommandTests: XCTestCase {
 
     override func setUpWithError() throws {
         directory = try TestEnvironment.temporaryDirectory("checkpoint-command")
-        let prepared = try TestEnvironment.run([
-            vqvae2, "prepare", "--demo", directory.path + "/src", "--output", directory.path + "/data", "--image-size", "16",
-            "--demo-classes", "3", "--demo-train-per-class", "4", "--demo-val-per-class", "1", "--train-shards", "1",
-        ])
+        let prepared = try TinyExperiment.prepareData(in: directory, classes: 3, perClass: 4, shards: 1)
         XCTAssertEqual(prepared.status, 0, prepared.output)
-        let config = directory.path + "/tiny.yaml"
-        try """
-            model:
-              image_size: 16
-              channels: 16
-              residual_channels: 8
-              codebook_size: 32
-              code_dim: 8
-            top_prior:
-              channels: 16
-              layers: 2
-              first_kernel: 3
-              heads: 2
-            bottom_prior:
-              channels: 16
-              layers: 2
-              first_kernel: 3
-              conditioning_layers: 1
-              conditioning_channels: 16
-            data:
-              manifest: \(directory.path)/data/manifest.json
-              codes_manifest: \(directory.path)/codes/manifest.json
-            train:
-              global_batch: 4
-              steps: 2
-            intervals:
-              checkpoint_every: 0
-              evaluate_every: 0
-              pictures_every: 0
-            run:
-              directory: \(directory.path)/run
-            checkpoints:
-              directory: \(directory.path)/checkpoints
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try TinyExperiment.writeConfig(in: directory, globalBatch: 4, steps: 2, checkEvery: 100)
         let trained = try TestEnvironment.run([vqvae2, "train", "--config", config], timeout: 180)
         XCTAssertEqual(trained.status, 0, trained.output)
     }

@@ -86,11 +86,7 @@ final class MultiNodeTests: XCTestCase {
     /// sum a + b whichever transport carries it.
     func testTrainingAcrossHostsMatchesOneNodeBitForBit() throws {
         let vqvae2 = TestEnvironment.product("vqvae2")
-        let prepare = try TestEnvironment.run([
-            vqvae2, "prepare", "--demo", directory.path + "/src", "--output", directory.path + "/data",
-            "--image-size", "16", "--demo-classes", "4", "--demo-train-per-class", "8", "--demo-val-per-class", "2",
-            "--train-shards", "2",
-        ])
+        let prepare = try TinyExperiment.prepareData(in: directory)
         XCTAssertEqual(prepare.status, 0, prepare.output)
         let config = try tinyConfig()
         let train = [vqvae2, "train", "--config", config, "--print-state-checksums"]
@@ -121,46 +117,5 @@ final class MultiNodeTests: XCTestCase {
     }
 
     /// The tiny model of TrainingUnderMPITests: 6 joint steps of global batch 8, a cross-rank check every 2.
-    private func tinyConfig() throws -> String {
-        let path = directory.appendingPathComponent("tiny.yaml").path
-        try """
-            model:
-              image_size: 16
-              channels: 16
-              residual_channels: 8
-              codebook_size: 32
-              code_dim: 8
-            top_prior:
-              channels: 16
-              layers: 2
-              first_kernel: 3
-              attention_every: 1
-              heads: 2
-            bottom_prior:
-              channels: 16
-              layers: 2
-              first_kernel: 3
-              conditioning_layers: 1
-              conditioning_channels: 16
-            data:
-              manifest: \(directory.path)/data/manifest.json
-              codes_manifest: \(directory.path)/codes/manifest.json
-            train:
-              global_batch: 8
-              steps: 6
-              learning_rate: 1e-3
-            intervals:
-              log_every: 1
-              check_every: 2
-              checkpoint_every: 0
-              evaluate_every: 0
-              pictures_every: 0
-            run:
-              directory: \(directory.path)/run
-            checkpoints:
-              directory: \(directory.path)/checkpoints
-
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    private func tinyConfig() throws -> String { try TinyExperiment.writeConfig(in: directory, steps: 6) }
 }

@@ -9,11 +9,7 @@ final class TrainingUnderMPITests: XCTestCase {
     /// Demo data at 16 pixels: 4 classes, 32 training and 8 held-out images (under a second to prepare).
     override func setUpWithError() throws {
         directory = try TestEnvironment.temporaryDirectory("mpi-train")
-        let result = try TestEnvironment.run([
-            TestEnvironment.product("vqvae2"), "prepare", "--demo", directory.path + "/src", "--output",
-            directory.path + "/data", "--image-size", "16", "--demo-classes", "4", "--demo-train-per-class", "8",
-            "--demo-val-per-class", "2", "--train-shards", "2",
-        ])
+        let result = try TinyExperiment.prepareData(in: directory)
         XCTAssertEqual(result.status, 0, result.output)
     }
 
@@ -21,48 +17,7 @@ final class TrainingUnderMPITests: XCTestCase {
 
     private func dataDirectory() throws -> URL { directory }
 
-    private func tinyConfig(_ directory: URL, _ extra: String = "") throws -> String {
-        let path = directory.appendingPathComponent("tiny-\(UUID().uuidString.prefix(6)).yaml").path
-        try """
-            model:
-              image_size: 16
-              channels: 16
-              residual_channels: 8
-              codebook_size: 32
-              code_dim: 8
-            top_prior:
-              channels: 16
-              layers: 2
-              first_kernel: 3
-              attention_every: 1
-              heads: 2
-            bottom_prior:
-              channels: 16
-              layers: 2
-              first_kernel: 3
-              conditioning_layers: 1
-              conditioning_channels: 16
-            data:
-              manifest: \(directory.path)/data/manifest.json
-              codes_manifest: \(directory.path)/codes/manifest.json
-            train:
-              global_batch: 8
-              steps: 5
-              learning_rate: 1e-3
-            intervals:
-              log_every: 1
-              check_every: 2
-              checkpoint_every: 0
-              evaluate_every: 0
-              pictures_every: 0
-            run:
-              directory: \(directory.path)/run
-            checkpoints:
-              directory: \(directory.path)/checkpoints
-            \(extra)
-            """.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    private func tinyConfig(_ directory: URL) throws -> String { try TinyExperiment.writeConfig(in: directory) }
 
     private func checksums(_ output: String) -> String? {
         output.split(separator: "\n").first { $0.hasPrefix("state checksums:") }.map(String.init)

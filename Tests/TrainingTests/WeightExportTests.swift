@@ -13,26 +13,7 @@ final class WeightExportTests: XCTestCase {
     override func setUpWithError() throws { directory = try TestEnvironment.temporaryDirectory("weight-export") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    private let configText = """
-        model:
-          image_size: 16
-          channels: 16
-          residual_channels: 8
-          codebook_size: 32
-          code_dim: 8
-        top_prior:
-          channels: 16
-          layers: 2
-          first_kernel: 3
-          attention_every: 1
-          heads: 2
-        bottom_prior:
-          channels: 16
-          layers: 2
-          first_kernel: 3
-          conditioning_layers: 1
-          conditioning_channels: 16
-        """
+    private let configText = TinyExperiment.modelSections
 
     private func replica(seed: UInt64) throws -> Replica {
         var document = try ConfigDocument(text: configText, path: "tiny.yaml")
