@@ -15,6 +15,15 @@ public final class HeldOutEvaluation {
         self.batch = batch
     }
 
+    /// Evaluation on image shard files given directly (for example a held-out shard written by another tool),
+    /// with the classes of `manifest`.
+    public init(shardPaths: [String], manifest: ShardManifest, batch: Int) throws {
+        self.manifest = manifest
+        shards = try ShardSet.images(
+            paths: shardPaths, names: manifest.datasetNames, imageSize: manifest.imageSize, classCount: manifest.classes.count)
+        self.batch = batch
+    }
+
     /// Evaluates `replica` (dropout off; no state moves) and returns the report for `step`.
     public func run(_ replica: Replica, sync: ReplicaSync, step: Int?) throws -> EvaluationReport {
         let evaluator = Evaluator(

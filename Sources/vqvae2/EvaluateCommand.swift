@@ -19,7 +19,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "The held-out data: a shard manifest (default: the config's data.manifest).")
+    @Option(help: "The held-out data: a shard manifest (its held-out split), or one .h5 shard (default: the config's data.manifest).")
     var data: String?
 
     @Option(help: "Where the JSON report goes (default: <run.directory>/evaluation.json).")
@@ -31,9 +31,12 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         try reportingErrors(mpi.world) {
-            let loaded = try model.load(mpi.world, extraOverrides: data.map { ["data.manifest=\($0)"] } ?? [])
-            let evaluation = try HeldOutEvaluation(
-                manifestPath: loaded.config.data.manifest, split: loaded.config.data.heldoutSplit, batch: batch)
+            let shard = data.map { $0.hasSuffix(".h5") } ?? false
+            let loaded = try model.load(mpi.world, extraOverrides: shard ? [] : data.map { ["data.manifest=\($0)"] } ?? [])
+            let evaluation = shard
+                ? try HeldOutEvaluation(shardPaths: [data!], manifest: loaded.manifest, batch: batch)
+                : try HeldOutEvaluation(
+                    manifestPath: loaded.config.data.manifest, split: loaded.config.data.heldoutSplit, batch: batch)
             let sync = MPISync(communicator: mpi.world, stores: [], bucketBytes: 1 << 20, overlap: false)
             let report = try evaluation.run(loaded.replica, sync: sync, step: loaded.replica.step)
             guard mpi.world.isRoot else { return }
@@ -41,7 +44,8 @@ struct EvaluateCommand: ParsableCommand {
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try report.json().write(toFile: path, atomically: true, encoding: .utf8)
-            print("evaluate: \(loaded.path) on \(loaded.config.data.manifest) (\(loaded.config.data.heldoutSplit)), \(mpi.world.size) rank(s)")
+            let source = shard ? data! : "\(loaded.config.data.manifest) (\(loaded.config.data.heldoutSplit))"
+            print("evaluate: \(loaded.path) on \(source), \(mpi.world.size) rank(s)")
             print(report.table)
             print("evaluate: wrote \(path)")
         }

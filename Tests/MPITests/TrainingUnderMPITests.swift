@@ -251,6 +251,12 @@ final class TrainingUnderMPITests: XCTestCase {
             XCTAssertEqual(canonical[0], canonical[1], level)
         }
 
+        let onShard = try TestEnvironment.run([
+            vqvae2, "evaluate", "--config", config, "--data", directory.path + "/data/heldout-00000-of-00001.h5",
+            "--output", directory.path + "/eval-shard.json"])
+        XCTAssertEqual(onShard.status, 0, onShard.output)
+        XCTAssertEqual(try String(contentsOfFile: directory.path + "/eval-shard.json", encoding: .utf8), reports[0], "a shard alone")
+
         let png = directory.path + "/samples.png"
         let sample = try TestEnvironment.run([vqvae2, "sample", "--config", config, "--classes", "0,3", "--per-class", "2", "--output", png])
         XCTAssertEqual(sample.status, 0, sample.output)
