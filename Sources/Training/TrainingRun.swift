@@ -26,7 +26,8 @@ public final class TrainingRun {
     public let fingerprint: String
     /// Set by SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 on any rank; checked at every step boundary.
     public let signals: StopSignals?
-    /// The held-out split (absent from code manifests of the priors schedule when not extracted).
+    /// The held-out images (nil in the priors schedule when the image manifest is not there: codes alone cannot
+    /// be decoded into reconstructions).
     public let heldOut: HeldOutEvaluation?
     public let pictures: RunPictures
     private let out: (String) -> Void

@@ -52,12 +52,13 @@ public final class TrainingStep {
         for index in trained { replica.stores[index].zeroGradients() }
         candidates = [[], []]
 
-        // Local sums over micro-batches: reconstruction, commitment top/bottom, top nats, bottom nats, codes.
-        var sums = [Double](repeating: 0, count: 7)
+        // Sums over micro-batches of their mean losses: reconstruction, commitment top and bottom, prior nats top
+        // and bottom.
+        var sums = [Double](repeating: 0, count: 5)
         for m in 0..<microCount {
             let isLast = m == microCount - 1
             let labels = Array(batch.labels[(m * micro)..<((m + 1) * micro)])
-            var topCodes: [Int32], bottomCodes: [Int32]
+            let topCodes: [Int32], bottomCodes: [Int32]
             if trainsVQVAE {
                 slice(batch.images, micro: m, size: micro)
                 let losses = replica.vqvae.forward(microImages, training: true)
@@ -103,7 +104,7 @@ public final class TrainingStep {
         try sync.finishGradients(scale: 1 / Float(sync.worldSize * microCount), stores: trained)
         if trainsVQVAE { try sync.sumStatistics(replica.vqvae.localEMAStatistics) }
 
-        let local = sums.prefix(5).map { $0 / Double(microCount) }
+        let local = sums.map { $0 / Double(microCount) }
         let finite = local.allSatisfy(\.isFinite)
         if try sync.anyRank(!finite) {
             throw TrainingError.nonFinite(step: replica.step, ranks: try sync.ranks(where: !finite))
