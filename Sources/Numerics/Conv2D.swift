@@ -4,7 +4,7 @@
 /// matrix block by block (about 1 MiB each, see `ConvolutionGeometry.blockRows`) and runs one GEMM per block, so
 /// the columns stay in cache and no layer holds a whole-batch column matrix; the weight gradient gathers again
 /// rather than keeping forward's columns. A 3x3 stride-1 convolution padded by 1 runs its forward pass and input
-/// gradient as Winograd F(2x2, 3x3) instead (`WinogradConvolution`); its weight gradient stays on im2col.
+/// gradient and weight gradient as Winograd F(2x2, 3x3) instead (`WinogradConvolution`).
 /// docs/PERFORMANCE.md has the measurements behind these choices.
 public final class Conv2D {
     public let inChannels: Int
@@ -128,6 +128,12 @@ public final class Conv2D {
         let m = g.rows, dy = dOutput.data
         if let bias { Bias.accumulateGradient(dy, rows: m, channels: outChannels, into: store.gradient(bias)) }
         let dw = store.gradient(weight)
+        if isWinograd {
+            winograd.accumulateKernelGradient(
+                input: x.data, dOutput: dy, batch: x.n, height: x.h, width: x.w, inChannels: inChannels,
+                outChannels: outChannels, into: dw)
+            return
+        }
         if isPointwise {
             BLAS.sgemm(transA: true, m: outChannels, n: inChannels, k: m, a: dy, b: x.data, beta: 1, c: dw)
             return

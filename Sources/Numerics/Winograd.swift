@@ -11,13 +11,16 @@ final class WinogradConvolution {
     private let kernel = Tensor(shape: [0])
     /// V for one block of tiles: [16][tileBlock][K].
     private let transformedInput = Tensor(shape: [0])
-    /// U . V for one block of tiles: [16][tileBlock][N].
+    /// U . V for one block of tiles: [16][tileBlock][N] (for the kernel gradient: A dY A^T).
     private let products = Tensor(shape: [0])
+    /// dU, the kernel gradient in the transformed domain: [16][K][N].
+    private let kernelGradient = Tensor(shape: [0])
     /// Read in place of input positions in the padding, and the bias of a convolution without one.
     private let zeros = Tensor(shape: [0])
     /// Written in place of output positions past an odd-sized edge, and never read.
     private let discard = Tensor(shape: [0])
-    /// The 16 input rows of the current patch, or the 4 output rows of the current tile.
+    /// The 16 input rows of the current patch (or the 4 output gradient rows of a tile), and the 4 output rows
+    /// of the current tile.
     private let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 16)
     private let outputRows = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 4)
     private var inChannels = 0
@@ -78,31 +81,13 @@ final class WinogradConvolution {
         let biasRow = bias ?? UnsafePointer(zeros.data)
         for start in stride(from: 0, to: tiles, by: block) {
             let count = min(block, tiles - start)
-            // Input transform: V[xi][t][c] = (B^T d B)[xi] for tile t's patch d.
-            var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
-            for t in 0..<count {
-                let source = input + image * h * w * k
-                for r in 0..<4 {
-                    let y = 2 * ty - 1 + r
-                    for s in 0..<4 {
-                        let x = 2 * tx - 1 + s
-                        rows[r * 4 + s] = y >= 0 && y < h && x >= 0 && x < w
-                            ? source + (y * w + x) * k : UnsafePointer(zeros.data)
-                    }
-                }
-                let destination = v + t * k
-                var c = 0
-                while c + 4 <= k { transformInput(SIMD4<Float>.self, c, destination, block * k); c += 4 }
-                while c < k { transformInput(Float.self, c, destination, block * k); c += 1 }
-                tx += 1
-                if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
-            }
+            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, block: block)
             for xi in 0..<16 {
                 BLAS.sgemm(
                     m: count, n: n, k: k, a: v + xi * block * k, b: u + xi * k * n, c: m + xi * block * n)
             }
             // Output transform: the tile's 2x2 outputs are A^T M A (+ bias).
-            image = start / (tilesY * tilesX); ty = start / tilesX % tilesY; tx = start % tilesX
+            var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
             for t in 0..<count {
                 let target = output + image * h * w * n
                 for r in 0..<2 {
@@ -119,6 +104,122 @@ final class WinogradConvolution {
                 if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
             }
         }
+    }
+
+    /// Accumulates (+=) the gradient of the kernel [outC, 3, 3, inC] of the convolution of input[N, H, W, inC]
+    /// whose output gradient is dOutput[N, H, W, outC]: dU[xi] = sum over tiles of V^T (A dY A^T), then
+    /// dW += G^T dU G, so the big products are again 16 GEMMs with 2.25x fewer multiply-adds than im2col's.
+    func accumulateKernelGradient(
+        input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int,
+        inChannels inC: Int, outChannels outC: Int, into weightGradient: UnsafeMutablePointer<Float>
+    ) {
+        inChannels = inC
+        outChannels = outC
+        let k = inC, n = outC
+        let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, tiles = batch * tilesY * tilesX
+        let block = tileBlock
+        transformedInput.resize([16, block, k])
+        products.resize([16, block, n])
+        zeros.resize([max(k, n)])
+        zeros.zero()
+        kernelGradient.resize([16, k, n])
+        kernelGradient.zero()
+        let v = transformedInput.data, dm = products.data, du = kernelGradient.data
+        for start in stride(from: 0, to: tiles, by: block) {
+            let count = min(block, tiles - start)
+            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, block: block)
+            // dM[xi][t][o] = (A dy A^T)[xi] for tile t's 2x2 output gradient dy.
+            var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
+            for t in 0..<count {
+                let source = dOutput + image * h * w * n
+                for r in 0..<2 {
+                    for s in 0..<2 {
+                        let y = 2 * ty + r, x = 2 * tx + s
+                        rows[r * 2 + s] = y < h && x < w ? source + (y * w + x) * n : UnsafePointer(zeros.data)
+                    }
+                }
+                let destination = dm + t * n
+                var c = 0
+                while c + 4 <= n { transformGradient(SIMD4<Float>.self, c, destination, block * n); c += 4 }
+                while c < n { transformGradient(Float.self, c, destination, block * n); c += 1 }
+                tx += 1
+                if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
+            }
+            for xi in 0..<16 {
+                BLAS.sgemm(
+                    transA: true, m: k, n: n, k: count, a: v + xi * block * k, lda: k, b: dm + xi * block * n,
+                    beta: 1, c: du + xi * k * n)
+            }
+        }
+        // dW[o, i, j, c] += (G^T dU G)[i][j] for each channel pair.
+        for c in 0..<inC {
+            for o in 0..<outC {
+                func u(_ xi: Int) -> Float { du[(xi * k + c) * n + o] }
+                let c0 = kernelGradientTransform((u(0), u(4), u(8), u(12)))
+                let c1 = kernelGradientTransform((u(1), u(5), u(9), u(13)))
+                let c2 = kernelGradientTransform((u(2), u(6), u(10), u(14)))
+                let c3 = kernelGradientTransform((u(3), u(7), u(11), u(15)))
+                let destination = weightGradient + o * 9 * inC + c
+                func add(_ i: Int, _ row: (Float, Float, Float)) {
+                    destination[(3 * i) * inC] += row.0
+                    destination[(3 * i + 1) * inC] += row.1
+                    destination[(3 * i + 2) * inC] += row.2
+                }
+                add(0, kernelGradientTransform((c0.0, c1.0, c2.0, c3.0)))
+                add(1, kernelGradientTransform((c0.1, c1.1, c2.1, c3.1)))
+                add(2, kernelGradientTransform((c0.2, c1.2, c2.2, c3.2)))
+            }
+        }
+    }
+
+    /// V[xi][t][c] = (B^T d B)[xi] for each tile t of `tiles` (numbered image by image, row by row), d being its
+    /// 4x4 input patch; written to `transformedInput` with `block` tiles per position xi.
+    private func transformInputBlock(
+        _ input: UnsafePointer<Float>, height h: Int, width w: Int, tiles: Range<Int>, block: Int
+    ) {
+        let k = inChannels, v = transformedInput.data
+        let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2
+        let start = tiles.lowerBound
+        var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
+        for t in 0..<tiles.count {
+            let source = input + image * h * w * k
+            for r in 0..<4 {
+                let y = 2 * ty - 1 + r
+                for s in 0..<4 {
+                    let x = 2 * tx - 1 + s
+                    rows[r * 4 + s] = y >= 0 && y < h && x >= 0 && x < w
+                        ? source + (y * w + x) * k : UnsafePointer(zeros.data)
+                }
+            }
+            let destination = v + t * k
+            var c = 0
+            while c + 4 <= k { transformInput(SIMD4<Float>.self, c, destination, block * k); c += 4 }
+            while c < k { transformInput(Float.self, c, destination, block * k); c += 1 }
+            tx += 1
+            if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
+        }
+    }
+
+    /// Writes channels c..<c + L's width of A dy A^T, dy being the 2x2 output gradient rows in `rows`, to
+    /// `destination` + c, one position every `stride` floats.
+    @inline(__always)
+    private func transformGradient<L: WinogradLane>(
+        _: L.Type, _ c: Int, _ destination: UnsafeMutablePointer<Float>, _ stride: Int
+    ) {
+        func g(_ i: Int) -> L { L(loading: rows[i] + c) }
+        // Columns of A dy, then A along each row of it.
+        let c0 = gradientTransform((g(0), g(2))), c1 = gradientTransform((g(1), g(3)))
+        func put(_ i: Int, _ row: (L, L, L, L)) {
+            let out = destination + c + 4 * i * stride
+            row.0.store(out)
+            row.1.store(out + stride)
+            row.2.store(out + 2 * stride)
+            row.3.store(out + 3 * stride)
+        }
+        put(0, gradientTransform((c0.0, c1.0)))
+        put(1, gradientTransform((c0.1, c1.1)))
+        put(2, gradientTransform((c0.2, c1.2)))
+        put(3, gradientTransform((c0.3, c1.3)))
     }
 
     /// Tiles per block, so that a block's V and U . V (about 512 KiB together) stay in cache from transform to GEMM
@@ -174,6 +275,17 @@ private func kernelTransform(_ g: (Float, Float, Float)) -> (Float, Float, Float
     (g.0, (g.0 + g.1 + g.2) / 2, (g.0 - g.1 + g.2) / 2, g.2)
 }
 
+/// G^T applied to one column (or row) of a transformed kernel gradient.
+private func kernelGradientTransform(_ u: (Float, Float, Float, Float)) -> (Float, Float, Float) {
+    (u.0 + (u.1 + u.2) / 2, (u.1 - u.2) / 2, (u.1 + u.2) / 2 + u.3)
+}
+
+/// A applied to one column (or row) of a 2x2 output gradient.
+@inline(__always)
+private func gradientTransform<L: WinogradLane>(_ g: (L, L)) -> (L, L, L, L) {
+    (g.0, g.0 + g.1, g.0 - g.1, -g.1)
+}
+
 /// B^T applied to one column (or row) of a 4x4 patch.
 @inline(__always)
 private func inputTransform<L: WinogradLane>(_ d: (L, L, L, L)) -> (L, L, L, L) {
@@ -190,6 +302,7 @@ private func outputTransform<L: WinogradLane>(_ m: (L, L, L, L)) -> (L, L) {
 protocol WinogradLane {
     static func + (a: Self, b: Self) -> Self
     static func - (a: Self, b: Self) -> Self
+    static prefix func - (a: Self) -> Self
     init(loading pointer: UnsafePointer<Float>)
     func store(_ pointer: UnsafeMutablePointer<Float>)
 }

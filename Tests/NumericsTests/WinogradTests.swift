@@ -2,7 +2,7 @@ import Numerics
 import TestSupport
 import XCTest
 
-/// The Winograd path (3x3, stride 1, padding 1) against the im2col path: the same convolution written as an
+/// The Winograd path (3x3, stride 1, padding 1: output, input gradient, weight gradient) against the im2col path: the same convolution written as an
 /// unpadded 3x3 convolution of the explicitly zero-padded input, whose input gradient cropped to the interior
 /// is the padded one's.
 final class WinogradTests: XCTestCase {
@@ -44,6 +44,17 @@ final class WinogradTests: XCTestCase {
             }
         }
         assertClose(dx, cropped, relative: 1e-6, absolute: 0, "input gradient", file: file, line: line)
+
+        store.zeroGradients()
+        winograd.backwardParameters(dy)
+        im2col.backwardParameters(dy)
+        func gradient(_ p: Parameter) -> [Float] { Array(UnsafeBufferPointer(start: store.gradient(p), count: p.count)) }
+        assertClose(
+            gradient(winograd.weight), gradient(im2col.weight), relative: 1e-6, absolute: 0, "weight gradient",
+            file: file, line: line)
+        if let b = winograd.bias, let c = im2col.bias {
+            assertClose(gradient(b), gradient(c), relative: 1e-6, absolute: 0, "bias gradient", file: file, line: line)
+        }
     }
 
     func testOddSizesAndChannels() {
