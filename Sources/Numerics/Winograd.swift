@@ -4,8 +4,10 @@
 /// U = G g G^T per kernel slice, the tile is A^T (U . V) A, where "." is elementwise over the 16 positions and a
 /// matrix product over channels: 16 GEMMs of [tiles, inC] x [inC, outC] do 2.25x fewer multiply-adds than the
 /// im2col GEMM [outputs, 9 inC] x [9 inC, outC]. Tiles go through in cache-sized blocks (input transform, 16
-/// GEMMs, output transform), as the im2col path does with its column blocks. The transforms only add and
-/// subtract (G's halves live in U), so fp32 rounding stays close to the direct sum's.
+/// GEMMs, output transform), as the im2col path does with its column blocks. The input gradient is the same
+/// computation with the flipped kernel; the weight gradient accumulates dU = V^T (A dY A^T) by 16 GEMMs and maps
+/// it back with G^T dU G. The patch and tile transforms only add and subtract (G's halves apply to the kernel
+/// side), so fp32 rounding stays close to the direct sum's.
 final class WinogradConvolution {
     /// U: the transformed kernel, [16][K][N] for a convolution from K channels to N.
     private let kernel = Tensor(shape: [0])
@@ -43,7 +45,8 @@ final class WinogradConvolution {
             for c in 0..<inC {
                 // g[i][j] = w[o, i, j, c], or w[o, 2 - i, 2 - j, c] flipped.
                 func g(_ i: Int, _ j: Int) -> Float {
-                    adjoint ? weight[((o * 3 + 2 - i) * 3 + 2 - j) * inC + c] : weight[((o * 3 + i) * 3 + j) * inC + c]
+                    adjoint
+                        ? weight[((o * 3 + 2 - i) * 3 + 2 - j) * inC + c] : weight[((o * 3 + i) * 3 + j) * inC + c]
                 }
                 // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2; then the same along each row (G^T).
                 let c0 = kernelTransform((g(0, 0), g(1, 0), g(2, 0)))
