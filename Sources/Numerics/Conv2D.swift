@@ -3,7 +3,9 @@
 /// A 1x1 stride-1 unpadded convolution is one GEMM straight on the input. Every other shape gathers the im2col
 /// matrix block by block (about 1 MiB each, see `ConvolutionGeometry.blockRows`) and runs one GEMM per block, so
 /// the columns stay in cache and no layer holds a whole-batch column matrix; the weight gradient gathers again
-/// rather than keeping forward's columns. docs/PERFORMANCE.md has the measurements behind these choices.
+/// rather than keeping forward's columns. A 3x3 stride-1 convolution padded by 1 runs its forward pass and input
+/// gradient and weight gradient as Winograd F(2x2, 3x3) instead (`WinogradConvolution`).
+/// docs/PERFORMANCE.md has the measurements behind these choices.
 public final class Conv2D {
     public let inChannels: Int
     public let outChannels: Int
@@ -20,6 +22,7 @@ public final class Conv2D {
     private let inputGradient = Tensor(shape: [0])
     private let columns = Tensor(shape: [0])
     private let flippedWeight = Tensor(shape: [0])
+    private let winograd = WinogradConvolution()
     private var input: Tensor?
 
     public init(
@@ -58,6 +61,10 @@ public final class Conv2D {
         kernelHeight == 1 && kernelWidth == 1 && strideY == 1 && strideX == 1 && padding == Padding(0)
     }
 
+    private var isWinograd: Bool {
+        kernelHeight == 3 && kernelWidth == 3 && strideY == 1 && strideX == 1 && padding == Padding(1)
+    }
+
     private func geometry(_ x: Tensor) -> ConvolutionGeometry {
         ConvolutionGeometry(
             batch: x.n, inputHeight: x.h, inputWidth: x.w, channels: inChannels, kernelHeight: kernelHeight,
@@ -81,6 +88,13 @@ public final class Conv2D {
         input = x
         output.resize([x.n, g.outputHeight, g.outputWidth, outChannels])
         let m = g.rows, y = output.data, w = store.value(weight)
+        if isWinograd {
+            winograd.setKernel(w, outChannels: outChannels, inChannels: inChannels, adjoint: false)
+            winograd.convolve(
+                x.data, batch: x.n, height: x.h, width: x.w, bias: bias.map { UnsafePointer(store.value($0)) },
+                into: y)
+            return output
+        }
         if let bias { Bias.fill(y, rows: m, channels: outChannels, bias: store.value(bias)) }
         let beta: Float = bias == nil ? 0 : 1
         if isPointwise {
@@ -114,6 +128,12 @@ public final class Conv2D {
         let m = g.rows, dy = dOutput.data
         if let bias { Bias.accumulateGradient(dy, rows: m, channels: outChannels, into: store.gradient(bias)) }
         let dw = store.gradient(weight)
+        if isWinograd {
+            winograd.accumulateKernelGradient(
+                input: x.data, dOutput: dy, batch: x.n, height: x.h, width: x.w, inChannels: inChannels,
+                outChannels: outChannels, into: dw)
+            return
+        }
         if isPointwise {
             BLAS.sgemm(transA: true, m: outChannels, n: inChannels, k: m, a: dy, b: x.data, beta: 1, c: dw)
             return
@@ -144,6 +164,9 @@ public final class Conv2D {
         let kh = kernelHeight, kw = kernelWidth, inC = inChannels, outC = outChannels
         if isPointwise {
             BLAS.sgemm(m: g.rows, n: inC, k: outC, a: dy, b: w, c: dx)
+        } else if isWinograd {
+            winograd.setKernel(w, outChannels: outC, inChannels: inC, adjoint: true)
+            winograd.convolve(dy, batch: x.n, height: x.h, width: x.w, bias: nil, into: dx)
         } else if strideY == 1 && strideX == 1 {
             flippedWeight.resize([kh, kw, outC, inC])
             let flipped = flippedWeight.data
