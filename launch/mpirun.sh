@@ -20,10 +20,11 @@
 # Preemption: SIGTERM or SIGINT to this script (Ctrl-C, a batch scheduler) is passed on to the ranks as SIGUSR1,
 # which mpirun forwards untouched, so that they agree at the next step boundary, write a checkpoint and exit 0;
 # a second SIGTERM or SIGINT stops the job at once. mpirun runs in its own session so that Ctrl-C reaches only
-# this script. Send SIGUSR1 to mpirun itself for the same clean stop: Open MPI 4.1 does not pass a SIGTERM sent to
-# mpirun on to the ranks, it kills them after odls_base_sigkill_timeout (1 s). When a scheduler signals every
-# process (the ranks too), VQVAE2_SIGKILL_TIMEOUT=SECONDS gives the ranks time to save before that SIGKILL (and
-# delays the clean-up after a failed rank by as long). docs/DISTRIBUTED.md has the details.
+# this script. SIGTERM or SIGINT sent to mpirun itself also ends in a checkpoint: Open MPI 4.1 sends the ranks
+# SIGCONT, then SIGTERM odls_base_sigkill_timeout seconds later, then SIGKILL as long after that; this script sets
+# that timeout to VQVAE2_SIGKILL_TIMEOUT (default 5 s; it must cover one step and one checkpoint save) and exits 0
+# when rank 0 reports the committed checkpoint, although mpirun itself exits 1 after such a signal. The same
+# timeout delays the end of a job whose rank failed by twice as long. docs/DISTRIBUTED.md has the details.
 set -euo pipefail
 
 np=""
@@ -41,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --dry-run) dry=1; shift ;;
     --mpi) shift; while [[ $# -gt 0 && "$1" != "--" ]]; do extra+=("$1"); shift; done; shift || true ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "mpirun.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -72,7 +73,9 @@ case "$bind" in
 esac
 [[ $(id -u) -eq 0 ]] && args+=(--allow-run-as-root)
 [[ -n "$net" ]] && args+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
-[[ -n "${VQVAE2_SIGKILL_TIMEOUT:-}" ]] && args+=(--mca odls_base_sigkill_timeout "$VQVAE2_SIGKILL_TIMEOUT")
+sigkill_timeout=${VQVAE2_SIGKILL_TIMEOUT:-5}
+[[ "$sigkill_timeout" =~ ^[1-9][0-9]*$ ]] || { echo "mpirun.sh: VQVAE2_SIGKILL_TIMEOUT must be a whole number of seconds >= 1, not '$sigkill_timeout'" >&2; exit 2; }
+args+=(--mca odls_base_sigkill_timeout "$sigkill_timeout")
 
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # glibc would otherwise hand large buffers back to the kernel every step and fault them in again.
@@ -81,15 +84,30 @@ export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-1073741824}
 for v in OPENBLAS_NUM_THREADS MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_ PATH LD_LIBRARY_PATH HDF5_USE_FILE_LOCKING; do
   [[ -n "${!v:-}" ]] && args+=(-x "$v")
 done
-while IFS='=' read -r name _; do args+=(-x "$name"); done < <(env | grep -E '^VQVAE2_[A-Za-z0-9_]*=' || true)
+while IFS='=' read -r name _; do args+=(-x "$name"); done < <(env | grep -E '^VQVAE2_[A-Za-z0-9_]*=' | grep -v '^VQVAE2_STOP_REPORT=' || true)
 
-cmd=(mpirun "${args[@]}" "${extra[@]}" "$@")
-if (( dry )); then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
+if (( dry )); then printf '%q ' mpirun "${args[@]}" "${extra[@]}" "$@"; echo; exit 0; fi
+
+# Where rank 0 reports a stop on request (vqvae2 train writes it after the commit). Every rank of a multi-node job
+# runs in this directory on a filesystem the nodes share, so the report goes there; on one machine /tmp will do.
+if [[ -z "${VQVAE2_STOP_REPORT:-}" ]]; then
+  if [[ -n "$hostfile" ]]; then report_dir=$(mktemp -d "$PWD/.vqvae2-launch.XXXXXX"); else report_dir=$(mktemp -d); fi
+  trap 'rm -rf "$report_dir"' EXIT
+  export VQVAE2_STOP_REPORT="$report_dir/stopped"
+fi
+rm -f "$VQVAE2_STOP_REPORT"
+cmd=(mpirun "${args[@]}" -x VQVAE2_STOP_REPORT "${extra[@]}" "$@")
 setsid "${cmd[@]}" < /dev/null &
 mpirun_pid=$!
 stopping=0
 forward() {
-  if (( stopping )); then kill -TERM "$mpirun_pid" 2>/dev/null || true; return; fi
+  if (( stopping )); then
+    # A second SIGTERM within 5 s is how mpirun is told to give up on a graceful end and terminate at once.
+    kill -TERM "$mpirun_pid" 2>/dev/null || true
+    sleep 0.2
+    kill -TERM "$mpirun_pid" 2>/dev/null || true
+    return
+  fi
   stopping=1
   echo "mpirun.sh: stop requested; the ranks save a checkpoint at the next step boundary (again to stop at once)" >&2
   kill -USR1 "$mpirun_pid" 2>/dev/null || true
@@ -100,4 +118,8 @@ status=0
 while kill -0 "$mpirun_pid" 2>/dev/null; do
   wait "$mpirun_pid" && status=0 || status=$?
 done
+if (( status != 0 )) && [[ -s "$VQVAE2_STOP_REPORT" ]]; then
+  echo "mpirun.sh: mpirun exited with status $status after a stop signal, but the job ended cleanly: $(cat "$VQVAE2_STOP_REPORT")" >&2
+  status=0
+fi
 exit "$status"

@@ -12,8 +12,9 @@ private let firstStopSignal = Atomic<Int32>(0)
 /// Turns SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 into a stop request that the training loop polls at step
 /// boundaries (and the ranks then agree on through the Coordinator).
 ///
-/// Open MPI's mpirun forwards SIGTERM and SIGINT to every rank and follows with SIGKILL a few seconds later;
-/// SIGUSR1 and SIGUSR2 are forwarded untouched, which leaves time to checkpoint. Install once per process.
+/// Open MPI's mpirun answers a SIGTERM or SIGINT of its own by sending every rank SIGTERM and, as long again later,
+/// SIGKILL (odls_base_sigkill_timeout, which launch/mpirun.sh raises so that a checkpoint fits); SIGUSR1 and
+/// SIGUSR2 are forwarded at once and untouched. Install once per process.
 public final class StopSignals: @unchecked Sendable {
     /// The signals handled, in the order they are installed.
     public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGUSR2]

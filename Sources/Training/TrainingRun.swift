@@ -30,6 +30,9 @@ public final class TrainingRun {
     /// be decoded into reconstructions).
     public let heldOut: HeldOutEvaluation?
     public let pictures: RunPictures
+    /// The checkpoint written because a stop signal arrived, once `run` returned for that reason (nil when the run
+    /// finished its steps): what `vqvae2 train` reports to the launcher.
+    public private(set) var stoppedOnRequest: SavedCheckpoint?
     private let out: (String) -> Void
     private let fault = TrainingFault.fromEnvironment()
 
@@ -172,7 +175,7 @@ public final class TrainingRun {
             }
             if try sync.anyRank(signals?.requested ?? false) {
                 if communicator.isRoot { out("train: stop requested (\(signals?.signalName ?? "signal")); saving and exiting") }
-                try saveCheckpoint()
+                stoppedOnRequest = try saveCheckpoint()
                 return last
             }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Checkpoints
 import MPI
+import Storage
 import Training
 
 /// `vqvae2 train`: data-parallel training under mpirun.
@@ -44,23 +45,40 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         let world = mpi.world
+        let console = Console()
+        // Long enough for mpirun to relay the last lines; short enough to exit before its SIGKILL when it is
+        // tearing the job down and not reading at all.
+        defer { console.flush(within: 3) }
         do {
             let signals = StopSignals()
             let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
             let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
             let run = try TrainingRun(
                 config: experiment, communicator: world,
-                configText: text + overrides.map { "\n# --set \($0)" }.joined(), signals: signals)
+                configText: text + overrides.map { "\n# --set \($0)" }.joined(), signals: signals,
+                output: console.print)
             if let resume { try run.resume(resume) }
             try run.run()
-            if printStateChecksums && world.isRoot { print("state checksums: \(run.stateChecksums)") }
+            if printStateChecksums && world.isRoot { console.print("state checksums: \(run.stateChecksums)") }
+            if let saved = run.stoppedOnRequest, world.isRoot { try reportStop(saved, signal: signals.signalName) }
         } catch {
             // Errors every rank meets alike (config, data layout, NaN, divergence) print once, from rank 0. A rank
-            // that fails alone prints and exits non-zero, and mpirun ends the others within seconds.
+            // that fails alone prints and exits non-zero, and mpirun ends the others (after twice
+            // odls_base_sigkill_timeout).
             if world.isRoot || !(error is CollectiveFailure) {
+                console.flush(within: 3)
                 FileHandle.standardError.write(Data("vqvae2 train: \(error)\n".utf8))
             }
             throw ExitCode.failure
         }
+    }
+
+    /// mpirun exits 1 after a SIGTERM sent to it even when every rank saved and exited 0, so the launcher cannot
+    /// tell a clean stop from a failure by its status; it names a file in VQVAE2_STOP_REPORT that rank 0 writes
+    /// once the checkpoint is committed.
+    private func reportStop(_ saved: SavedCheckpoint, signal: String?) throws {
+        guard let path = ProcessInfo.processInfo.environment["VQVAE2_STOP_REPORT"], !path.isEmpty else { return }
+        let line = "stopped on request (\(signal ?? "signal on another rank")) at step \(saved.step); checkpoint \(saved.path) committed\n"
+        try Durability.writeAtomically(Data(line.utf8), to: path)
     }
 }

@@ -90,7 +90,8 @@ final class TrainingUnderMPITests: XCTestCase {
         XCTAssertFalse(result.output.contains("step 5/10"), "stopped at the check of step 4: \(result.output)")
     }
 
-    /// A rank that exits or is killed mid-run takes the job down within seconds; the last checkpoint still loads.
+    /// A rank that exits or is killed mid-run takes the job down (after mpirun's two waits of
+    /// odls_base_sigkill_timeout); the last checkpoint still loads.
     func testARankThatDiesEndsTheJobAndTheRunResumes() throws {
         let config = try tinyConfig(try dataDirectory())
         for fault in ["exit:1@6", "kill:0@6"] {
@@ -179,20 +180,10 @@ final class TrainingUnderMPITests: XCTestCase {
 
         for target in ["launcher", "rank 1"] {
             try? FileManager.default.removeItem(atPath: directory.path + "/checkpoints")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [TestEnvironment.packageRoot.path + "/launch/mpirun.sh", "-n", "2", TestEnvironment.product("vqvae2"),
-                                 "train", "--config", config] + steps
-            let log = directory.appendingPathComponent("preempted.log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            let deadline = Date().addingTimeInterval(120)
-            while Date() < deadline, !(try String(contentsOf: log, encoding: .utf8)).contains("step 3/40") { Thread.sleep(forTimeInterval: 0.05) }
+            let job = try LaunchedJob(["-n", "2", TestEnvironment.product("vqvae2"), "train", "--config", config] + steps, log: directory.appendingPathComponent("preempted.log"))
+            try job.waitFor("step 3/40")
             if target == "launcher" {
-                process.terminate()
+                job.process.terminate()
             } else {
                 // The ranks are the processes whose command line names this test's config; rank 1 is the second.
                 let ranks = try TestEnvironment.run(["pgrep", "-f", "^\(TestEnvironment.product("vqvae2")) train --config \(config) "]).output
@@ -200,10 +191,8 @@ final class TrainingUnderMPITests: XCTestCase {
                 XCTAssertEqual(ranks.count, 2, "rank processes: \(ranks)")
                 if let rank = ranks.last { kill(rank, SIGTERM) }
             }
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-            try handle.close()
-            let output = try String(contentsOf: log, encoding: .utf8)
-            XCTAssertEqual(process.terminationStatus, 0, "\(target): \(output)")
+            let output = try job.finish()
+            XCTAssertEqual(job.process.terminationStatus, 0, "\(target): \(output)")
             XCTAssertTrue(output.contains("stop requested"), "\(target): \(output)")
             XCTAssertTrue(output.contains("train: checkpoint "), "\(target): \(output)")
             XCTAssertFalse(output.contains("step 40/40"), "\(target): stopped early: \(output)")
@@ -213,6 +202,38 @@ final class TrainingUnderMPITests: XCTestCase {
             XCTAssertTrue(resumed.output.contains("resumed from"), "\(target): \(resumed.output)")
             XCTAssertEqual(try XCTUnwrap(checksums(resumed.output)), try XCTUnwrap(checksums(whole.output)), target)
         }
+    }
+
+    /// SIGTERM to mpirun itself, as `kill` of the job or a scheduler that signals mpirun would send it: Open MPI
+    /// sends the ranks SIGTERM odls_base_sigkill_timeout seconds later and stops relaying their output meanwhile;
+    /// the ranks still agree on a step, commit a checkpoint there, and the launcher exits 0 on rank 0's report
+    /// although mpirun exits 1. A resumed run starts at that step.
+    func testSIGTERMToMpirunItselfCommitsACheckpointAndExitsZero() throws {
+        let config = try tinyConfig(try dataDirectory())
+        let job = try LaunchedJob(
+            ["-n", "2", TestEnvironment.product("vqvae2"), "train", "--config", config, "--set", "train.steps=1000000"],
+            log: directory.appendingPathComponent("mpirun-sigterm.log"), environment: ["VQVAE2_SIGKILL_TIMEOUT": "3"])
+        try job.waitFor("step 3/1000000")
+        let mpirun = try TestEnvironment.run(["pgrep", "-P", String(job.process.processIdentifier), "-x", "mpirun"]).output
+            .split(separator: "\n").compactMap { Int32($0) }
+        XCTAssertEqual(mpirun.count, 1, "mpirun under the launcher: \(mpirun)")
+        if let pid = mpirun.first { kill(pid, SIGTERM) }
+        let output = try job.finish()
+        XCTAssertEqual(job.process.terminationStatus, 0, output)
+        let report = try XCTUnwrap(
+            output.split(separator: "\n").first { $0.hasPrefix("mpirun.sh: mpirun exited with status 1 after a stop signal") },
+            output)
+        let committed = try XCTUnwrap(report.range(of: #"checkpoint \S+/step-(\d+) committed"#, options: .regularExpression), String(report))
+        let path = String(report[committed].dropFirst("checkpoint ".count).dropLast(" committed".count))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path + "/manifest.json"), "committed: \(report)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/checkpoints"), [URL(fileURLWithPath: path).lastPathComponent])
+        let step = try XCTUnwrap(Int(path.suffix(8)))
+        XCTAssertGreaterThan(step, 3)
+
+        let resumed = try train(2, config, ["--set", "train.steps=\(step + 2)", "--resume", "auto"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("resumed from \(path) at step \(step)"), resumed.output)
+        XCTAssertTrue(resumed.output.contains("step \(step + 2)/\(step + 2)"), resumed.output)
     }
 
     /// The staged schedule is exact too: 2 ranks against 1 rank with two micro-batches, 20 steps of the VQ-VAE alone
@@ -296,5 +317,45 @@ final class TrainingUnderMPITests: XCTestCase {
         let refused = try TestEnvironment.run([vqvae2, "sample", "--config", config, "--output", png])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.output.contains("trained on the codes of another VQ-VAE"), refused.output)
+    }
+}
+
+/// launch/mpirun.sh started in the background with its output going to a file that the test watches.
+private final class LaunchedJob {
+    let process = Process()
+    private let log: URL
+    private let handle: FileHandle
+    private let deadline = Date().addingTimeInterval(180)
+
+    init(_ arguments: [String], log: URL, environment: [String: String] = [:]) throws {
+        self.log = log
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        handle = try FileHandle(forWritingTo: log)
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [TestEnvironment.packageRoot.path + "/launch/mpirun.sh"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    /// Waits until the output holds `text` (the job is then running its steps).
+    func waitFor(_ text: String) throws {
+        while Date() < deadline, process.isRunning, !(try String(contentsOf: log, encoding: .utf8)).contains(text) {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertTrue(try String(contentsOf: log, encoding: .utf8).contains(text), "never printed \(text)")
+    }
+
+    /// Waits for the launcher to exit (killing it at the deadline) and returns everything it printed.
+    func finish() throws -> String {
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            XCTFail("the job did not end within its deadline")
+        }
+        process.waitUntilExit()
+        try handle.close()
+        return try String(contentsOf: log, encoding: .utf8)
     }
 }
