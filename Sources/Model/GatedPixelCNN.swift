@@ -134,16 +134,27 @@ final class GatedPixelCNN {
         }
         var dVertical: Tensor? = nil
         if hasConditioning { conditioningGradient.zero() }
+        // Every gradient is released once the layer below has read it (`Tensor.release`).
         for l in layers.indices.reversed() {
-            if let block = attention[l] { d = block.backward(d) }
+            if let block = attention[l] {
+                let dAttention = block.backward(d)
+                d.release()
+                d = dAttention
+            }
             let gradients = layers[l].backward(
                 vertical: dVertical, horizontal: d, conditioningGradient: hasConditioning ? conditioningGradient : nil)
+            dVertical?.release()
+            d.release()
             dVertical = gradients.vertical
             d = gradients.horizontal
         }
         // The first layer read the embedding through both stacks.
         embeddingGradient.copy(from: d)
-        if let dVertical { ResidualAdd.accumulate(dVertical, into: embeddingGradient) }
+        d.release()
+        if let dVertical {
+            ResidualAdd.accumulate(dVertical, into: embeddingGradient)
+            dVertical.release()
+        }
         embedding.backward(embeddingGradient)
     }
 }

@@ -122,25 +122,35 @@ final class GatedPixelCNNLayer {
 
     /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);
     /// parameter gradients are accumulated, and so is the conditioning's gradient into `conditioningGradient`.
+    /// Each intermediate gradient is released once read (`Tensor.release`).
     func backward(
         vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor, conditioningGradient: Tensor?
     ) -> (vertical: Tensor, horizontal: Tensor) {
-        let dHorizontalPre = horizontalGate.backward(dropout.backward(projection.backward(dOutput)))
+        let dGated = projection.backward(dOutput)
+        let dDropped = dropout.backward(dGated)
+        dGated.release()
+        let dHorizontalPre = horizontalGate.backward(dDropped)
+        dDropped.release()
         ClassBias.accumulateGradient(dHorizontalPre, labels: labels, into: store.gradient(horizontalClass))
         if let conditioningGradient, let horizontalConditioning {
             horizontalConditioning.backward(dHorizontalPre, addingInputGradientTo: conditioningGradient)
         }
         let dVerticalPre = link.backward(dHorizontalPre)
         let dHorizontal = horizontalConvolution.backward(dHorizontalPre)
+        dHorizontalPre.release()
         if !isFirst { ResidualAdd.accumulate(dOutput, into: dHorizontal) }
         if let dVerticalOutput, let verticalClass {
-            ResidualAdd.accumulate(verticalGate.backward(dVerticalOutput), into: dVerticalPre)
+            let dGate = verticalGate.backward(dVerticalOutput)
+            ResidualAdd.accumulate(dGate, into: dVerticalPre)
+            dGate.release()
             ClassBias.accumulateGradient(dVerticalPre, labels: labels, into: store.gradient(verticalClass))
             if let conditioningGradient, let verticalConditioning {
                 verticalConditioning.backward(dVerticalPre, addingInputGradientTo: conditioningGradient)
             }
         }
-        return (verticalConvolution.backward(dVerticalPre), dHorizontal)
+        let dVertical = verticalConvolution.backward(dVerticalPre)
+        dVerticalPre.release()
+        return (dVertical, dHorizontal)
     }
 }
 

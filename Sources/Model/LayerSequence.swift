@@ -30,15 +30,19 @@ final class LayerSequence {
     }
 
     /// The input gradient, or nil when `inputGradient` is false (the first layer then skips computing it).
+    /// The gradients between the layers are released once read (`Tensor.release`); `dOutput` is the caller's.
     @discardableResult
     func backward(_ dOutput: Tensor, inputGradient: Bool = true) -> Tensor? {
         var dy = dOutput
         for index in layers.indices.reversed() {
             if index == 0 && !inputGradient {
                 layers[index].backwardParameters(dy)
+                if dy !== dOutput { dy.release() }
                 return nil
             }
-            dy = layers[index].backward(dy)
+            let dx = layers[index].backward(dy)
+            if dy !== dOutput && dy !== dx { dy.release() }
+            dy = dx
         }
         return dy
     }

@@ -30,6 +30,7 @@ final class ResidualBlock: SequentialLayer {
         inputGradient.resize(like: dOutput)
         let a = dOutput.data, b = dBranch.data, dx = inputGradient.data
         for i in 0..<dOutput.count { dx[i] = a[i] + b[i] }
+        dBranch.release()
         return inputGradient
     }
 }

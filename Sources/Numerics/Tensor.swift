@@ -50,6 +50,18 @@ public final class Tensor {
         count = newCount
     }
 
+    /// Hands the memory back to the allocator until the next `resize`: for a gradient once it has been consumed,
+    /// so that backward holds only the gradients still to be read, as a framework that frees them would, and the
+    /// allocator reuses the space for the next layer's.
+    public func release() {
+        guard capacity > 0 else { return }
+        free(data)
+        data = Tensor.allocate(0)
+        capacity = 0
+        shape = [0]
+        count = 0
+    }
+
     /// Gives the tensor the shape of `other` (the usual way to size a gradient buffer).
     public func resize(like other: Tensor) { resize(other.shape) }
 
