@@ -112,12 +112,21 @@ final class GatedPixelCNNLayer {
     }
 
     /// h + proj(dropout(gate(pre))), without the residual in the first layer.
+    ///
+    /// Backward reads none of pre, the gate's output and the projection's output (the gate keeps its own tanh
+    /// and sigmoid, dropout its mask), so each is released (`Tensor.release`) once the next step has read it.
     private func finishHorizontal(_ pre: Tensor, input h: Tensor, dropout context: DropoutContext?) -> Tensor {
-        let gated = dropout.forward(
-            horizontalGate.forward(pre), seed: context?.seed ?? 0, step: context?.step ?? 0,
-            firstSample: context?.firstSample ?? 0, training: context != nil)
-        let projected = projection.forward(gated)
-        return isFirst ? projected : residual.forward(h, projected)
+        let gated = horizontalGate.forward(pre)
+        pre.release()
+        let dropped = dropout.forward(
+            gated, seed: context?.seed ?? 0, step: context?.step ?? 0, firstSample: context?.firstSample ?? 0,
+            training: context != nil)
+        gated.release()
+        let projected = projection.forward(dropped)
+        if isFirst { return projected }
+        let output = residual.forward(h, projected)
+        projected.release()
+        return output
     }
 
     /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);

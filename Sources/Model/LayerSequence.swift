@@ -7,17 +7,33 @@ protocol SequentialLayer: AnyObject {
     func backward(_ dOutput: Tensor) -> Tensor
     /// Accumulates parameter gradients only: the first layer of a network need not compute an image gradient.
     func backwardParameters(_ dOutput: Tensor)
+    /// Whether backward reads the last forward's input (a convolution's weight gradient does).
+    var readsInputInBackward: Bool { get }
+    /// Whether backward reads the last forward's output (an activation's derivative does).
+    var readsOutputInBackward: Bool { get }
 }
 
 extension SequentialLayer {
     func backwardParameters(_ dOutput: Tensor) { _ = backward(dOutput) }
+    var readsInputInBackward: Bool { true }
+    var readsOutputInBackward: Bool { true }
 }
 
-extension Conv2D: SequentialLayer {}
-extension ConvTranspose2D: SequentialLayer {}
-extension Activation: SequentialLayer {}
+extension Conv2D: SequentialLayer {
+    var readsOutputInBackward: Bool { false }
+}
+extension ConvTranspose2D: SequentialLayer {
+    var readsOutputInBackward: Bool { false }
+}
+extension Activation: SequentialLayer {
+    var readsInputInBackward: Bool { false }
+}
 
 /// Layers applied one after the other; backward runs them in reverse.
+///
+/// Memory is handed back as soon as nothing will read it (`Tensor.release`): in forward, a layer's output once
+/// the next layer has consumed it, when neither of the two reads it in backward (a convolution's output fed to
+/// an activation, which keeps its own output); in backward, each gradient between the layers once it is read.
 final class LayerSequence {
     let layers: [any SequentialLayer]
 
@@ -25,12 +41,18 @@ final class LayerSequence {
 
     func forward(_ x: Tensor) -> Tensor {
         var y = x
-        for layer in layers { y = layer.forward(y) }
+        for (index, layer) in layers.enumerated() {
+            let next = layer.forward(y)
+            if index > 0 && next !== y && !layer.readsInputInBackward && !layers[index - 1].readsOutputInBackward {
+                y.release()
+            }
+            y = next
+        }
         return y
     }
 
     /// The input gradient, or nil when `inputGradient` is false (the first layer then skips computing it).
-    /// The gradients between the layers are released once read (`Tensor.release`); `dOutput` is the caller's.
+    /// `dOutput` stays the caller's.
     @discardableResult
     func backward(_ dOutput: Tensor, inputGradient: Bool = true) -> Tensor? {
         var dy = dOutput

@@ -16,11 +16,16 @@ final class ResidualBlock: SequentialLayer {
         ])
     }
 
+    /// Backward needs neither x nor the sum: the branch starts with an activation, which keeps its own output.
+    var readsInputInBackward: Bool { false }
+    var readsOutputInBackward: Bool { false }
+
     func forward(_ x: Tensor) -> Tensor {
         let r = branch.forward(x)
         output.resize(like: x)
         let a = x.data, b = r.data, y = output.data
         for i in 0..<x.count { y[i] = a[i] + b[i] }
+        r.release()
         return output
     }
 
@@ -44,6 +49,9 @@ final class ResidualStack: SequentialLayer {
             ResidualBlock(store, name: "\(name).\($0)", channels: channels, residualChannels: residualChannels)
         })
     }
+
+    var readsInputInBackward: Bool { false }
+    var readsOutputInBackward: Bool { false }
 
     func forward(_ x: Tensor) -> Tensor { blocks.forward(x) }
 

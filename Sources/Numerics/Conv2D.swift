@@ -124,7 +124,7 @@ public final class Conv2D {
     public func backwardParameters(_ dOutput: Tensor) {
         guard let x = input else { preconditionFailure("backward before forward") }
         let g = geometry(x)
-        precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
+        precondition(dOutput.shape == outputShape(for: x.shape), "gradient \(dOutput.shape) for input \(x.shape)")
         let m = g.rows, dy = dOutput.data
         if let bias { Bias.accumulateGradient(dy, rows: m, channels: outChannels, into: store.gradient(bias)) }
         let dw = store.gradient(weight)
@@ -158,7 +158,7 @@ public final class Conv2D {
     public func backwardInput(_ dOutput: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("backward before forward") }
         let g = geometry(x)
-        precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
+        precondition(dOutput.shape == outputShape(for: x.shape), "gradient \(dOutput.shape) for input \(x.shape)")
         inputGradient.resize(like: x)
         let dx = inputGradient.data, dy = dOutput.data, w = store.value(weight)
         let kh = kernelHeight, kw = kernelWidth, inC = inChannels, outC = outChannels

@@ -117,7 +117,7 @@ public final class ConvTranspose2D {
 
     private func backwardPasses(_ dOutput: Tensor, parameters: Bool, input needsInput: Bool) {
         guard let x = input else { preconditionFailure("backward before forward") }
-        precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
+        precondition(dOutput.shape == outputShape(for: x.shape), "gradient \(dOutput.shape) for input \(x.shape)")
         let g = geometry(x)
         let block = g.blockRows, k = g.patchSize, m = g.rows, inC = inChannels
         let w = store.value(weight), dw = store.gradient(weight)

@@ -6,7 +6,8 @@ import Darwin
 
 /// The gated unit of gated PixelCNN, tanh(a) * sigmoid(b), over a tensor whose channels are the halves [a | b].
 ///
-/// Input [..., 2C], output [..., C]; the layer keeps tanh(a) and sigmoid(b) (same layout as the input) for backward.
+/// Input [..., 2C], output [..., C]; the layer keeps tanh(a) and sigmoid(b) (same layout as the input) for backward,
+/// which reads nothing else, so a caller may release the output once it has been read.
 public final class GatedActivation {
     public let output = Tensor(shape: [0])
     public let inputGradient = Tensor(shape: [0])
@@ -47,9 +48,9 @@ public final class GatedActivation {
     }
 
     public func backward(_ dOutput: Tensor) -> Tensor {
-        precondition(dOutput.count == output.count, "gradient \(dOutput.shape) for output \(output.shape)")
+        precondition(2 * dOutput.count == gates.count, "gradient \(dOutput.shape) for input \(gates.shape)")
         inputGradient.resize(like: gates)
-        let c = output.c, width = 2 * c, rows = output.rowCount
+        let width = gates.c, c = width / 2, rows = gates.rowCount
         let g = gates.data, dy = dOutput.data, dx = inputGradient.data
         for r in 0..<rows {
             let ga = g + r * width, d = dy + r * c, da = dx + r * width

@@ -44,8 +44,8 @@ public final class Linear {
     /// Returns dL/dx and adds dL/dW and dL/db to the store's gradients.
     public func backward(_ dOutput: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("linear backward before forward") }
-        precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
         let rows = x.rowCount, n = outFeatures, k = inFeatures
+        precondition(dOutput.count == rows * n && dOutput.c == n, "gradient \(dOutput.shape) for input \(x.shape)")
         let dy = dOutput.data
         inputGradient.resize(like: x)
         BLAS.sgemm(m: rows, n: k, k: n, a: dy, b: store.value(weight), c: inputGradient.data)
