@@ -50,14 +50,14 @@ public final class Adam {
         let lanes = Vector.scalarCount, vectorEnd = count - count % lanes
         var i = 0
         while i < vectorEnd {
-            let g = load(gradients + i)
-            let mi = b1 * load(m + i) + (1 - b1) * g
-            let vi = b2 * load(v + i) + (1 - b2) * g * g
-            store(mi, m + i)
-            store(vi, v + i)
-            var x = load(values + i)
+            let g = VectorMath.load(gradients + i)
+            let mi = b1 * VectorMath.load(m + i) + (1 - b1) * g
+            let vi = b2 * VectorMath.load(v + i) + (1 - b2) * g * g
+            VectorMath.store(mi, m + i)
+            VectorMath.store(vi, v + i)
+            var x = VectorMath.load(values + i)
             if decay != 0 { x -= lr * decay * x }
-            store(x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps), values + i)
+            VectorMath.store(x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps), values + i)
             i += lanes
         }
         for i in vectorEnd..<count {
@@ -71,14 +71,6 @@ public final class Adam {
             values[i] = x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps)
         }
     }
-}
-
-@inline(__always)
-private func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-
-@inline(__always)
-private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 extension Double {

@@ -30,10 +30,10 @@ public final class GatedActivation {
             let a = src + r * width, ga = g + r * width, y = dst + r * c
             var j = 0
             while j < vectorEnd {
-                let t = VectorMath.tanh(load(a + j)), s = VectorMath.sigmoid(load(a + c + j))
-                store(t, ga + j)
-                store(s, ga + c + j)
-                store(t * s, y + j)
+                let t = VectorMath.tanh(VectorMath.load(a + j)), s = VectorMath.sigmoid(VectorMath.load(a + c + j))
+                VectorMath.store(t, ga + j)
+                VectorMath.store(s, ga + c + j)
+                VectorMath.store(t * s, y + j)
                 j += lanes
             }
             for j in vectorEnd..<c {
@@ -62,14 +62,4 @@ public final class GatedActivation {
         }
         return inputGradient
     }
-}
-
-@inline(__always)
-private func load(_ p: UnsafePointer<Float>) -> VectorMath.Vector {
-    UnsafeRawPointer(p).loadUnaligned(as: VectorMath.Vector.self)
-}
-
-@inline(__always)
-private func store(_ v: VectorMath.Vector, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: VectorMath.Vector.self)
 }

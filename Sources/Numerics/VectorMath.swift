@@ -4,6 +4,16 @@
 enum VectorMath {
     typealias Vector = SIMD8<Float>
 
+    /// Eight floats from `p`, which need not be aligned.
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+
+    /// Writes eight floats to `p`, which need not be aligned.
+    @inline(__always)
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
+    }
+
     /// e^x with Cephes' range reduction x = n ln2 + r, |r| <= ln2/2, and its degree-7 polynomial for e^r;
     /// arguments are clamped to [-87, 88] so that 2^n stays a normal float.
     @inline(__always)
