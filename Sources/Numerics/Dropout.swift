@@ -38,18 +38,25 @@ public final class Dropout {
             let random = CounterRandom(
                 seed: seed, keys: [Dropout.dropoutDomain, layerId, UInt64(step), UInt64(firstSample + s)])
             let base = s * perSample
-            // One Philox block gives the words of four consecutive indices; word(e) is block(e / 4)'s word e % 4.
+            // One Philox block gives the words of four consecutive indices, word(e) = block(e / 4)'s word e % 4,
+            // and `blocks` draws eight blocks, the words of 32 indices, at a time.
             var e = 0
             while e < perSample {
-                let b = random.block(UInt64(e >> 2))
-                for k in 0..<min(4, perSample - e) {
-                    let word = k == 0 ? b.0 : k == 1 ? b.1 : k == 2 ? b.2 : b.3
+                let b = random.blocks(UInt64(e >> 2))
+                for i in 0..<min(32, perSample - e) {
+                    let lane = i >> 2
+                    let word = switch i & 3 {
+                    case 0: b.0[lane]
+                    case 1: b.1[lane]
+                    case 2: b.2[lane]
+                    default: b.3[lane]
+                    }
                     let u = Float(word >> 8) * (1.0 / 16_777_216.0)
                     let scale: Float = u < p ? 0 : keep
-                    m[base + e + k] = scale
-                    dst[base + e + k] = src[base + e + k] * scale
+                    m[base + e + i] = scale
+                    dst[base + e + i] = src[base + e + i] * scale
                 }
-                e += 4
+                e += 32
             }
         }
         return output

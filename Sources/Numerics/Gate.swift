@@ -52,9 +52,17 @@ public final class GatedActivation {
         inputGradient.resize(like: gates)
         let width = gates.c, c = width / 2, rows = gates.rowCount
         let g = gates.data, dy = dOutput.data, dx = inputGradient.data
+        let lanes = VectorMath.Vector.scalarCount, vectorEnd = c - c % lanes
         for r in 0..<rows {
             let ga = g + r * width, d = dy + r * c, da = dx + r * width
-            for j in 0..<c {
+            var j = 0
+            while j < vectorEnd {
+                let t = VectorMath.load(ga + j), s = VectorMath.load(ga + c + j), dj = VectorMath.load(d + j)
+                VectorMath.store(dj * s * (1 - t * t), da + j)
+                VectorMath.store(dj * t * s * (1 - s), da + c + j)
+                j += lanes
+            }
+            for j in vectorEnd..<c {
                 let t = ga[j], s = ga[c + j]
                 da[j] = d[j] * s * (1 - t * t)
                 da[c + j] = d[j] * t * s * (1 - s)

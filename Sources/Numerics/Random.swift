@@ -21,6 +21,12 @@ public struct CounterRandom: Sendable {
         stream = s
     }
 
+    /// A stream given by its number rather than by keys (Random123's known-answer vectors name it directly).
+    init(seed: UInt64, stream: UInt64) {
+        self.seed = seed
+        self.stream = stream
+    }
+
     /// SplitMix64's finaliser: a bijective mix so that nearby keys give unrelated streams.
     @inlinable
     static func mix(_ value: UInt64) -> UInt64 {
@@ -43,6 +49,31 @@ public struct CounterRandom: Sendable {
             let n2 = UInt32(truncatingIfNeeded: p0 >> 32) ^ c3 ^ k1
             c1 = UInt32(truncatingIfNeeded: p1)
             c3 = UInt32(truncatingIfNeeded: p0)
+            c0 = n0
+            c2 = n2
+            k0 &+= 0x9E37_79B9
+            k1 &+= 0xBB67_AE85
+        }
+        return (c0, c1, c2, c3)
+    }
+
+    /// Blocks `first` ..< `first` + 8 at once, the same words as `block` gives one at a time: lane b of `words.k`
+    /// is word k of block `first` + b, so position 4 (first + b) + k of the stream. Eight lanes let the
+    /// multiplications run as vector instructions, where dropout's masks spent most of their time.
+    @inlinable
+    public func blocks(_ first: UInt64) -> (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>) {
+        let lanes = SIMD8<UInt64>(0, 1, 2, 3, 4, 5, 6, 7) &+ first
+        var c0 = SIMD8<UInt32>(truncatingIfNeeded: lanes), c1 = SIMD8<UInt32>(truncatingIfNeeded: lanes &>> 32)
+        var c2 = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: stream))
+        var c3 = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: stream >> 32))
+        var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
+        for _ in 0..<10 {
+            let p0 = SIMD8<UInt64>(truncatingIfNeeded: c0) &* 0xD251_1F53
+            let p1 = SIMD8<UInt64>(truncatingIfNeeded: c2) &* 0xCD9E_8D57
+            let n0 = SIMD8<UInt32>(truncatingIfNeeded: p1 &>> 32) ^ c1 ^ k0
+            let n2 = SIMD8<UInt32>(truncatingIfNeeded: p0 &>> 32) ^ c3 ^ k1
+            c1 = SIMD8<UInt32>(truncatingIfNeeded: p1)
+            c3 = SIMD8<UInt32>(truncatingIfNeeded: p0)
             c0 = n0
             c2 = n2
             k0 &+= 0x9E37_79B9

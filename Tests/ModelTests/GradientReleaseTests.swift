@@ -45,17 +45,21 @@ final class GradientReleaseTests: XCTestCase {
         let loss = SoftmaxCrossEntropy()
 
         let bottomStore = ParameterStore()
-        let bottom = BottomPrior(bottomStore, name: "bottom", config: tinyPriorConfig(dropout: 0.2), height: height, width: width)
+        let bottom = BottomPrior(
+            bottomStore, name: "bottom", config: tinyPriorConfig(dropout: 0.2), height: height, width: width)
         bottomStore.materialize(seed: 3)
         let topStore = ParameterStore()
-        let top = TopPrior(topStore, name: "top", config: tinyPriorConfig(attentionEvery: 1, dropout: 0.2), height: height, width: width)
+        let topConfig = tinyPriorConfig(attentionEvery: 1, dropout: 0.2)
+        let top = TopPrior(topStore, name: "top", config: topConfig, height: height, width: width)
         topStore.materialize(seed: 5)
 
         var runs: [[Float]] = []
         for _ in 0..<2 {
             bottomStore.zeroGradients()
             topStore.zeroGradients()
-            _ = loss.forward(bottom.forward(codes: codes, topCodes: topCodes, labels: labels, batch: batch, dropout: dropout), targets: codes)
+            let bottomLogits = bottom.forward(
+                codes: codes, topCodes: topCodes, labels: labels, batch: batch, dropout: dropout)
+            _ = loss.forward(bottomLogits, targets: codes)
             bottom.backward(loss.backward())
             _ = loss.forward(top.forward(codes: codes, labels: labels, batch: batch, dropout: dropout), targets: codes)
             top.backward(loss.backward())
