@@ -19,9 +19,9 @@ final class WinogradConvolution {
     private let padding: (y: Int, x: Int)
     /// U: the transformed kernel, [P][K][N] for a convolution from K channels to N.
     private let kernel = Tensor(shape: [0])
-    /// V for one block of tiles: [P][tileBlock][K].
+    /// V for one block of tiles: [P][tileBlock][K], the positions `positionSkew` floats further apart.
     private let transformedInput = Tensor(shape: [0])
-    /// U . V for one block of tiles: [P][tileBlock][N] (for the kernel gradient: A dY A^T).
+    /// U . V for one block of tiles: [P][tileBlock][N] likewise (for the kernel gradient: A dY A^T).
     private let products = Tensor(shape: [0])
     /// dU, the kernel gradient in the transformed domain: [P][K][N].
     private let kernelGradient = Tensor(shape: [0])
@@ -119,9 +119,9 @@ final class WinogradConvolution {
     ) {
         let k = inChannels, n = outChannels, p = positions
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, tiles = batch * tilesY * tilesX
-        let block = tileBlock
-        transformedInput.resize([p, block, k])
-        products.resize([p, block, n])
+        let block = tileBlock, vStride = block * k + positionSkew, mStride = block * n + positionSkew
+        transformedInput.resize([p, vStride])
+        products.resize([p, mStride])
         zeros.resize([max(k, n)])
         zeros.zero()
         discard.resize([n])
@@ -130,10 +130,9 @@ final class WinogradConvolution {
         let tall = kernelHeight == 3
         for start in stride(from: 0, to: tiles, by: block) {
             let count = min(block, tiles - start)
-            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, block: block)
+            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, stride: vStride)
             for xi in 0..<p {
-                BLAS.sgemm(
-                    m: count, n: n, k: k, a: v + xi * block * k, b: u + xi * k * n, c: m + xi * block * n)
+                BLAS.sgemm(m: count, n: n, k: k, a: v + xi * vStride, b: u + xi * k * n, c: m + xi * mStride)
             }
             // Output transform: the tile's 2x2 outputs are A^T M A (+ bias).
             var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
@@ -147,8 +146,8 @@ final class WinogradConvolution {
                 }
                 let source = m + t * n
                 var c = 0
-                while c + 4 <= n { transformOutput(SIMD4<Float>.self, c, source, block * n, biasRow, tall); c += 4 }
-                while c < n { transformOutput(Float.self, c, source, block * n, biasRow, tall); c += 1 }
+                while c + 4 <= n { transformOutput(SIMD4<Float>.self, c, source, mStride, biasRow, tall); c += 4 }
+                while c < n { transformOutput(Float.self, c, source, mStride, biasRow, tall); c += 1 }
                 tx += 1
                 if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
             }
@@ -167,9 +166,9 @@ final class WinogradConvolution {
         origin = padding
         let k = inC, n = outC, p = positions, kh = kernelHeight
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, tiles = batch * tilesY * tilesX
-        let block = tileBlock
-        transformedInput.resize([p, block, k])
-        products.resize([p, block, n])
+        let block = tileBlock, vStride = block * k + positionSkew, mStride = block * n + positionSkew
+        transformedInput.resize([p, vStride])
+        products.resize([p, mStride])
         zeros.resize([max(k, n)])
         zeros.zero()
         kernelGradient.resize([p, k, n])
@@ -178,7 +177,7 @@ final class WinogradConvolution {
         let tall = kh == 3
         for start in stride(from: 0, to: tiles, by: block) {
             let count = min(block, tiles - start)
-            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, block: block)
+            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, stride: vStride)
             // dM[xi][t][o] = (A dy A^T)[xi] for tile t's 2x2 output gradient dy.
             var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
             for t in 0..<count {
@@ -191,14 +190,14 @@ final class WinogradConvolution {
                 }
                 let destination = dm + t * n
                 var c = 0
-                while c + 4 <= n { transformGradient(SIMD4<Float>.self, c, destination, block * n, tall); c += 4 }
-                while c < n { transformGradient(Float.self, c, destination, block * n, tall); c += 1 }
+                while c + 4 <= n { transformGradient(SIMD4<Float>.self, c, destination, mStride, tall); c += 4 }
+                while c < n { transformGradient(Float.self, c, destination, mStride, tall); c += 1 }
                 tx += 1
                 if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
             }
             for xi in 0..<p {
                 BLAS.sgemm(
-                    transA: true, m: k, n: n, k: count, a: v + xi * block * k, lda: k, b: dm + xi * block * n,
+                    transA: true, m: k, n: n, k: count, a: v + xi * vStride, lda: k, b: dm + xi * mStride,
                     beta: 1, c: du + xi * k * n)
             }
         }
@@ -235,9 +234,9 @@ final class WinogradConvolution {
     }
 
     /// V[xi][t][c] = (B^T d B)[xi] for each tile t of `tiles` (numbered image by image, row by row), d being its
-    /// R x 4 input patch; written to `transformedInput` with `block` tiles per position xi.
+    /// R x 4 input patch; written to `transformedInput`, one position xi every `stride` floats.
     private func transformInputBlock(
-        _ input: UnsafePointer<Float>, height h: Int, width w: Int, tiles: Range<Int>, block: Int
+        _ input: UnsafePointer<Float>, height h: Int, width w: Int, tiles: Range<Int>, stride: Int
     ) {
         let k = inChannels, v = transformedInput.data, patchRows = patchRows, origin = origin
         let tall = kernelHeight == 3
@@ -256,8 +255,8 @@ final class WinogradConvolution {
             }
             let destination = v + t * k
             var c = 0
-            while c + 4 <= k { transformInput(SIMD4<Float>.self, c, destination, block * k, tall); c += 4 }
-            while c < k { transformInput(Float.self, c, destination, block * k, tall); c += 1 }
+            while c + 4 <= k { transformInput(SIMD4<Float>.self, c, destination, stride, tall); c += 4 }
+            while c < k { transformInput(Float.self, c, destination, stride, tall); c += 1 }
             tx += 1
             if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
         }
@@ -288,8 +287,14 @@ final class WinogradConvolution {
 
     /// Tiles per block, so that a block's V and U . V (about 512 KiB together) stay in cache from transform to GEMM
     /// to transform. Measured on the VQ-VAE's k3 layers: 512 KiB and 256 KiB blocks ran the same, 1 MiB 5%
-    /// slower, 4 MiB 8% slower (docs/PERFORMANCE.md).
+    /// slower, 4 MiB 8% slower; on the priors' 2x3 128 -> 256 layers 16 to 28 tiles ran the same, 32 to 128 tiles
+    /// 5-15% slower (docs/PERFORMANCE.md).
     private var tileBlock: Int { max(16, (1 << 17) / (positions * (inChannels + outChannels))) }
+
+    /// Floats between one position's block of V (or U . V) and the next beyond the block itself: one cache line,
+    /// so that a transform's P loads or stores do not all fall in one L1 set when a block is a multiple of 4 KiB
+    /// (the 128 -> 128 k3 layer: 15-20% faster; the priors' 2x3 layers 7%).
+    private let positionSkew = 16
 
     /// Writes channels c..<c + L's width of B^T d B, d being the R x 4 rows in `rows`, to `destination` + c, one
     /// position every `stride` floats; `tall`: kernel height 3 (R = 4), else 2 (R = 3).
