@@ -51,6 +51,7 @@ final class WinogradConvolution {
 
     /// For a convolution of that shape (`supports` must hold; only the top and left padding are kept).
     init(kernelHeight: Int, padding: Padding) {
+        precondition(kernelHeight == 2 || kernelHeight == 3, "Winograd kernel height \(kernelHeight)")
         self.kernelHeight = kernelHeight
         self.padding = (padding.top, padding.left)
     }
