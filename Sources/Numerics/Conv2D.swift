@@ -3,8 +3,9 @@
 /// A 1x1 stride-1 unpadded convolution is one GEMM straight on the input. Every other shape gathers the im2col
 /// matrix block by block (about 1 MiB each, see `ConvolutionGeometry.blockRows`) and runs one GEMM per block, so
 /// the columns stay in cache and no layer holds a whole-batch column matrix; the weight gradient gathers again
-/// rather than keeping forward's columns. A 3x3 stride-1 convolution padded by 1 runs its forward pass and input
-/// gradient and weight gradient as Winograd F(2x2, 3x3) instead (`WinogradConvolution`).
+/// rather than keeping forward's columns. A stride-1 convolution with a kernel 3 wide and 3 or 2 high whose padding
+/// keeps the input's size (the VQ-VAE's 3x3 layers, the priors' 2x3 vertical stacks) runs its forward pass and input
+/// gradient and weight gradient as Winograd F(2x2, 3x3) or F(2x2, 2x3) instead (`WinogradConvolution`).
 /// docs/PERFORMANCE.md has the measurements behind these choices.
 public final class Conv2D {
     public let inChannels: Int
@@ -22,7 +23,8 @@ public final class Conv2D {
     private let inputGradient = Tensor(shape: [0])
     private let columns = Tensor(shape: [0])
     private let flippedWeight = Tensor(shape: [0])
-    private let winograd = WinogradConvolution()
+    /// The Winograd path, for the shapes it supports (nil: im2col).
+    let winograd: WinogradConvolution?
     private var input: Tensor?
 
     public init(
@@ -39,6 +41,9 @@ public final class Conv2D {
         self.strideY = strideY
         self.strideX = strideX
         self.padding = padding
+        winograd = WinogradConvolution.supports(
+            kernelHeight: kernelHeight, kernelWidth: kernelWidth, strideY: strideY, strideX: strideX, padding: padding)
+            ? WinogradConvolution(kernelHeight: kernelHeight, padding: padding) : nil
         let fanIn = inChannels * kernelHeight * kernelWidth
         weight = store.register(
             name + ".weight", shape: [outChannels, kernelHeight, kernelWidth, inChannels],
@@ -59,10 +64,6 @@ public final class Conv2D {
 
     private var isPointwise: Bool {
         kernelHeight == 1 && kernelWidth == 1 && strideY == 1 && strideX == 1 && padding == Padding(0)
-    }
-
-    private var isWinograd: Bool {
-        kernelHeight == 3 && kernelWidth == 3 && strideY == 1 && strideX == 1 && padding == Padding(1)
     }
 
     private func geometry(_ x: Tensor) -> ConvolutionGeometry {
@@ -88,7 +89,7 @@ public final class Conv2D {
         input = x
         output.resize([x.n, g.outputHeight, g.outputWidth, outChannels])
         let m = g.rows, y = output.data, w = store.value(weight)
-        if isWinograd {
+        if let winograd {
             winograd.setKernel(w, outChannels: outChannels, inChannels: inChannels, adjoint: false)
             winograd.convolve(
                 x.data, batch: x.n, height: x.h, width: x.w, bias: bias.map { UnsafePointer(store.value($0)) },
@@ -128,7 +129,7 @@ public final class Conv2D {
         let m = g.rows, dy = dOutput.data
         if let bias { Bias.accumulateGradient(dy, rows: m, channels: outChannels, into: store.gradient(bias)) }
         let dw = store.gradient(weight)
-        if isWinograd {
+        if let winograd {
             winograd.accumulateKernelGradient(
                 input: x.data, dOutput: dy, batch: x.n, height: x.h, width: x.w, inChannels: inChannels,
                 outChannels: outChannels, into: dw)
@@ -164,7 +165,7 @@ public final class Conv2D {
         let kh = kernelHeight, kw = kernelWidth, inC = inChannels, outC = outChannels
         if isPointwise {
             BLAS.sgemm(m: g.rows, n: inC, k: outC, a: dy, b: w, c: dx)
-        } else if isWinograd {
+        } else if let winograd {
             winograd.setKernel(w, outChannels: outC, inChannels: inC, adjoint: true)
             winograd.convolve(dy, batch: x.n, height: x.h, width: x.w, bias: nil, into: dx)
         } else if strideY == 1 && strideX == 1 {

@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Numerics
 
-/// `vqvae2-bench conv`: every convolution of the 64x64 VQ-VAE, forward and both gradients, against sgemm.
+/// `vqvae2-bench conv`: every convolution of the 64x64 VQ-VAE and the priors' vertical convolutions, forward and
+/// both gradients, against sgemm.
 struct ConvolutionBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conv",
-        abstract: "Convolution speed on the VQ-VAE's shapes, beside sgemm on the im2col product's M, N, K.",
+        abstract: "Convolution speed on the VQ-VAE's and priors' shapes beside sgemm on the im2col product's M, N, K.",
         discussion: """
             For a convolution, M = N*Ho*Wo output positions, N = outC, K = inC*kh*kw, and the passes are the \
             products forward C = A B, input gradient dA = dC B^T and weight gradient dB = A^T dC of the im2col \
@@ -29,19 +30,47 @@ struct ConvolutionBench: ParsableCommand {
     @Flag(help: "Print a Markdown table.")
     var markdown = false
 
-    /// One convolution of the model: kernel k, stride s, padding p, channels in -> out, input height = width.
+    /// One convolution of the model: kernel kh x kw, stride s, padding, channels in -> out, input height = width.
     struct Shape {
         let name: String
         let transposed: Bool
-        let kernel: Int
+        let kernelHeight: Int
+        let kernelWidth: Int
         let stride: Int
-        let padding: Int
+        let padding: Padding
         let inChannels: Int
         let outChannels: Int
         let size: Int
+
+        /// A square kernel with the same padding on every side.
+        init(
+            name: String, transposed: Bool, kernel: Int, stride: Int, padding: Int, inChannels: Int,
+            outChannels: Int, size: Int
+        ) {
+            self.init(
+                name: name, transposed: transposed, kernelHeight: kernel, kernelWidth: kernel, stride: stride,
+                padding: Padding(padding), inChannels: inChannels, outChannels: outChannels, size: size)
+        }
+
+        /// Any kernel and padding.
+        init(
+            name: String, transposed: Bool, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Padding,
+            inChannels: Int, outChannels: Int, size: Int
+        ) {
+            self.name = name
+            self.transposed = transposed
+            self.kernelHeight = kernelHeight
+            self.kernelWidth = kernelWidth
+            self.stride = stride
+            self.padding = padding
+            self.inChannels = inChannels
+            self.outChannels = outChannels
+            self.size = size
+        }
     }
 
-    /// The VQ-VAE of BRIEF.md section 1 at 64x64 with C=128, residual 32, D=64 (repeated shapes listed once).
+    /// The VQ-VAE of BRIEF.md section 1 at 64x64 with C=128, residual 32, D=64 (repeated shapes listed once), then
+    /// the vertical convolutions of its two priors.
     static let shapes: [Shape] = [
         Shape(name: "enc_b.0 k4s2 3->64 @64", transposed: false, kernel: 4, stride: 2, padding: 1, inChannels: 3, outChannels: 64, size: 64),
         Shape(name: "enc_b.2 k4s2 64->128 @32", transposed: false, kernel: 4, stride: 2, padding: 1, inChannels: 64, outChannels: 128, size: 32),
@@ -58,7 +87,16 @@ struct ConvolutionBench: ParsableCommand {
         Shape(name: "upsample_t T k4s2 64->64 @8", transposed: true, kernel: 4, stride: 2, padding: 1, inChannels: 64, outChannels: 64, size: 8),
         Shape(name: "dec.up1 T k4s2 128->64 @16", transposed: true, kernel: 4, stride: 2, padding: 1, inChannels: 128, outChannels: 64, size: 16),
         Shape(name: "dec.up2 T k4s2 64->3 @32", transposed: true, kernel: 4, stride: 2, padding: 1, inChannels: 64, outChannels: 3, size: 32),
+        Shape(
+            name: "vconv_b k2x3 128->256 @16", transposed: false, kernelHeight: 2, kernelWidth: 3, stride: 1,
+            padding: causal, inChannels: 128, outChannels: 256, size: 16),
+        Shape(
+            name: "vconv_t k2x3 128->256 @8", transposed: false, kernelHeight: 2, kernelWidth: 3, stride: 1,
+            padding: causal, inChannels: 128, outChannels: 256, size: 8),
     ]
+
+    /// The priors' mask-B vertical convolutions (PriorConfig.small, kernel 3): rows r-1 and r, columns c-1 to c+1.
+    private static let causal = Padding(top: 1, bottom: 0, left: 1, right: 1)
 
     /// A layer's three passes as closures, and the GEMM dimensions of its im2col formulation.
     struct Passes {
@@ -121,13 +159,13 @@ struct ConvolutionBench: ParsableCommand {
         if shape.transposed {
             let layer = ConvTranspose2D(
                 store, name: "layer", inChannels: shape.inChannels, outChannels: shape.outChannels,
-                kernel: shape.kernel, stride: shape.stride, padding: shape.padding)
+                kernel: shape.kernelHeight, stride: shape.stride, padding: shape.padding.top)
             store.materialize(seed: 1)
             let dy = Tensor(shape: layer.outputShape(for: x.shape))
             fill(dy, seed: 2)
             _ = layer.forward(x)
             return Passes(
-                m: batch * shape.size * shape.size, n: shape.kernel * shape.kernel * shape.outChannels,
+                m: batch * shape.size * shape.size, n: shape.kernelHeight * shape.kernelWidth * shape.outChannels,
                 k: shape.inChannels,
                 forward: { _ = layer.forward(x) },
                 weightGradient: { layer.backwardParameters(dy) },
@@ -135,7 +173,8 @@ struct ConvolutionBench: ParsableCommand {
         }
         let layer = Conv2D(
             store, name: "layer", inChannels: shape.inChannels, outChannels: shape.outChannels,
-            kernel: shape.kernel, stride: shape.stride, padding: shape.padding)
+            kernelHeight: shape.kernelHeight, kernelWidth: shape.kernelWidth, strideY: shape.stride,
+            strideX: shape.stride, padding: shape.padding)
         store.materialize(seed: 1)
         let outputShape = layer.outputShape(for: x.shape)
         let dy = Tensor(shape: outputShape)
@@ -143,7 +182,7 @@ struct ConvolutionBench: ParsableCommand {
         _ = layer.forward(x)
         return Passes(
             m: outputShape[0] * outputShape[1] * outputShape[2], n: shape.outChannels,
-            k: shape.inChannels * shape.kernel * shape.kernel,
+            k: shape.inChannels * shape.kernelHeight * shape.kernelWidth,
             forward: { _ = layer.forward(x) },
             weightGradient: { layer.backwardParameters(dy) },
             inputGradient: { _ = layer.backwardInput(dy) })
