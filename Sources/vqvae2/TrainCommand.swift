@@ -46,9 +46,10 @@ struct TrainCommand: ParsableCommand {
         let mpi = try MPIRuntime()
         let world = mpi.world
         let console = Console()
-        // Long enough for mpirun to relay the last lines; short enough to exit before its SIGKILL when it is
-        // tearing the job down and not reading at all.
-        defer { console.flush(within: 3) }
+        // Long enough for mpirun to relay the last lines. After a stop signal mpirun may be tearing the job down
+        // and not reading at all, and its SIGKILL follows odls_base_sigkill_timeout after the SIGTERM: wait less.
+        var flushSeconds = 3.0
+        defer { console.flush(within: flushSeconds) }
         do {
             let signals = StopSignals()
             let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
@@ -60,7 +61,10 @@ struct TrainCommand: ParsableCommand {
             if let resume { try run.resume(resume) }
             try run.run()
             if printStateChecksums && world.isRoot { console.print("state checksums: \(run.stateChecksums)") }
-            if let saved = run.stoppedOnRequest, world.isRoot { try reportStop(saved, signal: signals.signalName) }
+            if let saved = run.stoppedOnRequest {
+                flushSeconds = 0.5
+                if world.isRoot { try reportStop(saved, signal: signals.signalName) }
+            }
         } catch {
             // Errors every rank meets alike (config, data layout, NaN, divergence) print once, from rank 0. A rank
             // that fails alone prints and exits non-zero, and mpirun ends the others (after twice
