@@ -6,6 +6,7 @@
 #   benchmarks/run.sh                 # everything (about 15 minutes on the 2-core machine)
 #   REPEATS=5 WARMUP=1 benchmarks/run.sh
 #   SKIP_256=1 benchmarks/run.sh      # without the 256x256 rows
+#   SKIP_SINGLE=1 benchmarks/run.sh   # only the 2-rank / DDP table
 #
 # Environment of BRIEF.md section 7: one OpenBLAS thread, glibc told not to trim or mmap large buffers (without
 # it PyTorch runs 10-40% slow), PyTorch with one thread per process, Debian's /usr/bin/python3 (python3-torch).
@@ -50,8 +51,9 @@ if [[ -z "${SKIP_256:-}" ]]; then
   )
 fi
 
-echo "| step | ours images/s | PyTorch images/s | ratio | ours GFLOP/s | % of FMA peak | outside sgemm | ours MiB | PyTorch MiB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+[[ -n "${SKIP_SINGLE:-}" ]] && cases=()
+echo "| step | ours images/s | PyTorch images/s | ratio | ours GFLOP/s | % of FMA peak | outside sgemm | element-wise | ours MiB | PyTorch MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 first=1
 for entry in "${cases[@]}"; do
   IFS='|' read -r name ourArgs torchArgs <<<"$entry"
@@ -68,9 +70,10 @@ for entry in "${cases[@]}"; do
     first=0
   fi
   oi=$(field images_per_s "$o"); ti=$(field images_per_s "$t"); g=$(field gflops_per_rank "$o")
-  printf '| %s | %s | %s | %.2f | %s | %.0f%% | %.0f%% | %s | %s |\n' "$name" "$oi" "$ti" \
+  printf '| %s | %s | %s | %.2f | %s | %.0f%% | %.0f%% | %.0f%% | %s | %s |\n' "$name" "$oi" "$ti" \
     "$(echo "$oi / $ti" | bc -l)" "$g" "$(echo "100 * $g / $peak" | bc -l)" \
-    "$(echo "100 * $(field outside_sgemm "$o")" | bc -l)" "$(field peak_rss_mb "$o")" "$(field peak_rss_mb "$t")"
+    "$(echo "100 * $(field outside_sgemm "$o")" | bc -l)" "$(echo "100 * $(field elementwise "$o")" | bc -l)" \
+    "$(field peak_rss_mb "$o")" "$(field peak_rss_mb "$t")"
 done
 
 # Two ranks / two DDP processes on the 64x64 VQ-VAE: 32 images per rank; PyTorch's 1-process row is global batch 64.
@@ -92,13 +95,16 @@ printf '| joint | %s | %s | %.2fx | %s | | | | | %s | |\n' "$a" "$b" "$(echo "$b
   "$(field exposed_comm_ms "$oj2")" "$(field peak_rss_mb "$oj2")"
 
 echo
-echo "FMA-loop peak $peak GFLOP/s per core; OpenBLAS sgemm 1024^3 $sgemm GFLOP/s, im2col-shaped (8192x128x1152) $im2col GFLOP/s"
-echo "ours: $params"
-read -r ov ot ob <<<"$(grep -o '[0-9]\+' <<<"${params#*:}" | tr '\n' ' ')"
-for pair in "vqvae $ov" "top $ot" "bottom $ob"; do
-  read -r name mine <<<"$pair"
-  torchCount=$(field "params_$name" "$firstTorch")
-  verdict=MISMATCH; [[ "$torchCount" == "$mine" ]] && verdict=match
-  echo "parameters $name: PyTorch $torchCount, vqvae2 $mine: $verdict"
-done
+echo "FMA-loop peak $peak GFLOP/s per core"
+if [[ -z "${SKIP_SINGLE:-}" ]]; then
+  echo "OpenBLAS sgemm 1024^3 $sgemm GFLOP/s, im2col-shaped (8192x128x1152) $im2col GFLOP/s"
+  echo "ours: $params"
+  read -r ov ot ob <<<"$(grep -o '[0-9]\+' <<<"${params#*:}" | tr '\n' ' ')"
+  for pair in "vqvae $ov" "top $ot" "bottom $ob"; do
+    read -r name mine <<<"$pair"
+    torchCount=$(field "params_$name" "$firstTorch")
+    verdict=MISMATCH; [[ "$torchCount" == "$mine" ]] && verdict=match
+    echo "parameters $name: PyTorch $torchCount, vqvae2 $mine: $verdict"
+  done
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -23,7 +23,7 @@ public enum BLAS {
             a, blasint(lda ?? (transA ? m : k)),
             b, blasint(ldb ?? (transB ? k : n)),
             beta, c, blasint(ldc ?? n))
-        if SgemmTimer.isEnabled { SgemmTimer.seconds += SgemmTimer.now() - start }
+        if SgemmTimer.isEnabled { SgemmTimer.addSgemm(SgemmTimer.now() - start) }
     }
 
     /// The number of threads OpenBLAS uses for one call.
@@ -41,18 +41,50 @@ public enum BLAS {
     public static var coreName: String { String(cString: openblas_get_corename()) }
 }
 
-/// Wall time spent inside `BLAS.sgemm`, counted only while a benchmark enables it (single-threaded use only).
+/// Wall time spent inside `BLAS.sgemm`, and inside matrix work as a whole (convolution layers with their gathers,
+/// scatters and Winograd transforms, and sgemm calls made elsewhere), counted only while a benchmark enables it
+/// (single-threaded use only). What is left of a step is its element-wise work.
 public enum SgemmTimer {
     nonisolated(unsafe) public static var isEnabled = false
-    /// Seconds accumulated since the last `reset`.
+    /// Seconds inside `BLAS.sgemm` since the last `reset`.
     nonisolated(unsafe) public static var seconds = 0.0
+    /// Seconds inside convolution layers or `BLAS.sgemm` since the last `reset`, each instant counted once.
+    nonisolated(unsafe) public static var matrixSeconds = 0.0
+    /// Convolution passes under way (a layer's backward runs its two passes inside one).
+    nonisolated(unsafe) public static var convolutionDepth = 0
 
-    public static func reset() { seconds = 0 }
+    public static func reset() {
+        seconds = 0
+        matrixSeconds = 0
+    }
 
     @inlinable
     public static func now() -> Double {
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    /// Adds an sgemm call's time.
+    @inlinable
+    public static func addSgemm(_ elapsed: Double) {
+        seconds += elapsed
+        if convolutionDepth == 0 { matrixSeconds += elapsed }
+    }
+
+    /// Starts timing a convolution pass; returns what `endConvolution` needs (0 while disabled).
+    @inlinable
+    public static func beginConvolution() -> Double {
+        guard isEnabled else { return 0 }
+        convolutionDepth += 1
+        return now()
+    }
+
+    /// Ends the pass begun with `start`.
+    @inlinable
+    public static func endConvolution(_ start: Double) {
+        guard isEnabled, convolutionDepth > 0 else { return }
+        convolutionDepth -= 1
+        if convolutionDepth == 0 { matrixSeconds += now() - start }
     }
 }

@@ -39,27 +39,58 @@ public final class Dropout {
                 seed: seed, keys: [Dropout.dropoutDomain, layerId, UInt64(step), UInt64(firstSample + s)])
             let base = s * perSample
             // One Philox block gives the words of four consecutive indices, word(e) = block(e / 4)'s word e % 4,
-            // and `blocks` draws eight blocks, the words of 32 indices, at a time.
+            // and `blocks` draws eight blocks, the words of 32 indices, at a time (in block-major lanes).
             var e = 0
             while e < perSample {
-                let b = random.blocks(UInt64(e >> 2))
-                for i in 0..<min(32, perSample - e) {
-                    let lane = i >> 2
-                    let word = switch i & 3 {
-                    case 0: b.0[lane]
-                    case 1: b.1[lane]
-                    case 2: b.2[lane]
-                    default: b.3[lane]
+                let scales = Dropout.scales(random.blocks(UInt64(e >> 2)), probability: p, keep: keep)
+                let count = min(32, perSample - e)
+                func apply(_ scale: VectorMath.Vector, chunk: Int) {
+                    guard 8 * chunk < count else { return }
+                    let start = base + e + 8 * chunk, lanes = min(8, count - 8 * chunk)
+                    if lanes == 8 {
+                        VectorMath.store(scale, m + start)
+                        VectorMath.store(VectorMath.load(src + start) * scale, dst + start)
+                    } else {
+                        for i in 0..<lanes {
+                            m[start + i] = scale[i]
+                            dst[start + i] = src[start + i] * scale[i]
+                        }
                     }
-                    let u = Float(word >> 8) * (1.0 / 16_777_216.0)
-                    let scale: Float = u < p ? 0 : keep
-                    m[base + e + i] = scale
-                    dst[base + e + i] = src[base + e + i] * scale
                 }
+                apply(scales.0, chunk: 0)
+                apply(scales.1, chunk: 1)
+                apply(scales.2, chunk: 2)
+                apply(scales.3, chunk: 3)
                 e += 32
             }
         }
         return output
+    }
+
+    /// The 32 scales (0 or `keep`) of eight Philox blocks, in index order: four vectors of eight consecutive
+    /// indices, interleaved from `blocks`' word-major lanes (lane b of words.k is index 4b + k).
+    @inline(__always)
+    static func scales(
+        _ words: (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>), probability p: Float, keep: Float
+    ) -> (VectorMath.Vector, VectorMath.Vector, VectorMath.Vector, VectorMath.Vector) {
+        func scale(_ word: SIMD8<UInt32>) -> VectorMath.Vector {
+            // 24 random bits, exact in fp32, as CounterRandom.uniform draws them.
+            let u = VectorMath.Vector(SIMD8<Int32>(truncatingIfNeeded: word &>> 8)) * (1.0 / 16_777_216.0)
+            return VectorMath.Vector(repeating: keep).replacing(with: 0, where: u .< p)
+        }
+        func interleave(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> VectorMath.Vector {
+            var result = VectorMath.Vector()
+            result.evenHalf = a
+            result.oddHalf = b
+            return result
+        }
+        let s0 = scale(words.0), s1 = scale(words.1), s2 = scale(words.2), s3 = scale(words.3)
+        let low02 = interleave(s0.lowHalf, s2.lowHalf), low13 = interleave(s1.lowHalf, s3.lowHalf)
+        let high02 = interleave(s0.highHalf, s2.highHalf), high13 = interleave(s1.highHalf, s3.highHalf)
+        return (
+            interleave(low02.lowHalf, low13.lowHalf), interleave(low02.highHalf, low13.highHalf),
+            interleave(high02.lowHalf, high13.lowHalf), interleave(high02.highHalf, high13.highHalf)
+        )
     }
 
     public func backward(_ dOutput: Tensor) -> Tensor {

@@ -45,7 +45,11 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "Initialise MPI and synchronise through MPISync (run under launch/mpirun.sh).")
     var mpi = false
 
-    @Flag(help: "Also time the sgemm calls during extra steps (single rank) and report the share outside them.")
+    @Flag(help: """
+        Also time, during extra steps (single rank), the sgemm calls and the matrix work as a whole (convolution \
+        layers with their gathers and transforms, and sgemm elsewhere): report the shares outside each, the \
+        second being the element-wise work.
+        """)
     var sgemmShare = false
 
     @Flag(help: "Also measure OpenBLAS sgemm in this process (benchmarks/fma_peak.c measures the FMA peak).")
@@ -119,17 +123,19 @@ struct TrainBench: ParsableCommand {
         let local = median(seconds)
         let slowest = try runtime.map { try $0.world.allReduce(local, op: .max) } ?? local
 
-        var share = Double.nan
+        var share = Double.nan, elementwise = Double.nan
         if sgemmShare && ranks == 1 {
-            var shares: [Double] = []
+            var shares: [Double] = [], elementwiseShares: [Double] = []
             SgemmTimer.isEnabled = true
             for _ in 0..<repeats {
                 SgemmTimer.reset()
                 let (s, _) = try step()
                 shares.append(1 - SgemmTimer.seconds / s)
+                elementwiseShares.append(1 - SgemmTimer.matrixSeconds / s)
             }
             SgemmTimer.isEnabled = false
             share = median(shares)
+            elementwise = median(elementwiseShares)
         }
 
         let images = Double(batch * ranks)
@@ -145,7 +151,10 @@ struct TrainBench: ParsableCommand {
                 "gflop_per_image=\(fmt(flops / 1e9, 3))", "gflops_per_rank=\(fmt(gflops, 1))",
                 "peak_rss_mb=\(fmt(memories, 0))", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",
             ]
-            if !share.isNaN { fields.append("outside_sgemm=\(fmt(share, 3))") }
+            if !share.isNaN {
+                fields.append("outside_sgemm=\(fmt(share, 3))")
+                fields.append("elementwise=\(fmt(elementwise, 3))")
+            }
             if peaks {
                 fields.append("sgemm_gflops=\(fmt(Peaks.sgemm(m: 1024, n: 1024, k: 1024), 1))")
                 fields.append("sgemm_im2col_gflops=\(fmt(Peaks.sgemm(m: 8192, n: 128, k: 1152), 1))")
