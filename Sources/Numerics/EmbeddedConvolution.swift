@@ -91,7 +91,9 @@ public final class EmbeddedConvolution {
     /// Accumulates dW, dBias and the table's gradient dE (+=) for the upstream gradient of the last forward.
     public func backward(_ dOutput: Tensor) {
         let g = geometry(batch: inputShape[0], height: inputShape[1], width: inputShape[2])
-        precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
+        // The shape from the geometry, not from `output`: a caller may release the output once it is read.
+        let shape = [g.batch, g.outputHeight, g.outputWidth, outChannels]
+        precondition(dOutput.shape == shape, "gradient \(dOutput.shape) for output \(shape)")
         let taps = kernelHeight * kernelWidth, outC = outChannels, c = inChannels, k = numCodes
         let dy = dOutput.data
         if let bias { Bias.accumulateGradient(dy, rows: g.rows, channels: outC, into: store.gradient(bias)) }

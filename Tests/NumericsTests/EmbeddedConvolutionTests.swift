@@ -46,7 +46,8 @@ final class EmbeddedConvolutionTests: XCTestCase {
             store, name: "c", inChannels: channels, outChannels: outChannels, kernelHeight: shape.kernelHeight,
             kernelWidth: shape.kernelWidth, padding: shape.padding, bias: bias)
         store.materialize(seed: seed)
-        return (store, embedding, convolution, EmbeddedConvolution(store, embedding: embedding, convolution: convolution))
+        let tables = EmbeddedConvolution(store, embedding: embedding, convolution: convolution)
+        return (store, embedding, convolution, tables)
     }
 
     private func gradients(_ store: ParameterStore, _ parameters: [Parameter]) -> [[Float]] {
@@ -81,12 +82,14 @@ final class EmbeddedConvolutionTests: XCTestCase {
         }
     }
 
-    /// Gradients accumulate (+=) like every other layer's, rather than overwrite.
+    /// Gradients accumulate (+=) like every other layer's, rather than overwrite; backward needs no output (the
+    /// gated layer releases it).
     func testBackwardAccumulates() {
         let (store, _, _, tables) = makeLayers(shapes(kernel: 5)[0].1, seed: 5)
         let codes = self.codes
         let y = tables.forward(codes, shape: inputShape)
         let dy = randomTensor(y.shape, seed: 42)
+        y.release()
         store.zeroGradients()
         tables.backward(dy)
         let once = Array(UnsafeBufferPointer(start: store.gradients, count: store.count))
