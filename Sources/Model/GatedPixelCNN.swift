@@ -1,7 +1,8 @@
 import Numerics
 
 /// The network both priors share: code embedding, gated layers (with causal self-attention on the horizontal
-/// stream every `attentionEvery` layers), then the 1x1 output stack to K logits per position.
+/// stream every `attentionEvery` layers), then the 1x1 output stack to K logits per position. The first gated
+/// layer reads the embedding through table lookups of the codes (EmbeddedConvolution), except when sampling.
 ///
 /// Causality: after the first layer the horizontal stream at position p depends only on codes before p (raster
 /// order), and the vertical stream at row r only on rows above r, so attention may let position p see p itself
@@ -19,7 +20,6 @@ final class GatedPixelCNN {
     private let attention: [AttentionBlock?]
     private let outputActivations: [Activation]
     private let outputLayers: [Linear]
-    private let embeddingGradient = Tensor(shape: [0])
     /// Sampling by rows: each layer's horizontal bias (`addHorizontalBias`) at the current row, and row slices to
     /// compute them from.
     private var rowBiases: [Tensor] = []
@@ -39,7 +39,7 @@ final class GatedPixelCNN {
         var attention: [AttentionBlock?] = []
         for l in 0..<config.layers {
             layers.append(GatedPixelCNNLayer(
-                store, name: name + ".layer\(l)", config: config, index: l,
+                store, name: name + ".layer\(l)", config: config, index: l, embedding: l == 0 ? embedding : nil,
                 conditioningChannels: conditioningChannels))
             let attends = useAttention && config.attentionEvery > 0 && (l + 1) % config.attentionEvery == 0
             attention.append(attends
@@ -63,14 +63,15 @@ final class GatedPixelCNN {
         checkInputs(labels: labels, batch: batch, rows: rows, conditioning: conditioning)
         hasConditioning = conditioning != nil
         if let conditioning { conditioningGradient.resize(conditioning.shape) }
-        let embedded = embedding.forward(codes, shape: [batch, rows, width])
-        var v: Tensor? = embedded
-        var h = embedded
-        for (layer, block) in zip(layers, attention) {
-            guard let vertical = v else { preconditionFailure("a layer after the last vertical output") }
-            (v, h) = layer.forward(
-                vertical: vertical, horizontal: h, labels: labels, conditioning: conditioning, dropout: dropout)
-            if let block { h = block.forward(h) }
+        var (v, h) = layers[0].forward(
+            codes: codes, shape: [batch, rows, width], labels: labels, conditioning: conditioning, dropout: dropout)
+        for (l, layer) in layers.enumerated() {
+            if l > 0 {
+                guard let vertical = v else { preconditionFailure("a layer after the last vertical output") }
+                (v, h) = layer.forward(
+                    vertical: vertical, horizontal: h, labels: labels, conditioning: conditioning, dropout: dropout)
+            }
+            if let block = attention[l] { h = block.forward(h) }
         }
         for (activation, linear) in zip(outputActivations, outputLayers) { h = linear.forward(activation.forward(h)) }
         return h
@@ -145,17 +146,11 @@ final class GatedPixelCNN {
                 vertical: dVertical, horizontal: d, conditioningGradient: hasConditioning ? conditioningGradient : nil)
             dVertical?.release()
             d.release()
+            // The first layer reads codes: its embedding gradient is already in the table's.
+            guard let gradients else { return }
             dVertical = gradients.vertical
             d = gradients.horizontal
         }
-        // The first layer read the embedding through both stacks.
-        embeddingGradient.copy(from: d)
-        d.release()
-        if let dVertical {
-            ResidualAdd.accumulate(dVertical, into: embeddingGradient)
-            dVertical.release()
-        }
-        embedding.backward(embeddingGradient)
     }
 }
 

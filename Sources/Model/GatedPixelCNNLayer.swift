@@ -16,10 +16,16 @@ import Numerics
 /// backward never reads its output), the projections multiplying straight into them, and their gradients are
 /// read from the gates' input gradients, so the pre-activations cost no tensors of their own in forward or
 /// backward. The link has no bias: the horizontal convolution's bias already shifts the same pre-activations.
+///
+/// The first layer reads the codes themselves in training and evaluation: its two convolutions of the embedding
+/// run as EmbeddedConvolution on the same parameters (table lookups, no embedded input), and the embedding's
+/// gradient arrives straight in the table's. Sampling by rows keeps the embedded input and CausalConv2D.
 final class GatedPixelCNNLayer {
     let isFirst: Bool
     private let verticalConvolution: CausalConv2D
     private let horizontalConvolution: CausalConv2D
+    /// The first layer's vertical and horizontal convolutions of the embedded codes.
+    private let codeConvolutions: (vertical: EmbeddedConvolution, horizontal: EmbeddedConvolution)?
     private let link: AccumulatingProjection
     /// Class tables [classes, 2C] added to the pre-activations (the layout of Numerics' ClassEmbedding).
     private let verticalClass: Parameter?
@@ -34,9 +40,12 @@ final class GatedPixelCNNLayer {
     private let store: ParameterStore
     private var labels: [Int32] = []
 
+    /// `embedding` is the code embedding the first layer (index 0) reads, nil for every other layer.
     init(
-        _ store: ParameterStore, name: String, config: PriorConfig, index: Int, conditioningChannels: Int?
+        _ store: ParameterStore, name: String, config: PriorConfig, index: Int, embedding: CodeEmbedding?,
+        conditioningChannels: Int?
     ) {
+        precondition((index == 0) == (embedding != nil), "only the first layer reads the code embedding")
         self.store = store
         let c = config.channels
         isFirst = index == 0
@@ -49,6 +58,13 @@ final class GatedPixelCNNLayer {
         horizontalConvolution = CausalConv2D(
             store, name: name + ".hconv", stack: .horizontal, mask: mask, kernel: kernel, inChannels: c,
             outChannels: 2 * c)
+        if let embedding {
+            codeConvolutions = (
+                EmbeddedConvolution(store, embedding: embedding, convolution: verticalConvolution.convolution),
+                EmbeddedConvolution(store, embedding: embedding, convolution: horizontalConvolution.convolution))
+        } else {
+            codeConvolutions = nil
+        }
         link = AccumulatingProjection(store, name: name + ".link", inFeatures: 2 * c, outFeatures: 2 * c)
         verticalClass = hasVerticalOutput
             ? store.register(name + ".vclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
@@ -75,17 +91,46 @@ final class GatedPixelCNNLayer {
         vertical v: Tensor, horizontal h: Tensor, labels: [Int32], conditioning: Tensor?,
         dropout context: DropoutContext?
     ) -> (vertical: Tensor?, horizontal: Tensor) {
+        precondition(!isFirst, "the first layer reads codes")
+        return forward(
+            verticalPre: verticalConvolution.forward(v), horizontalPre: { self.horizontalConvolution.forward(h) },
+            residual: h, labels: labels, conditioning: conditioning, dropout: context)
+    }
+
+    /// The first layer's outputs for codes [N, H, W] (`shape`); layer-owned until the next forward.
+    func forward(
+        codes: [Int32], shape: [Int], labels: [Int32], conditioning: Tensor?, dropout context: DropoutContext?
+    ) -> (vertical: Tensor?, horizontal: Tensor) {
+        guard let codeConvolutions else { preconditionFailure("only the first layer reads codes") }
+        return forward(
+            verticalPre: codeConvolutions.vertical.forward(codes, shape: shape),
+            horizontalPre: { codeConvolutions.horizontal.forward(codes, shape: shape) }, residual: nil,
+            labels: labels, conditioning: conditioning, dropout: context)
+    }
+
+    /// Both stacks from the convolutions' outputs; `horizontalPre` runs after the vertical gate, so that its output
+    /// is not live through it.
+    private func forward(
+        verticalPre: Tensor, horizontalPre: () -> Tensor, residual h: Tensor?, labels: [Int32],
+        conditioning: Tensor?, dropout context: DropoutContext?
+    ) -> (vertical: Tensor?, horizontal: Tensor) {
         self.labels.removeAll(keepingCapacity: true)
         self.labels.append(contentsOf: labels)
-        let vertical = forwardVertical(v, labels: labels, conditioning: conditioning)
-        let horizontalPre = horizontalConvolution.forward(h)
+        let vertical = finishVertical(verticalPre, labels: labels, conditioning: conditioning)
+        let horizontalPre = horizontalPre()
         addHorizontalBias(verticalPre: vertical.pre, labels: labels, conditioning: conditioning, into: horizontalPre)
-        return (vertical.output, finishHorizontal(horizontalPre, input: h, dropout: context))
+        return (vertical.output, finishHorizontal(horizontalPre, residual: h, dropout: context))
     }
 
     /// The vertical stack alone: v_pre and v' (nil for the last layer).
     func forwardVertical(_ v: Tensor, labels: [Int32], conditioning: Tensor?) -> (pre: Tensor, output: Tensor?) {
-        let verticalPre = verticalConvolution.forward(v)
+        finishVertical(verticalConvolution.forward(v), labels: labels, conditioning: conditioning)
+    }
+
+    /// v_pre += class_v + cond_v in place, and v' (nil for the last layer).
+    private func finishVertical(
+        _ verticalPre: Tensor, labels: [Int32], conditioning: Tensor?
+    ) -> (pre: Tensor, output: Tensor?) {
         guard let verticalClass else { return (verticalPre, nil) }
         ClassBias.add(store.value(verticalClass), labels: labels, into: verticalPre)
         if let conditioning, let verticalConditioning {
@@ -108,14 +153,14 @@ final class GatedPixelCNNLayer {
     func forwardHorizontal(_ h: Tensor, bias: Tensor) -> Tensor {
         let horizontalPre = horizontalConvolution.forward(h)
         ResidualAdd.accumulate(bias, into: horizontalPre)
-        return finishHorizontal(horizontalPre, input: h, dropout: nil)
+        return finishHorizontal(horizontalPre, residual: isFirst ? nil : h, dropout: nil)
     }
 
-    /// h + proj(dropout(gate(pre))), without the residual in the first layer.
+    /// h + proj(dropout(gate(pre))), without the residual h (nil) in the first layer.
     ///
     /// Backward reads none of pre, the gate's output and the projection's output (the gate keeps its own tanh
     /// and sigmoid, dropout its mask), so each is released (`Tensor.release`) once the next step has read it.
-    private func finishHorizontal(_ pre: Tensor, input h: Tensor, dropout context: DropoutContext?) -> Tensor {
+    private func finishHorizontal(_ pre: Tensor, residual h: Tensor?, dropout context: DropoutContext?) -> Tensor {
         let gated = horizontalGate.forward(pre)
         pre.release()
         let dropped = dropout.forward(
@@ -123,7 +168,7 @@ final class GatedPixelCNNLayer {
             training: context != nil)
         gated.release()
         let projected = projection.forward(dropped)
-        if isFirst { return projected }
+        guard let h else { return projected }
         let output = residual.forward(h, projected)
         projected.release()
         return output
@@ -131,10 +176,11 @@ final class GatedPixelCNNLayer {
 
     /// The gradients of the layer's inputs (layer-owned) from those of its outputs (dv' nil when v' has none);
     /// parameter gradients are accumulated, and so is the conditioning's gradient into `conditioningGradient`.
+    /// The first layer's inputs are codes: it returns nil, its input gradient accumulated into the embedding's.
     /// Each intermediate gradient is released once read (`Tensor.release`).
     func backward(
         vertical dVerticalOutput: Tensor?, horizontal dOutput: Tensor, conditioningGradient: Tensor?
-    ) -> (vertical: Tensor, horizontal: Tensor) {
+    ) -> (vertical: Tensor, horizontal: Tensor)? {
         let dGated = projection.backward(dOutput)
         let dDropped = dropout.backward(dGated)
         dGated.release()
@@ -145,21 +191,35 @@ final class GatedPixelCNNLayer {
             horizontalConditioning.backward(dHorizontalPre, addingInputGradientTo: conditioningGradient)
         }
         let dVerticalPre = link.backward(dHorizontalPre)
+        if let codeConvolutions {
+            codeConvolutions.horizontal.backward(dHorizontalPre)
+            dHorizontalPre.release()
+            accumulateVerticalGradient(dVerticalOutput, into: dVerticalPre, conditioningGradient: conditioningGradient)
+            codeConvolutions.vertical.backward(dVerticalPre)
+            dVerticalPre.release()
+            return nil
+        }
         let dHorizontal = horizontalConvolution.backward(dHorizontalPre)
         dHorizontalPre.release()
-        if !isFirst { ResidualAdd.accumulate(dOutput, into: dHorizontal) }
-        if let dVerticalOutput, let verticalClass {
-            let dGate = verticalGate.backward(dVerticalOutput)
-            ResidualAdd.accumulate(dGate, into: dVerticalPre)
-            dGate.release()
-            ClassBias.accumulateGradient(dVerticalPre, labels: labels, into: store.gradient(verticalClass))
-            if let conditioningGradient, let verticalConditioning {
-                verticalConditioning.backward(dVerticalPre, addingInputGradientTo: conditioningGradient)
-            }
-        }
+        ResidualAdd.accumulate(dOutput, into: dHorizontal)
+        accumulateVerticalGradient(dVerticalOutput, into: dVerticalPre, conditioningGradient: conditioningGradient)
         let dVertical = verticalConvolution.backward(dVerticalPre)
         dVerticalPre.release()
         return (dVertical, dHorizontal)
+    }
+
+    /// dv_pre += the vertical gate's input gradient, then the class and conditioning gradients it carries.
+    private func accumulateVerticalGradient(
+        _ dVerticalOutput: Tensor?, into dVerticalPre: Tensor, conditioningGradient: Tensor?
+    ) {
+        guard let dVerticalOutput, let verticalClass else { return }
+        let dGate = verticalGate.backward(dVerticalOutput)
+        ResidualAdd.accumulate(dGate, into: dVerticalPre)
+        dGate.release()
+        ClassBias.accumulateGradient(dVerticalPre, labels: labels, into: store.gradient(verticalClass))
+        if let conditioningGradient, let verticalConditioning {
+            verticalConditioning.backward(dVerticalPre, addingInputGradientTo: conditioningGradient)
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-import Model
+@testable import Model
 import Numerics
 import TestSupport
 import XCTest
@@ -67,6 +67,37 @@ final class PriorSamplingTests: XCTestCase {
         assertArgMax(
             plainTop.forward(codes: plainCodes, labels: labels, batch: 2, dropout: nil), plainCodes,
             "top, no attention")
+    }
+
+    /// Sampling by rows runs the first layer on embedded codes (CausalConv2D), a full forward on table lookups
+    /// (EmbeddedConvolution): the logits of every row must agree to fp32 rounding.
+    func testRowLogitsMatchTheFullMapForward() {
+        var config = tinyPriorConfig()
+        config.firstKernel = 5
+        let store = ParameterStore()
+        let batch = 2, height = 4, width = 5, rowSize = width * k
+        let prior = TopPrior(store, name: "top", config: config, height: height, width: width)
+        store.materialize(seed: 8)
+        let labels: [Int32] = [1, 2]
+        let codes = randomCodes(batch * height * width, below: k, seed: 9)
+        let full = prior.forward(codes: codes, labels: labels, batch: batch, dropout: nil).array
+        /// Rows `rows` of every sample of a row-major [N, H, ...] array with `size` values per row.
+        func rows<T>(_ values: [T], _ rows: Range<Int>, size: Int) -> [T] {
+            var kept: [T] = []
+            for n in 0..<batch {
+                kept += values[((n * height + rows.lowerBound) * size)..<((n * height + rows.upperBound) * size)]
+            }
+            return kept
+        }
+        for r in 0..<height {
+            prior.network.prepareRow(
+                codes: rows(codes, 0..<(r + 1), size: width), labels: labels, batch: batch, rows: r + 1,
+                conditioning: nil)
+            let logits = prior.network.forwardRow(
+                codes: rows(codes, r..<(r + 1), size: width), labels: labels, batch: batch)
+            let expected = rows(full, r..<(r + 1), size: rowSize)
+            assertClose(logits.array, expected, relative: 1e-5, "row \(r)")
+        }
     }
 
     /// On a 1x1 map the only position's distribution is softmax(logits / T) of the class alone.
