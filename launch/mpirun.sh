@@ -74,7 +74,10 @@ esac
 [[ $(id -u) -eq 0 ]] && args+=(--allow-run-as-root)
 [[ -n "$net" ]] && args+=(--mca btl_tcp_if_include "$net" --mca oob_tcp_if_include "$net")
 sigkill_timeout=${VQVAE2_SIGKILL_TIMEOUT:-5}
-[[ "$sigkill_timeout" =~ ^[1-9][0-9]*$ ]] || { echo "mpirun.sh: VQVAE2_SIGKILL_TIMEOUT must be a whole number of seconds >= 1, not '$sigkill_timeout'" >&2; exit 2; }
+if ! [[ "$sigkill_timeout" =~ ^[1-9][0-9]*$ ]]; then
+  echo "mpirun.sh: VQVAE2_SIGKILL_TIMEOUT must be a whole number of seconds >= 1, not '$sigkill_timeout'" >&2
+  exit 2
+fi
 args+=(--mca odls_base_sigkill_timeout "$sigkill_timeout")
 
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
@@ -119,7 +122,8 @@ while kill -0 "$mpirun_pid" 2>/dev/null; do
   wait "$mpirun_pid" && status=0 || status=$?
 done
 if (( status != 0 )) && [[ -s "$VQVAE2_STOP_REPORT" ]]; then
-  echo "mpirun.sh: mpirun exited with status $status after a stop signal, but the job ended cleanly: $(cat "$VQVAE2_STOP_REPORT")" >&2
+  echo "mpirun.sh: mpirun exited with status $status after a stop signal, but the job ended cleanly:" \
+    "$(cat "$VQVAE2_STOP_REPORT")" >&2
   status=0
 fi
 exit "$status"
