@@ -153,6 +153,8 @@ final class WinogradConvolution {
                 if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
             }
         }
+        // U is set again before the next convolve; holding it in every layer of three models cost about 60 MiB.
+        kernel.release()
     }
 
     /// Accumulates (+=) the gradient of the kernel [outC, kh, 3, inC] of the convolution of input[N, H, W, inC]
@@ -232,6 +234,7 @@ final class WinogradConvolution {
                 }
             }
         }
+        kernelGradient.release()
     }
 
     /// V[xi][t][c] = (B^T d B)[xi] for each tile t of `tiles` (numbered image by image, row by row), d being its
