@@ -113,6 +113,18 @@ final class WinogradConvolution {
         }
     }
 
+    /// Sizes the block buffers (V and U . V, each position `positionSkew` floats further apart) and the zero row
+    /// for the current channel counts; returns the tiles per block and the two position strides.
+    private func prepareBlocks() -> (block: Int, vStride: Int, mStride: Int) {
+        let k = inChannels, n = outChannels, block = tileBlock
+        let vStride = block * k + positionSkew, mStride = block * n + positionSkew
+        transformedInput.resize([positions, vStride])
+        products.resize([positions, mStride])
+        zeros.resize([max(k, n)])
+        zeros.zero()
+        return (block, vStride, mStride)
+    }
+
     /// output[N, H, W, outC] = the convolution of input[N, H, W, inC] with the kernel last set (+ bias).
     func convolve(
         _ input: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, bias: UnsafePointer<Float>?,
@@ -120,11 +132,7 @@ final class WinogradConvolution {
     ) {
         let k = inChannels, n = outChannels, p = positions
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, tiles = batch * tilesY * tilesX
-        let block = tileBlock, vStride = block * k + positionSkew, mStride = block * n + positionSkew
-        transformedInput.resize([p, vStride])
-        products.resize([p, mStride])
-        zeros.resize([max(k, n)])
-        zeros.zero()
+        let (block, vStride, mStride) = prepareBlocks()
         discard.resize([n])
         let v = transformedInput.data, m = products.data, u = kernel.data
         let biasRow = bias ?? UnsafePointer(zeros.data)
@@ -169,11 +177,7 @@ final class WinogradConvolution {
         origin = padding
         let k = inC, n = outC, p = positions, kh = kernelHeight
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, tiles = batch * tilesY * tilesX
-        let block = tileBlock, vStride = block * k + positionSkew, mStride = block * n + positionSkew
-        transformedInput.resize([p, vStride])
-        products.resize([p, mStride])
-        zeros.resize([max(k, n)])
-        zeros.zero()
+        let (block, vStride, mStride) = prepareBlocks()
         kernelGradient.resize([p, k, n])
         kernelGradient.zero()
         let v = transformedInput.data, dm = products.data, du = kernelGradient.data
