@@ -3,15 +3,15 @@ import PackageDescription
 
 // Modules, bottom to top (docs/ARCHITECTURE.md):
 //   C shims:      CMPI, COpenBLAS, CHDF5, CZlib, CImageCodecs
-//   wrappers:     MPI (communicators), HDF5 (files, datasets, attributes), ImageCodecs (JPEG/PNG),
-//                 Storage (checksums, durable and atomic file writes)
+//   wrappers:     MPI (the Collective interface: MPI ranks, or a single rank), HDF5 (files, datasets, attributes),
+//                 ImageCodecs (JPEG/PNG), Storage (checksums, durable and atomic file writes)
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
-//   distribution: Coordination (gradient buckets, the coordinator: EMA statistics, checks, stop decisions)
+//   distribution: Coordination (the coordinator: every cross-rank agreement; the gradient reducer)
+//   checkpoints:  Checkpoints (sharded HDF5 checkpoints, committed by a manifest through the coordinator)
+//   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader; no MPI)
 //   evaluation:   Evaluation (held-out metrics, PNG grids, training-curve plots)
-//   training:     Training (experiment config, replica, the step, the run loop)
-//   checkpoints:  Checkpoints (sharded HDF5 checkpoints, committed by a manifest)
-//   data:         DataPipeline (ImageNet folders -> HDF5 shards, sampler, prefetching loader)
+//   training:     Training (experiment config, replica, the step, the run loop, prepare/evaluate/extract runs)
 //   command line: vqvae2
 let package = Package(
     name: "vqvae2",
@@ -47,28 +47,28 @@ let package = Package(
         .target(name: "Numerics", dependencies: ["COpenBLAS"]),
         .target(name: "Model", dependencies: ["Numerics"]),
         .target(name: "Coordination", dependencies: ["MPI", "Numerics", "Storage"]),
-        .target(name: "Checkpoints", dependencies: ["MPI", "HDF5", "Storage"]),
+        .target(name: "Checkpoints", dependencies: ["Coordination", "HDF5", "Storage"]),
         .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
         .target(name: "Evaluation", dependencies: ["Numerics", "Model", "DataPipeline", "ImageCodecs"]),
         .target(
             name: "Training",
             dependencies: [
-                "Numerics", "Model", "DataPipeline", "Coordination", "Checkpoints", "Configuration", "MPI", "Evaluation",
+                "Numerics", "Model", "DataPipeline", "Coordination", "Checkpoints", "Configuration", "Evaluation",
                 "HDF5", "Storage",
             ]),
 
         .executableTarget(
             name: "vqvae2",
             dependencies: [
-                "MPI", "HDF5", "ImageCodecs", "Numerics", "Storage", "DataPipeline", "Training", "Configuration",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MPI", "Coordination", "HDF5", "ImageCodecs", "Numerics", "Storage", "DataPipeline", "Training",
+                "Configuration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // Speed measurements: numerical kernels against OpenBLAS, data loading, checkpoints (docs/PERFORMANCE.md).
         .executableTarget(
             name: "vqvae2-bench",
             dependencies: [
-                "Numerics", "DataPipeline", "MPI", "Model", "Checkpoints", "Training",
+                "Numerics", "DataPipeline", "MPI", "Coordination", "Model", "Checkpoints", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/vqvae2-bench"),
@@ -86,10 +86,12 @@ let package = Package(
         .testTarget(name: "MPITests", dependencies: ["TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Numerics", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "HDF5", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Coordination", "MPI", "HDF5", "TestSupport"]),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "Model", "Numerics", "DataPipeline", "Checkpoints", "HDF5", "TestSupport"]),
+            dependencies: [
+                "Training", "Model", "Numerics", "DataPipeline", "Checkpoints", "Coordination", "MPI", "HDF5", "TestSupport",
+            ]),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Model", "Numerics", "DataPipeline", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Coordination
 import Foundation
 import Storage
 
@@ -27,31 +28,31 @@ extension CheckpointWriter {
     /// exact resume it holds the same state) rather than replaced, which would leave a moment with neither.
     public func save(
         _ tensors: [StateTensor], metadata: CheckpointMetadata, config: String, modelFingerprint: String,
-        collective: CheckpointCollective, check: StateCheck = StateChecks.requireFinite
+        coordinator: Coordinator, check: StateCheck = StateChecks.requireFinite
     ) throws -> SavedCheckpoint {
         let start = Date()
-        let rank = collective.rank, worldSize = collective.size, step = metadata.step
+        let rank = coordinator.rank, worldSize = coordinator.worldSize, step = metadata.step
         let final = CheckpointLayout.join(root, CheckpointLayout.directoryName(step: step))
         let plan = ShardPlan(tensors, worldSize: worldSize)
 
-        let decision = try collective.broadcast(bytes: rank == 0 ? Array(Self.decide(final).utf8) : [], root: 0)
-        let nonce = String(decoding: decision.dropFirst(), as: UTF8.self)
-        let layouts = try collective.agree("check") { () -> UInt32 in
+        let decision = try coordinator.rootsChoice(rank == 0 ? Self.decide(final) : "")
+        let nonce = String(decision.dropFirst())
+        let layouts = try agree(coordinator, "check") { () -> UInt32 in
             try StateTensor.validate(tensors)
             try check(plan.tensors(of: rank).map { tensors[$0] })
             return Self.layoutDigest(tensors)
         }
         let disagreeing = layouts.indices.filter { layouts[$0] != layouts[0] }
         guard disagreeing.isEmpty else { throw CheckpointError.differentStates(ranks: disagreeing) }
-        if decision.first == UInt8(ascii: "=") {
-            try collective.barrier()
+        if decision.first == "=" {
+            try coordinator.barrier()
             return SavedCheckpoint(path: final, step: step, reused: true, bytesWritten: 0, seconds: 0, removed: [])
         }
 
         let directory = temporaryDirectory(step: step, nonce: nonce)
         let reports: [ShardReport]
         do {
-            reports = try collective.agree("shard write") { () -> ShardReport in
+            reports = try agree(coordinator, "shard write") { () -> ShardReport in
                 let report = try writeShard(tensors, plan: plan, rank: rank, worldSize: worldSize, step: step, directory: directory)
                 fault.afterShard(rank: rank)
                 return report
@@ -76,15 +77,22 @@ extension CheckpointWriter {
         case .success: failure = ""
         case .failure(let error): failure = "\(error)"
         }
-        let outcome = try collective.broadcast(bytes: Array(failure.utf8), root: 0)
+        let outcome = try coordinator.rootsChoice(failure)
         if case .failure(let error) = committed { throw error }
-        guard outcome.isEmpty else {
-            throw CheckpointError.ranksFailed(phase: "commit", [0: String(decoding: outcome, as: UTF8.self)])
-        }
+        guard outcome.isEmpty else { throw CheckpointError.ranksFailed(phase: "commit", [0: outcome]) }
         let removed = (try? committed.get()) ?? []
         return SavedCheckpoint(
             path: final, step: step, reused: false, bytesWritten: reports[rank].bytes,
             seconds: Date().timeIntervalSince(start), removed: removed)
+    }
+
+    /// `coordinator.agree`, with a failure on other ranks reported as a checkpoint that was not committed.
+    private func agree<T: Codable>(_ coordinator: Coordinator, _ phase: String, _ body: () throws -> T) throws -> [T] {
+        do {
+            return try coordinator.agree(phase, body)
+        } catch CoordinationError.ranksFailed(_, let failures) {
+            throw CheckpointError.ranksFailed(phase: phase, failures)
+        }
     }
 
     /// Rank 0's decision, broadcast: "=" when `final` is already committed, else "+" and a fresh nonce that names the

@@ -1,3 +1,4 @@
+import Coordination
 import Foundation
 
 /// The start-up check that the checkpoint root is one filesystem seen by every rank: a save on node-local disks
@@ -5,13 +6,12 @@ import Foundation
 public enum SharedFilesystemProbe {
     /// Every rank writes a probe file into `root`; rank 0 then looks for all of them, removes them, and every rank
     /// throws `CheckpointError.notShared` naming the ranks whose files rank 0 cannot see. A collective.
-    public static func run(root: String, collective: CheckpointCollective) throws {
-        let rank = collective.rank
-        let nonce = String(decoding: try collective.broadcast(
-            bytes: rank == 0 ? Array(UUID().uuidString.prefix(8).lowercased().utf8) : [], root: 0), as: UTF8.self)
+    public static func run(root: String, coordinator: Coordinator) throws {
+        let rank = coordinator.rank
+        let nonce = try coordinator.rootsChoice(rank == 0 ? String(UUID().uuidString.prefix(8).lowercased()) : "")
         func probe(_ rank: Int) -> String { CheckpointLayout.join(root, ".probe-\(nonce)-rank-\(rank)") }
         // Agreeing on the writes also makes them all happen before rank 0 looks.
-        _ = try collective.agree("filesystem probe") { () -> Bool in
+        _ = try coordinator.agree("filesystem probe") { () -> Bool in
             do { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) } catch {
                 throw CheckpointError.io(path: root, "cannot create the checkpoint directory: \(error)")
             }
@@ -22,14 +22,14 @@ public enum SharedFilesystemProbe {
         }
         var missing: [Int] = []
         if rank == 0 {
-            missing = (0..<collective.size).filter { !FileManager.default.fileExists(atPath: probe($0)) }
-            for other in 0..<collective.size { try? FileManager.default.removeItem(atPath: probe(other)) }
+            missing = (0..<coordinator.worldSize).filter { !FileManager.default.fileExists(atPath: probe($0)) }
+            for other in 0..<coordinator.worldSize { try? FileManager.default.removeItem(atPath: probe(other)) }
         }
-        let verdict = try collective.broadcast(bytes: Array(missing.map(String.init).joined(separator: ",").utf8), root: 0)
+        let verdict = try coordinator.rootsChoice(missing.map(String.init).joined(separator: ","))
         // Ranks whose probe rank 0 could not see remove their own (rank 0 could not).
         try? FileManager.default.removeItem(atPath: probe(rank))
         guard verdict.isEmpty else {
-            let ranks = String(decoding: verdict, as: UTF8.self).split(separator: ",").compactMap { Int($0) }
+            let ranks = verdict.split(separator: ",").compactMap { Int($0) }
             throw CheckpointError.notShared(root: root, ranks: ranks)
         }
     }

@@ -1,46 +1,62 @@
+import Foundation
 import MPI
 import Numerics
 import Storage
 
 /// Every agreement between ranks, in one place: the start-up broadcast, the EMA statistics, restart candidates,
-/// checks that replicas are bit-identical, metrics, and collective decisions to stop.
+/// checks that replicas are bit-identical, metrics, collective decisions to stop, and the phases of a checkpoint
+/// commit. The layers above reach other ranks only through it and the `GradientReducer`.
 ///
-/// Each method is a collective: every rank calls the same methods in the same order.
+/// Each method is a collective: every rank calls the same methods in the same order. Over `SingleRank` each is
+/// the identity, so one process runs the same code as a job.
 public final class Coordinator {
-    public let communicator: Communicator
+    public let collective: any Collective
 
-    public init(communicator: Communicator) { self.communicator = communicator }
+    public init(_ collective: any Collective) { self.collective = collective }
 
-    public var rank: Int { communicator.rank }
-    public var worldSize: Int { communicator.size }
-    public var isRoot: Bool { communicator.isRoot }
+    public var rank: Int { collective.rank }
+    public var worldSize: Int { collective.size }
+    public var isRoot: Bool { collective.isRoot }
+
+    /// Waits for every rank.
+    public func barrier() throws { try collective.barrier() }
 
     /// Copies rank 0's values of `buffers` to every rank (parameters, codebooks, EMA state at start-up).
     public func broadcastFromRoot(_ buffers: [UnsafeMutableBufferPointer<Float>]) throws {
-        for buffer in buffers { try communicator.broadcast(buffer, root: 0) }
+        for buffer in buffers { try collective.broadcast(buffer, root: 0) }
+    }
+
+    /// Rank 0's `text` on every rank: one rank decides (which checkpoint is newest, a nonce) and all follow.
+    public func rootsChoice(_ text: String) throws -> String {
+        String(decoding: try collective.broadcast(bytes: isRoot ? Array(text.utf8) : [], root: 0), as: UTF8.self)
     }
 
     /// Sums the EMA statistics (counts and sums of every level, fused into one buffer) over ranks, in place.
     public func sumEMAStatistics(_ statistics: UnsafeMutableBufferPointer<Float>) throws {
-        try communicator.allReduce(statistics, op: .sum)
+        try collective.allReduce(statistics, op: .sum)
     }
 
-    /// Every rank's `rows` rows of `width` floats, concatenated in rank order on every rank: with contiguous
-    /// per-rank slices of a global batch, rank order is global sample order, so a choice among the rows keyed by
-    /// position is the same for any world size.
-    public func gatherRows(_ local: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws {
-        try communicator.allGather(local, into: output)
+    /// Every rank's `local` rows, concatenated in rank order on every rank: with contiguous per-rank slices of a
+    /// global batch, rank order is global sample order, so a choice among the rows keyed by position is the same
+    /// for any world size.
+    public func gatherRows(_ local: [Float]) throws -> [Float] {
+        var all = [Float](repeating: 0, count: local.count * worldSize)
+        try local.withUnsafeBufferPointer { local in
+            try all.withUnsafeMutableBufferPointer { try collective.allGather(local, into: $0) }
+        }
+        return all
     }
 
     /// Checks that `tensors` hold the same bits on every rank (CRC-32 of each, all-gathered). Throws naming the first
-    /// tensor that differs and the ranks that disagree; every rank throws, so the job stops cleanly together.
+    /// tensor that differs and the ranks that disagree with the majority; every rank throws, so the job stops
+    /// cleanly together.
     public func verifyIdentical(_ tensors: [(name: String, values: UnsafeBufferPointer<Float>)]) throws {
         let local: [UInt32] = tensors.map { tensor in
             var crc = CRC32()
             crc.update(UnsafeRawBufferPointer(tensor.values))
             return crc.value
         }
-        let all = try communicator.allGather(local)
+        let all = try collective.allGather(local)
         for (index, tensor) in tensors.enumerated() {
             let values = all.map { $0[index] }
             if Set(values).count > 1 {
@@ -53,33 +69,61 @@ public final class Coordinator {
     /// Sums `values` over ranks (losses, counts, squared errors), in Double so that the order barely matters.
     public func sum(_ values: [Double]) throws -> [Double] {
         var copy = values
-        try communicator.allReduce(&copy, op: .sum)
+        try collective.allReduce(&copy, op: .sum)
         return copy
     }
 
+    /// The largest of every rank's `value` (the slowest rank's time, the largest memory).
+    public func maximum(_ value: Double) throws -> Double { try collective.allReduce(value, op: .max) }
+
     /// True on every rank if any rank asks: a stop signal, a non-finite loss, a failed check.
     public func anyRank(_ flag: Bool) throws -> Bool {
-        try communicator.allReduce(Int32(flag ? 1 : 0), op: .max) != 0
+        try collective.allReduce(Int32(flag ? 1 : 0), op: .max) != 0
     }
 
     /// The ranks on which `flag` holds, known to every rank (for naming who saw a NaN).
     public func ranks(where flag: Bool) throws -> [Int] {
-        let all = try communicator.allGather([Int32(flag ? 1 : 0)])
+        let all = try collective.allGather([Int32(flag ? 1 : 0)])
         return all.indices.filter { all[$0][0] != 0 }
     }
+
+    /// Runs `body` on every rank and gathers every rank's result, in rank order, on every rank; if any rank failed,
+    /// every rank throws, so that no rank waits in a later collective for one that gave up. A rank that failed
+    /// rethrows its own error; the others throw `CoordinationError.ranksFailed` naming it.
+    public func agree<T: Codable>(_ phase: String, _ body: () throws -> T) throws -> [T] {
+        var localError: Error?
+        var outcome = Outcome<T>(value: nil, error: nil)
+        do { outcome.value = try body() } catch {
+            localError = error
+            outcome.error = "\(error)"
+        }
+        let gathered = try collective.allGather(bytes: Array(try JSONEncoder().encode(outcome)))
+            .map { try JSONDecoder().decode(Outcome<T>.self, from: Data($0)) }
+        if let localError { throw localError }
+        var failures: [Int: String] = [:]
+        for (rank, outcome) in gathered.enumerated() where outcome.error != nil { failures[rank] = outcome.error }
+        guard failures.isEmpty else { throw CoordinationError.ranksFailed(phase: phase, failures: failures) }
+        return gathered.map { $0.value! }
+    }
+}
+
+private struct Outcome<T: Codable>: Codable {
+    var value: T?
+    var error: String?
 }
 
 /// A cross-rank agreement that failed.
 public enum CoordinationError: Error, CustomStringConvertible, Equatable {
     case diverged(tensor: String, ranks: [Int])
-    case nonFinite(what: String, ranks: [Int])
+    case ranksFailed(phase: String, failures: [Int: String])
 
     public var description: String {
         switch self {
         case .diverged(let tensor, let ranks):
             return "replicas diverged: '\(tensor)' differs from rank 0's on rank(s) \(ranks.map(String.init).joined(separator: ", "))"
-        case .nonFinite(let what, let ranks):
-            return "\(what) is not finite on rank(s) \(ranks.map(String.init).joined(separator: ", ")); stopping all ranks"
+        case .ranksFailed(let phase, let failures):
+            let lines = failures.keys.sorted().map { "rank \($0): \(failures[$0]!)" }
+            return "\(phase) failed on \(failures.count) rank(s):\n  " + lines.joined(separator: "\n  ")
         }
     }
 }

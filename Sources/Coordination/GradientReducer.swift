@@ -1,33 +1,42 @@
 import MPI
 import Numerics
 
-/// Sums gradients over ranks in fused buckets, in the same fixed order on every rank, then scales them.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Averages gradients over ranks in fused buckets, in the same fixed order on every rank.
 ///
 /// Buckets are contiguous slices of the stores' flat gradient buffers (so no copy into a staging buffer), taken
 /// from the last parameter backwards: backward passes finish the last layers first, so those buckets are ready
-/// first. `start(store:)` launches one store's buckets as non-blocking all-reduces; Open MPI advances them only
-/// inside MPI calls, so the caller `poll()`s between layers and `finish()` waits for the rest. A caller without
-/// overlap just calls `reduce()`.
+/// first. With `overlap`, `gradientsReady` launches a store's buckets as non-blocking all-reduces as soon as its
+/// backward is done; Open MPI advances them only inside MPI calls, so the step `poll()`s between models, and
+/// `average` starts whatever has not started, waits for the rest and scales. Over `SingleRank` the all-reduces
+/// complete at once and only the scaling remains: one code path for any world size.
 public final class GradientReducer {
-    /// One bucket: `count` gradients starting at `offset` of store `store`.
+    /// One bucket: `count` gradients starting at `offset` of the store at `store` in `stores`.
     public struct Bucket: Sendable, Equatable {
         public let store: Int
         public let offset: Int
         public let count: Int
     }
 
-    public let communicator: Communicator
+    public let collective: any Collective
     public let stores: [ParameterStore]
     public let buckets: [Bucket]
-    private var inFlight: [(bucket: Int, request: Request)] = []
+    /// Whether `gradientsReady` starts communication (otherwise everything starts in `average`).
+    public let overlap: Bool
+    private var inFlight: [PendingCollective] = []
     private var started: Set<Int> = []
-    /// Seconds spent waiting in `finish()` for communication the backward did not hide, since the last reset.
-    public private(set) var exposedSeconds: Double = 0
+    /// Seconds spent waiting in `average` for communication the backward did not hide, since the last take.
+    private var exposedSeconds: Double = 0
 
-    /// `bucketBytes` around 1-4 MiB is where shared-memory all-reduce runs fastest (BRIEF section 6).
-    public init(communicator: Communicator, stores: [ParameterStore], bucketBytes: Int = 2 << 20) {
-        self.communicator = communicator
+    /// `bucketBytes` around 1-4 MiB is where shared-memory all-reduce between two ranks ran fastest here
+    /// (1.7-5.6 GB/s, best at 256 KB-4 MB; docs/PERFORMANCE.md).
+    public init(collective: any Collective, stores: [ParameterStore], bucketBytes: Int = 2 << 20, overlap: Bool = true) {
+        self.collective = collective
         self.stores = stores
+        self.overlap = overlap
         let perBucket = max(bucketBytes / MemoryLayout<Float>.stride, 1)
         var buckets: [Bucket] = []
         for (index, store) in stores.enumerated() {
@@ -41,41 +50,60 @@ public final class GradientReducer {
         self.buckets = buckets
     }
 
-    /// Launches every bucket of store `index` (its gradients are final for this step).
-    public func start(store index: Int) throws {
-        for (b, bucket) in buckets.enumerated() where bucket.store == index && !started.contains(b) {
-            let buffer = UnsafeMutableBufferPointer(start: stores[index].gradients + bucket.offset, count: bucket.count)
-            inFlight.append((b, try communicator.startAllReduce(buffer)))
+    private func index(of store: ParameterStore) -> Int {
+        guard let index = stores.firstIndex(where: { $0 === store }) else {
+            preconditionFailure("a store the gradient reducer was not built with")
+        }
+        return index
+    }
+
+    /// `store`'s gradients are final for this step: with overlap, its all-reduce starts now.
+    public func gradientsReady(_ store: ParameterStore) throws {
+        if overlap { try start(index(of: store)) }
+    }
+
+    private func start(_ storeIndex: Int) throws {
+        for (b, bucket) in buckets.enumerated() where bucket.store == storeIndex && !started.contains(b) {
+            let buffer = UnsafeMutableBufferPointer(start: stores[storeIndex].gradients + bucket.offset, count: bucket.count)
+            inFlight.append(try collective.startAllReduce(buffer, op: .sum))
             started.insert(b)
         }
     }
 
     /// Advances the buckets in flight; cheap enough to call between layers.
     public func poll() throws {
-        for (_, request) in inFlight { _ = try request.test() }
+        for request in inFlight { _ = try request.test() }
     }
 
-    /// Starts whatever has not started of the stores in `active` (all by default: a schedule that trains only some
-    /// models leaves the others' gradients alone), waits for everything, and multiplies those gradients by `scale`
-    /// (1 / (ranks * micro-batches) turns the sum of per-micro-batch mean gradients into the global mean).
-    public func finish(scale: Float, stores active: [Int]? = nil) throws {
-        let indices = active ?? Array(stores.indices)
-        for index in indices { try start(store: index) }
-        let begin = MPIRuntime.wallTime()
-        for (_, request) in inFlight { try request.wait() }
-        exposedSeconds += MPIRuntime.wallTime() - begin
+    /// Turns the gradients of `active` (a schedule that trains only some models leaves the others alone), each a
+    /// sum over `microBatches` micro-batches' mean gradients on every rank, into the mean over the global batch:
+    /// sums them over ranks and scales by 1 / (ranks * micro-batches). This is the one place that scale is applied.
+    public func average(_ active: [ParameterStore], microBatches: Int) throws {
+        let indices = active.map(index(of:))
+        for index in indices { try start(index) }
+        let begin = monotonicSeconds()
+        for request in inFlight { try request.wait() }
+        exposedSeconds += monotonicSeconds() - begin
         inFlight.removeAll()
         started.removeAll()
-        if scale != 1 {
-            for store in indices.map({ stores[$0] }) {
-                let g = store.gradients
-                for i in 0..<store.count { g[i] *= scale }
-            }
+        let scale = 1 / Float(collective.size * microBatches)
+        guard scale != 1 else { return }
+        for store in active {
+            let g = store.gradients
+            for i in 0..<store.count { g[i] *= scale }
         }
     }
 
-    /// All-reduce without overlap: start everything, wait, scale.
-    public func reduce(scale: Float) throws { try finish(scale: scale) }
+    /// Seconds of communication left exposed since the last call.
+    public func takeExposedSeconds() -> Double {
+        defer { exposedSeconds = 0 }
+        return exposedSeconds
+    }
+}
 
-    public func resetTimers() { exposedSeconds = 0 }
+/// CLOCK_MONOTONIC in seconds (MPI_Wtime needs an initialised MPI, which a world of one does not have).
+private func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

@@ -16,6 +16,18 @@ public final class Batch: @unchecked Sendable {
     /// Index of this rank's first sample inside the global batch: with the step, the key of per-sample randomness.
     public internal(set) var firstSample = 0
     public var count: Int { indices.count }
+
+    init() {}
+
+    /// A batch of code maps made in memory rather than read (a benchmark's random codes): samples
+    /// firstSample ..< firstSample + labels.count of a global batch.
+    public init(top: [Int32], bottom: [Int32], labels: [Int32], firstSample: Int) {
+        self.top = top
+        self.bottom = bottom
+        self.labels = labels
+        self.firstSample = firstSample
+        indices = (0..<Int32(labels.count)).map { $0 }
+    }
 }
 
 /// Reads batches on one background thread, ahead of the training thread, into a small pool of reused buffers.
@@ -51,7 +63,7 @@ public final class BatchLoader: @unchecked Sendable {
         }
         self.shards = shards
         self.schedule = schedule
-        isCodes = shards.fields.count == 2
+        isCodes = shards.kind == .codes
         free = (0..<max(prefetch, 1)).map { _ in Batch() }
         let thread = Thread { [unowned self] in self.produce() }
         thread.name = "vqvae2-loader"
@@ -205,7 +217,7 @@ struct BatchPlan {
                 orderEpoch = position.epoch
             }
             let indices = Array(sampler.localIndices(order: order, position: position.sampleInEpoch))
-            let random = CounterRandom(seed: sampler.seed, keys: [0xF11B, UInt64(position.epoch)])
+            let random = CounterRandom(seed: sampler.seed, purpose: .flip, keys: [UInt64(position.epoch)])
             let flips = indices.map { flip && random.uniform(UInt64($0)) < 0.5 }
             let item = Item(indices: indices, position: position, firstSample: sampler.sliceOffset, flips: flips)
             position = position.advanced(by: sampler.globalBatch, count: sampler.count)

@@ -49,7 +49,7 @@ public enum DemoImages {
 
     /// Draws image `index` of class `classIndex`.
     public static func draw(classIndex: Int, index: Int, size: Int, seed: UInt64) -> RGBImage {
-        let random = CounterRandom(seed: seed, keys: [0xDE30, UInt64(classIndex), UInt64(index)])
+        let random = CounterRandom(seed: seed, purpose: .demoImages, keys: [UInt64(classIndex), UInt64(index)])
         var r = 0
         func next() -> Float {
             r += 1

@@ -38,7 +38,7 @@ public struct DistributedSampler: Sendable, Equatable {
     public func order(epoch: Int) -> [Int32] {
         var order = (0..<count).map { Int32($0) }
         guard shuffle else { return order }
-        let random = CounterRandom(seed: seed, keys: [0x5A3B, UInt64(epoch)])
+        let random = CounterRandom(seed: seed, purpose: .epochOrder, keys: [UInt64(epoch)])
         for i in stride(from: count - 1, to: 0, by: -1) {
             order.swapAt(i, random.integer(UInt64(i), below: i + 1))
         }

@@ -114,13 +114,13 @@ public struct PrepareJob: Sendable {
         var next = 0
         for label in byClass.keys.sorted() {
             var members = byClass[label]!.sorted { $0.path < $1.path }
-            shuffle(&members, CounterRandom(seed: seed, keys: [0x5A4D, splitKey, UInt64(label)]))
+            shuffle(&members, CounterRandom(seed: seed, purpose: .shardAssignment, keys: [splitKey, UInt64(label)]))
             for file in members {
                 shards[next].files.append(file)
                 next = (next + 1) % count
             }
         }
-        for i in shards.indices { shuffle(&shards[i].files, CounterRandom(seed: seed, keys: [0x5A4E, splitKey, UInt64(i)])) }
+        for i in shards.indices { shuffle(&shards[i].files, CounterRandom(seed: seed, purpose: .shardOrder, keys: [splitKey, UInt64(i)])) }
         return shards
     }
 
@@ -202,7 +202,7 @@ public struct PrepareJob: Sendable {
             splits[split] = ShardManifest.Split(shards: entries)
         }
         return ShardManifest(
-            kind: "images", imageSize: options.imageSize, classes: classes, splits: splits, source: options.source,
+            kind: .images, imageSize: options.imageSize, classes: classes, splits: splits, source: options.source,
             seed: options.seed, skipped: scanSkipped + outcomes.flatMap(\.skipped))
     }
 }

@@ -7,8 +7,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     public static let fileName = "manifest.json"
 
     public var format = ShardManifest.currentFormat
-    /// "images" for pixel shards, "codes" for top/bottom code maps.
-    public var kind: String
+    public var kind: ShardKind
     public var imageSize: Int
     public var classes: [ImageClass]
     /// "train" and "heldout" (the split `evaluate` uses and training never reads).
@@ -22,7 +21,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     public var producer: String?
 
     public init(
-        kind: String, imageSize: Int, classes: [ImageClass], splits: [String: Split], source: String, seed: UInt64,
+        kind: ShardKind, imageSize: Int, classes: [ImageClass], splits: [String: Split], source: String, seed: UInt64,
         datasetNames: DatasetNames = DatasetNames(), skipped: [SkippedFile]? = nil
     ) {
         self.kind = kind
@@ -81,6 +80,9 @@ public struct ShardManifest: Codable, Sendable, Equatable {
             manifest = try JSONDecoder().decode(ShardManifest.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw ShardError(file: path, "missing field '\(key.stringValue)'")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw ShardError(
+                file: path, "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
         } catch let DecodingError.typeMismatch(_, context) {
             throw ShardError(file: path, "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
         } catch {

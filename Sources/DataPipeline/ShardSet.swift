@@ -22,6 +22,7 @@ public final class ShardSet: @unchecked Sendable {
     }
 
     public let paths: [String]
+    public let kind: ShardKind
     public let fields: [Field]
     /// The per-row shape of each field, as found.
     public let rowShapes: [[Int]]
@@ -32,9 +33,10 @@ public final class ShardSet: @unchecked Sendable {
 
     static let integerKinds: Set<ElementType> = [.uint8, .int16, .int32, .int64, .uint64]
 
-    public init(paths: [String], fields: [Field], labelsName: String, classCount: Int? = nil) throws {
+    public init(paths: [String], kind: ShardKind, fields: [Field], labelsName: String, classCount: Int? = nil) throws {
         guard !paths.isEmpty else { throw ShardError(file: "(no shards)", "no shard files given") }
         self.paths = paths
+        self.kind = kind
         self.fields = fields
         var labels: [Int32] = []
         var starts: [Int] = []
@@ -122,7 +124,7 @@ extension ShardSet {
         paths: [String], names: DatasetNames = DatasetNames(), imageSize: Int? = nil, classCount: Int? = nil
     ) throws -> ShardSet {
         let set = try ShardSet(
-            paths: paths, fields: [Field(name: names.images, rowShape: [imageSize, imageSize, 3], kinds: [.uint8])],
+            paths: paths, kind: .images, fields: [Field(name: names.images, rowShape: [imageSize, imageSize, 3], kinds: [.uint8])],
             labelsName: names.labels, classCount: classCount)
         guard set.rowShapes[0][0] == set.rowShapes[0][1] else {
             throw ShardError(file: paths[0], "dataset '\(names.images)' holds \(set.rowShapes[0]) images; expected square ones")
@@ -133,7 +135,7 @@ extension ShardSet {
     /// Code shards: `top` [n, h, w] and `bottom` [n, 2h, 2w] integer code maps with `labels`.
     public static func codes(paths: [String], names: DatasetNames = DatasetNames(), classCount: Int? = nil) throws -> ShardSet {
         let set = try ShardSet(
-            paths: paths,
+            paths: paths, kind: .codes,
             fields: [
                 Field(name: names.top, rowShape: [nil, nil], kinds: integerKinds),
                 Field(name: names.bottom, rowShape: [nil, nil], kinds: integerKinds),
@@ -172,7 +174,7 @@ extension ShardSet {
             paths.append(file)
         }
         let set =
-            manifest.kind == "codes"
+            manifest.kind == .codes
             ? try codes(paths: paths, names: manifest.datasetNames, classCount: manifest.classes.count)
             : try images(paths: paths, names: manifest.datasetNames, imageSize: manifest.imageSize, classCount: manifest.classes.count)
         for (entry, file) in zip(entries.shards, paths) {

@@ -1,7 +1,8 @@
 import CMPI
 
-/// A group of ranks that talk through collectives; every rank must call each collective in the same order.
-public final class Communicator: @unchecked Sendable {
+/// The ranks of an MPI job: `Collective` over Open MPI. Only `MPIRuntime` makes one; the layers above see it as a
+/// `Collective`.
+final class Communicator: Collective, @unchecked Sendable {
     let handle: MPI_Comm
     /// This process's rank in the group.
     public let rank: Int
@@ -18,55 +19,27 @@ public final class Communicator: @unchecked Sendable {
         size = Int(s)
     }
 
-    /// True on rank 0, the rank that prints and writes shared files.
-    public var isRoot: Bool { rank == 0 }
-
     public func barrier() throws {
         try check(MPI_Barrier(handle), "MPI_Barrier")
     }
 
     /// Copies `buffer` from `root` to every rank.
-    public func broadcast<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int = 0) throws {
+    public func broadcast<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
         try check(
             MPI_Bcast(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(root), handle),
             "MPI_Bcast of \(buffer.count) \(T.self)")
     }
 
-    /// Copies `values` from `root` to every rank; other ranks' arrays must already have the same length.
-    public func broadcast<T: MPIElement>(_ values: inout [T], root: Int = 0) throws {
-        try values.withUnsafeMutableBufferPointer { try broadcast($0, root: root) }
-    }
-
-    /// Broadcasts a byte string of any length from `root` (for example a config file's text).
-    public func broadcast(bytes: [UInt8], root: Int = 0) throws -> [UInt8] {
-        var length = [Int64(bytes.count)]
-        try broadcast(&length, root: root)
-        var out = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
-        try broadcast(&out, root: root)
-        return out
-    }
-
     /// Reduces `buffer` element-wise over all ranks, leaving the result in `buffer` on every rank.
-    public func allReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp = .sum) throws {
+    public func allReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws {
         try check(
             MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, op.handle, handle),
             "MPI_Allreduce of \(buffer.count) \(T.self)")
     }
 
-    public func allReduce<T: MPIElement>(_ values: inout [T], op: ReduceOp = .sum) throws {
-        try values.withUnsafeMutableBufferPointer { try allReduce($0, op: op) }
-    }
-
-    /// Reduces one value over all ranks.
-    public func allReduce<T: MPIElement>(_ value: T, op: ReduceOp = .sum) throws -> T {
-        var values = [value]
-        try allReduce(&values, op: op)
-        return values[0]
-    }
-
     /// Starts a non-blocking in-place all-reduce. Open MPI advances it only inside MPI calls, so poll `test()`.
-    public func startAllReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp = .sum) throws
-        -> Request
+    public func startAllReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws
+        -> PendingCollective
     {
         let request = Request()
         try check(
@@ -89,27 +62,6 @@ public final class Communicator: @unchecked Sendable {
             "MPI_Allgather of \(input.count) \(T.self)")
     }
 
-    /// Gathers every rank's values; the result holds `size` arrays in rank order.
-    public func allGather<T: MPIElement>(_ values: [T]) throws -> [[T]] {
-        let count = try allReduce(Int64(values.count), op: .max)
-        precondition(count == Int64(values.count), "allGather needs the same count on every rank")
-        var flat = [T](unsafeUninitializedCapacity: values.count * size) { _, n in n = values.count * size }
-        try values.withUnsafeBufferPointer { input in
-            try flat.withUnsafeMutableBufferPointer { try allGather(input, into: $0) }
-        }
-        return (0..<size).map { Array(flat[$0 * values.count..<($0 + 1) * values.count]) }
-    }
-
-    /// Gathers byte strings of different lengths from every rank, in rank order, on every rank.
-    public func allGather(bytes: [UInt8]) throws -> [[UInt8]] {
-        let lengths = try allGather([Int64(bytes.count)]).map { Int($0[0]) }
-        let longest = lengths.max() ?? 0
-        var padded = bytes
-        padded.append(contentsOf: [UInt8](repeating: 0, count: longest - bytes.count))
-        let gathered = try allGather(padded)
-        return zip(gathered, lengths).map { Array($0.prefix($1)) }
-    }
-
     /// Ends the whole job at once with `code`: the way out of a state that other ranks cannot reach a collective from.
     public func abort(code: Int32) -> Never {
         MPI_Abort(handle, code)
@@ -117,8 +69,8 @@ public final class Communicator: @unchecked Sendable {
     }
 }
 
-/// A non-blocking operation in flight.
-public final class Request: @unchecked Sendable {
+/// A non-blocking MPI operation in flight.
+final class Request: PendingCollective, @unchecked Sendable {
     var handle: MPI_Request? = cmpi_request_null()
 
     /// Advances the operation; true once it is complete.

@@ -7,8 +7,8 @@ import CMPI
 public final class MPIRuntime {
     /// The thread support level the library granted.
     public let threadLevel: ThreadLevel
-    /// All ranks of the job.
-    public let world: Communicator
+    /// All ranks of the job (one when the program was not started by mpirun).
+    public let world: any Collective
 
     /// Thread support levels of MPI_Init_thread.
     public enum ThreadLevel: Int32, Comparable, Sendable {

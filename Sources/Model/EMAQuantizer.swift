@@ -17,7 +17,7 @@ import Numerics
 /// code i becomes a distinct candidate vector v, with m_i = N_i v so that e_i = m_i / Ñ_i holds from the start and
 /// no count is zero. N_i starts at the dead-code threshold, where a restarted code starts: a code has to be used to
 /// stay alive, so the codes the encoder abandons in its first steps are restarted at the next restart instead of
-/// lingering for hundreds of steps while their counts decay (BRIEF section 8: usage otherwise collapses to a few
+/// lingering for hundreds of steps while their counts decay (with a random start, usage was seen to collapse to a few
 /// codes early on). With a threshold of 0 (no restarts) N_i is count/K, its share of the batch under uniform use.
 ///
 /// Randomness (which candidate becomes which code) comes from counter-based streams keyed by (seed, level) for the
@@ -31,8 +31,7 @@ public final class EMAQuantizer {
     public let dimension: Int
     /// With `level`, keys the random streams of initialisation and restarts.
     public let seed: UInt64
-    /// 0 for the top level, 1 for the bottom.
-    public let level: Int
+    public let level: VQVAELevel
     public var decay: Float
     public var epsilon: Float
     /// Codes with N_i below this are dead (`deadCodes()`); restarted codes start with N_i equal to it.
@@ -53,20 +52,14 @@ public final class EMAQuantizer {
     public var statisticsCount: Int { numCodes * (1 + dimension) }
 
     private let quantizer: VectorQuantizer
-    /// One micro-batch's statistics, summed from zero before being added to the caller's buffer, so that
-    /// accumulating micro-batches a then b gives exactly a + b, as an all-reduce of two ranks would.
-    private let batchStatistics: UnsafeMutableBufferPointer<Float>
     /// Chosen candidate rows, gathered before they are written into the codebook.
     private let selected = Tensor(shape: [0])
     private var permutation: [Int32] = []
     private var input: Tensor?
     private var surrogate: StraightThroughSurrogate?
 
-    private static let initializationPurpose: UInt64 = 0x1A17
-    private static let restartPurpose: UInt64 = 0x2E57
-
     public init(
-        numCodes: Int, dimension: Int, seed: UInt64, level: Int, decay: Float, epsilon: Float,
+        numCodes: Int, dimension: Int, seed: UInt64, level: VQVAELevel, decay: Float, epsilon: Float,
         deadCodeThreshold: Float
     ) {
         precondition(numCodes > 0 && dimension > 0, "codebook of \(numCodes) x \(dimension)")
@@ -81,18 +74,15 @@ public final class EMAQuantizer {
         codebook = .allocate(capacity: numCodes * dimension)
         counts = .allocate(capacity: numCodes)
         sums = .allocate(capacity: numCodes * dimension)
-        batchStatistics = .allocate(capacity: numCodes * (1 + dimension))
         codebook.initialize(repeating: 0)
         counts.initialize(repeating: 0)
         sums.initialize(repeating: 0)
-        batchStatistics.initialize(repeating: 0)
     }
 
     deinit {
         codebook.deallocate()
         counts.deallocate()
         sums.deallocate()
-        batchStatistics.deallocate()
     }
 
     // MARK: Quantisation
@@ -135,20 +125,19 @@ public final class EMAQuantizer {
 
     // MARK: EMA statistics and update
 
-    /// Adds the last forward's statistics (layout in the type's documentation) to `target`.
+    /// Adds the last forward's statistics (layout in the type's documentation) to `target`, vector by vector; a
+    /// caller accumulating micro-batches wraps this in a `MicroBatchSum` so that each is summed from zero.
     public func accumulateStatistics(into target: UnsafeMutablePointer<Float>) {
         guard let z = input else { preconditionFailure("statistics before forward") }
         let k = numCodes, d = dimension, chosen = quantizer.indices
         precondition(chosen.count * d == z.count, "statistics of a search that was not the last forward")
-        let local = batchStatistics.baseAddress!, localSums = local + k, vectors = z.data
-        batchStatistics.update(repeating: 0)
+        let sums = target + k, vectors = z.data
         for r in 0..<chosen.count {
             let code = Int(chosen[r])
-            local[code] += 1
-            let s = localSums + code * d, v = vectors + r * d
+            target[code] += 1
+            let s = sums + code * d, v = vectors + r * d
             for j in 0..<d { s[j] += v[j] }
         }
-        for i in 0..<statisticsCount { target[i] += local[i] }
     }
 
     /// Moves N, m and the codebook by statistics summed over the step's micro-batches and ranks.
@@ -180,7 +169,7 @@ public final class EMAQuantizer {
     /// The candidate position (in 0..<candidateCount) that becomes code i, for every i: distinct while
     /// candidateCount >= K. A caller that cannot afford to gather every candidate fetches just these.
     public func initializationPositions(candidateCount: Int) -> [Int] {
-        choosePositions(numCodes, among: candidateCount, keys: [EMAQuantizer.initializationPurpose, UInt64(level)])
+        choosePositions(numCodes, among: candidateCount, purpose: .codebookInitialization, keys: [level.streamKey])
     }
 
     /// Initialises from `selected` (K rows: the candidates at `initializationPositions`, in that order), taken from
@@ -212,8 +201,7 @@ public final class EMAQuantizer {
     public func restartPositions(candidateCount: Int) -> (codes: [Int], positions: [Int]) {
         let dead = deadCodes()
         let positions = choosePositions(
-            dead.count, among: candidateCount,
-            keys: [EMAQuantizer.restartPurpose, UInt64(updateCount), UInt64(level)])
+            dead.count, among: candidateCount, purpose: .codeRestart, keys: [UInt64(updateCount), level.streamKey])
         return (dead, positions)
     }
 
@@ -246,9 +234,9 @@ public final class EMAQuantizer {
 
     /// `picks` positions in 0..<count from a partial Fisher-Yates shuffle of the stream keyed by `keys`: distinct
     /// while picks <= count, then cycling through the shuffle again.
-    private func choosePositions(_ picks: Int, among count: Int, keys: [UInt64]) -> [Int] {
-        precondition(count > 0, "no candidate vectors for level \(level)")
-        let random = CounterRandom(seed: seed, keys: keys)
+    private func choosePositions(_ picks: Int, among count: Int, purpose: RandomPurpose, keys: [UInt64]) -> [Int] {
+        precondition(count > 0, "no candidate vectors for the \(level.name) level")
+        let random = CounterRandom(seed: seed, purpose: purpose, keys: keys)
         let distinct = min(picks, count)
         permutation.removeAll(keepingCapacity: true)
         permutation.append(contentsOf: (0..<count).lazy.map { Int32($0) })

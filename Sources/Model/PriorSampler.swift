@@ -40,18 +40,14 @@ public enum PriorSampler {
         return (topCodes, bottomCodes)
     }
 
-    /// Stream keys separating sampling from every other use of the counter-based generator, per level.
-    static let topStream: UInt64 = 0x5A3F_0001
-    static let bottomStream: UInt64 = 0x5A3F_0002
-
     /// Fills a code map [N, H, W] in raster order from `network`, given conditioning [N, H, W, Cc] or nil.
     static func sampleRaster(
         _ network: GatedPixelCNN, height: Int, labels: [Int32], conditioning: Tensor?, temperature: Float,
-        seed: UInt64, stream: UInt64, firstSample: Int
+        seed: UInt64, purpose: RandomPurpose, firstSample: Int
     ) -> [Int32] {
         precondition(temperature >= 0 && temperature.isFinite, "temperature \(temperature) must be finite and >= 0")
         let batch = labels.count, width = network.width, k = network.config.codebookSize, area = height * width
-        let streams = (0..<batch).map { CounterRandom(seed: seed, keys: [stream, UInt64(firstSample + $0)]) }
+        let streams = (0..<batch).map { CounterRandom(seed: seed, purpose: purpose, keys: [UInt64(firstSample + $0)]) }
         var codes = [Int32](repeating: 0, count: batch * area)
         var prefix: [Int32] = []
         var rowCodes: [Int32] = []
@@ -128,7 +124,7 @@ extension TopPrior {
     public func sample(labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0) -> [Int32] {
         PriorSampler.sampleRaster(
             network, height: height, labels: labels, conditioning: nil, temperature: temperature, seed: seed,
-            stream: PriorSampler.topStream, firstSample: firstSample)
+            purpose: .topSampling, firstSample: firstSample)
     }
 }
 
@@ -140,6 +136,6 @@ extension BottomPrior {
         let features = conditioningFeatures(topCodes: topCodes, batch: labels.count)
         return PriorSampler.sampleRaster(
             network, height: height, labels: labels, conditioning: features, temperature: temperature, seed: seed,
-            stream: PriorSampler.bottomStream, firstSample: firstSample)
+            purpose: .bottomSampling, firstSample: firstSample)
     }
 }

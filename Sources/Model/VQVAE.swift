@@ -1,11 +1,5 @@
 import Numerics
 
-/// The two quantised levels of VQ-VAE-2; the raw value keys the levels' random streams.
-public enum VQVAELevel: Int, Sendable, CaseIterable {
-    case top = 0
-    case bottom = 1
-}
-
 /// The hierarchical VQ-VAE of VQ-VAE-2 (arXiv 1906.00446) with EMA codebooks, on NHWC fp32 images in [-1, 1].
 ///
 /// Construction registers every trainable parameter in `store` (which must be empty: one store per model); the
@@ -19,10 +13,10 @@ public enum VQVAELevel: Int, Sendable, CaseIterable {
 /// One training step, with M micro-batches per rank:
 ///  1. `store.zeroGradients()`;
 ///  2. for each micro-batch: `forward(images, training: true)` (also adds the micro-batch's EMA statistics to
-///     `localEMAStatistics`), then `backward(scale:)` (adds its gradients to the store's);
-///  3. distributed only: all-reduce the store's gradients, and `localEMAStatistics` (sum) in one fused buffer;
+///     `emaStatistics`), then `backward(scale:)` (adds its gradients to the store's);
+///  3. distributed: all-reduce the store's gradients, and sum `emaStatistics` over ranks in place (one buffer);
 ///  4. the optimiser updates the parameters from the gradients;
-///  5. `applyEMAUpdate(from:)` with the (summed) statistics, which also clears `localEMAStatistics`;
+///  5. `applyEMAUpdate()` from the summed statistics, which also clears `emaStatistics`;
 ///  6. `restartDeadCodes()` when `restartsDue` (or, distributed, each level's restart from gathered candidates).
 /// Micro-batch a then b accumulates exactly a + b (gradients and statistics), as a two-rank all-reduce does.
 public final class VQVAE {
@@ -32,8 +26,8 @@ public final class VQVAE {
     public let top: EMAQuantizer
     public let bottom: EMAQuantizer
     /// Both levels' statistics of this rank's micro-batches since the last update: [top | bottom], each laid out
-    /// [K counts | K*D sums] as `EMAQuantizer` documents.
-    public let localEMAStatistics: UnsafeMutableBufferPointer<Float>
+    /// [K counts | K*D sums] as `EMAQuantizer` documents. Ranks sum it in place before `applyEMAUpdate`.
+    public let emaStatistics: UnsafeMutableBufferPointer<Float>
 
     private let bottomEncoder: Encoder
     private let topEncoder: Encoder
@@ -53,8 +47,9 @@ public final class VQVAE {
     private let topCodeGradient = Tensor(shape: [0])
     private let bottomFeatureGradient = Tensor(shape: [0])
     private let imageGradient = Tensor(shape: [0])
-    /// The gradients of earlier micro-batches, set aside while a backward pass sums its own from zero.
-    private let carriedGradients: UnsafeMutableBufferPointer<Float>
+    /// Sums each micro-batch's gradients and statistics from zero before adding them to the earlier ones'.
+    private let gradientSum = MicroBatchSum()
+    private let statisticsSum = MicroBatchSum()
     private var readyForBackward = false
     private var lastOutput: Tensor?
     private var lastTopInput: Tensor?
@@ -79,25 +74,21 @@ public final class VQVAE {
                           config: config, stride: 4)
         func quantizer(_ level: VQVAELevel) -> EMAQuantizer {
             EMAQuantizer(
-                numCodes: config.codebookSize, dimension: d, seed: seed, level: level.rawValue,
+                numCodes: config.codebookSize, dimension: d, seed: seed, level: level,
                 decay: config.emaDecay, epsilon: config.emaEpsilon, deadCodeThreshold: config.deadCodeThreshold)
         }
         top = quantizer(.top)
         bottom = quantizer(.bottom)
-        localEMAStatistics = .allocate(capacity: top.statisticsCount + bottom.statisticsCount)
-        localEMAStatistics.initialize(repeating: 0)
-        carriedGradients = .allocate(capacity: max(store.count, 1))
+        emaStatistics = .allocate(capacity: top.statisticsCount + bottom.statisticsCount)
+        emaStatistics.initialize(repeating: 0)
     }
 
-    deinit {
-        localEMAStatistics.deallocate()
-        carriedGradients.deallocate()
-    }
+    deinit { emaStatistics.deallocate() }
 
     /// The quantiser of `level`.
     public func quantizer(_ level: VQVAELevel) -> EMAQuantizer { level == .top ? top : bottom }
 
-    /// Where `level`'s statistics start in `localEMAStatistics` (and in any buffer of its layout).
+    /// Where `level`'s statistics start in `emaStatistics`.
     public func statisticsOffset(_ level: VQVAELevel) -> Int { level == .top ? 0 : top.statisticsCount }
 
     private func checkImages(_ images: Tensor) {
@@ -110,7 +101,7 @@ public final class VQVAE {
     // MARK: Training
 
     /// Runs the network on `images`; with `training`, keeps what `backward` needs and adds both levels' EMA
-    /// statistics to `localEMAStatistics`.
+    /// statistics to `emaStatistics`.
     public func forward(_ images: Tensor, training: Bool) -> VQVAELosses {
         checkImages(images)
         let features = bottomEncoder.forward(images)
@@ -126,9 +117,11 @@ public final class VQVAE {
             reconstruction: meanSquaredError.forward(output, images), commitmentTop: top.commitmentLoss(),
             commitmentBottom: bottom.commitmentLoss(), beta: config.beta)
         if training {
-            let statistics = localEMAStatistics.baseAddress!
-            top.accumulateStatistics(into: statistics + statisticsOffset(.top))
-            bottom.accumulateStatistics(into: statistics + statisticsOffset(.bottom))
+            let statistics = emaStatistics.baseAddress!
+            statisticsSum.add(into: statistics, count: emaStatistics.count) {
+                top.accumulateStatistics(into: statistics + statisticsOffset(.top))
+                bottom.accumulateStatistics(into: statistics + statisticsOffset(.bottom))
+            }
         }
         readyForBackward = training
         return losses
@@ -148,13 +141,15 @@ public final class VQVAE {
     @discardableResult
     public func backward(scale: Float = 1, inputGradient: Bool = false) -> Tensor? {
         precondition(readyForBackward, "backward needs a forward(_:training: true) just before it")
-        precondition(store.isMaterialized && store.count == carriedGradients.count,
-                     "the store must hold this model alone and be materialized")
+        precondition(store.isMaterialized, "the store must be materialized")
         readyForBackward = false
-        let gradients = store.gradients, carried = carriedGradients.baseAddress!, count = store.count
-        carried.update(from: gradients, count: count)
-        store.zeroGradients()
+        return gradientSum.add(into: store.gradients, count: store.count) {
+            backwardFromZero(scale: scale, inputGradient: inputGradient)
+        }
+    }
 
+    /// The backward pass proper, adding into gradients that start at zero.
+    private func backwardFromZero(scale: Float, inputGradient: Bool) -> Tensor? {
         let beta = config.beta * scale
         // Each gradient is released once read (`Tensor.release`), so that backward holds few at a time.
         let dReconstruction = meanSquaredError.backward(scale)
@@ -186,7 +181,6 @@ public final class VQVAE {
         dFeaturesConditioning.release()
         let dEncoded = bottomEncoder.backward(bottomFeatureGradient, inputGradient: inputGradient)
 
-        for i in 0..<count { gradients[i] += carried[i] }
         guard let dEncoded else { return nil }
         // The images are also the reconstruction's target: d/dx mean((y - x)^2) = -dL/dy.
         imageGradient.resize(like: dEncoded)
@@ -195,18 +189,20 @@ public final class VQVAE {
         return imageGradient
     }
 
-    /// Applies the EMA update of both levels from statistics in `localEMAStatistics`'s layout (summed over the
-    /// step's micro-batches and, distributed, over ranks), clears `localEMAStatistics`, and returns the usage of
-    /// each level (the batch's, and the live codes after the update).
+    /// Applies the EMA update of both levels from `emaStatistics` (summed over the step's micro-batches and,
+    /// distributed, over ranks), clears it, and returns the usage of each level (the batch's, and the live codes
+    /// after the update).
     @discardableResult
-    public func applyEMAUpdate(from statistics: UnsafePointer<Float>) -> (top: CodebookUsage, bottom: CodebookUsage) {
-        let topStatistics = statistics + statisticsOffset(.top)
-        let bottomStatistics = statistics + statisticsOffset(.bottom)
-        top.applyUpdate(from: topStatistics)
-        bottom.applyUpdate(from: bottomStatistics)
-        let usage = (top.usage(from: topStatistics), bottom.usage(from: bottomStatistics))
-        localEMAStatistics.update(repeating: 0)
+    public func applyEMAUpdate() -> PerLevel<CodebookUsage> {
+        let usage = PerLevel<CodebookUsage>(top: applyEMAUpdate(.top), bottom: applyEMAUpdate(.bottom))
+        emaStatistics.update(repeating: 0)
         return usage
+    }
+
+    private func applyEMAUpdate(_ level: VQVAELevel) -> CodebookUsage {
+        let statistics = UnsafePointer(emaStatistics.baseAddress! + statisticsOffset(level))
+        quantizer(level).applyUpdate(from: statistics)
+        return quantizer(level).usage(from: statistics)
     }
 
     /// Whether the configuration calls for dead-code restarts after the latest EMA update.

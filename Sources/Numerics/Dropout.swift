@@ -2,12 +2,9 @@
 /// at evaluation and sampling the layer is the identity.
 ///
 /// The mask of element e of global sample s is drawn at index e of the counter-based stream keyed by
-/// (seed, dropoutDomain, layerId, step, s), so it does not depend on how samples are spread over ranks or on
+/// (seed, `RandomPurpose.dropout`, layerId, step, s), so it does not depend on how samples are spread over ranks or on
 /// what any other layer drew.
 public final class Dropout {
-    /// The stream key that separates dropout masks from every other use of the counter-based generator.
-    public static let dropoutDomain: UInt64 = 0xD209_0017
-
     public let probability: Float
     public let layerId: UInt64
     public let output = Tensor(shape: [0])
@@ -36,7 +33,7 @@ public final class Dropout {
         let src = x.data, dst = output.data, m = mask.data
         for s in 0..<samples {
             let random = CounterRandom(
-                seed: seed, keys: [Dropout.dropoutDomain, layerId, UInt64(step), UInt64(firstSample + s)])
+                seed: seed, purpose: .dropout, keys: [layerId, UInt64(step), UInt64(firstSample + s)])
             let base = s * perSample
             // One Philox block gives the words of four consecutive indices, word(e) = block(e / 4)'s word e % 4,
             // and `blocks` draws eight blocks, the words of 32 indices, at a time (in block-major lanes).

@@ -67,7 +67,7 @@ public final class ParameterStore {
         gradients.initialize(repeating: 0, count: count)
         for p in parameters {
             let out = values + p.offset
-            let random = CounterRandom(seed: seed, keys: [0x1417, UInt64(p.index)])
+            let random = CounterRandom(seed: seed, purpose: .parameterInitialization, keys: [UInt64(p.index)])
             switch p.initializer {
             case .uniform(let bound):
                 for i in 0..<p.count { out[i] = (2 * random.uniform(UInt64(i)) - 1) * bound }

@@ -1,8 +1,8 @@
 import Checkpoints
 import Configuration
+import Coordination
 import DataPipeline
 import Foundation
-import MPI
 
 /// A replica restored from a committed checkpoint, for the tools that use a trained model without training it:
 /// `evaluate`, `sample` and `extract-codes`.
@@ -17,7 +17,7 @@ public struct CheckpointedReplica {
     /// directory). The config is `configPath` if given, else the one saved in the checkpoint; `overrides` apply to
     /// either. Rank 0 resolves "auto" and every rank loads the same checkpoint.
     public static func load(
-        checkpoint: String, configPath: String?, overrides: [String], communicator: Communicator
+        checkpoint: String, configPath: String?, overrides: [String], coordinator: Coordinator
     ) throws -> CheckpointedReplica {
         var path = checkpoint
         if checkpoint == "auto" {
@@ -25,8 +25,8 @@ public struct CheckpointedReplica {
                 throw TrainingSetupError("--checkpoint auto needs --config (its checkpoints.directory says where to look)")
             }
             let root = try ExperimentConfig.load(path: configPath, overrides: overrides).checkpoints.directory
-            let newest = communicator.isRoot ? try CheckpointCatalog.latestCommitted(in: root) ?? "" : ""
-            path = String(decoding: try communicator.broadcast(bytes: Array(newest.utf8)), as: UTF8.self)
+            let newest = coordinator.isRoot ? try CheckpointCatalog.latestCommitted(in: root) ?? "" : ""
+            path = try coordinator.rootsChoice(newest)
             guard !path.isEmpty else { throw TrainingSetupError("\(root): no committed checkpoint to load") }
         }
         let stored = try Checkpoint(path: path)

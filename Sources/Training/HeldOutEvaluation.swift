@@ -1,3 +1,4 @@
+import Coordination
 import DataPipeline
 import Evaluation
 import Foundation
@@ -25,16 +26,16 @@ public final class HeldOutEvaluation {
     }
 
     /// Evaluates `replica` (dropout off; no state moves) and returns the report for `step`.
-    public func run(_ replica: Replica, sync: ReplicaSync, step: Int?) throws -> EvaluationReport {
+    public func run(_ replica: Replica, coordinator: Coordinator, step: Int?) throws -> EvaluationReport {
         let evaluator = Evaluator(
             vqvae: replica.vqvae, topPrior: replica.topPrior, bottomPrior: replica.bottomPrior,
             classes: manifest.classes.count)
         let loader = BatchLoader(
             shards: shards,
-            schedule: .evaluation(EvaluationPartition(count: shards.count, rank: sync.rank, worldSize: sync.worldSize, batch: batch)))
+            schedule: .evaluation(EvaluationPartition(count: shards.count, rank: coordinator.rank, worldSize: coordinator.worldSize, batch: batch)))
         defer { loader.stop() }
         try evaluator.accumulate(loader)
-        let sums = try sync.sum(evaluator.sums)
+        let sums = try coordinator.sum(evaluator.sums)
         return EvaluationReport(sums: sums, layout: evaluator.layout, classNames: manifest.classes.map(\.name), step: step)
     }
 

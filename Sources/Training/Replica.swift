@@ -3,29 +3,27 @@ import Numerics
 
 /// One rank's full copy of everything that trains: the VQ-VAE, both priors, an Adam per model, and the step count.
 ///
-/// Each model has its own parameter store (so the staged schedule can train one part at a time and the
-/// gradient reducer can start one model's all-reduce while the next one's backward runs). Stores are indexed
-/// 0 = VQ-VAE, 1 = top prior, 2 = bottom prior everywhere.
+/// Each model part has its own parameter store (so the staged schedule can train one part at a time and the
+/// gradient reducer can start one model's all-reduce while the next one's backward runs).
 public final class Replica {
     public let config: ExperimentConfig
-    public let stores: [ParameterStore]
+    public let stores: PerPart<ParameterStore>
     public let vqvae: VQVAE
     public let topPrior: TopPrior
     public let bottomPrior: BottomPrior
-    public let optimizers: [Adam]
+    public let optimizers: PerPart<Adam>
     /// Optimiser steps completed: the next step's index.
     public var step = 0
     /// When the priors were trained on extracted code shards: the fingerprint of the VQ-VAE that made them.
     public var priorCodesFingerprint: String?
 
-    public static let storeNames = ["vqvae", "top_prior", "bottom_prior"]
-
     /// Builds the models for `classes` classes, each initialised from (seed, parameter index) streams: every rank
     /// builds the same replica from the same seed.
     public init(config: ExperimentConfig, classes: Int) throws {
         self.config = config
-        stores = [ParameterStore(), ParameterStore(), ParameterStore()]
-        vqvae = try VQVAE(stores[0], config: config.model, seed: config.train.seed)
+        let stores = PerPart { _ in ParameterStore() }
+        self.stores = stores
+        vqvae = try VQVAE(stores.vqvae, config: config.model, seed: config.train.seed)
         var top = config.topPrior, bottom = config.bottomPrior
         top.classes = classes
         bottom.classes = classes
@@ -34,20 +32,26 @@ public final class Replica {
         try top.validate()
         try bottom.validate()
         let side = config.model.imageSize
-        topPrior = TopPrior(stores[1], name: "top_prior", config: top, height: side / 8, width: side / 8)
-        bottomPrior = BottomPrior(stores[2], name: "bottom_prior", config: bottom, height: side / 4, width: side / 4)
-        for (index, store) in stores.enumerated() { store.materialize(seed: config.train.seed &+ UInt64(index) &* 0x9E37) }
+        topPrior = TopPrior(stores.topPrior, name: ModelPart.topPrior.name, config: top, height: side / 8, width: side / 8)
+        bottomPrior = BottomPrior(
+            stores.bottomPrior, name: ModelPart.bottomPrior.name, config: bottom, height: side / 4, width: side / 4)
+        // The seed offsets are the parts' positions in ModelPart.allCases, fixed so that a seed keeps its model.
+        for (index, store) in stores.all.enumerated() {
+            store.materialize(seed: config.train.seed &+ UInt64(index) &* 0x9E37)
+        }
         let t = config.train
-        optimizers = stores.map {
-            Adam(count: $0.count, beta1: t.adamBeta1, beta2: t.adamBeta2, epsilon: t.adamEpsilon, weightDecay: t.weightDecay)
+        optimizers = PerPart { part in
+            Adam(
+                count: stores[part].count, beta1: t.adamBeta1, beta2: t.adamBeta2, epsilon: t.adamEpsilon,
+                weightDecay: t.weightDecay)
         }
     }
 
-    /// The learning rate of store `index` at the current step.
-    public func learningRate(store index: Int) -> Float {
+    /// The learning rate of `part` at the current step.
+    public func learningRate(_ part: ModelPart) -> Float {
         let t = config.train
         let schedule = LearningRateSchedule(
-            base: index == 0 ? t.learningRate : t.priorLearningRate, warmupSteps: t.warmupSteps,
+            base: part.isPrior ? t.priorLearningRate : t.learningRate, warmupSteps: t.warmupSteps,
             decay: t.decay == "cosine" ? .cosine : .constant, totalSteps: t.steps, minimum: t.minimumLearningRate)
         return schedule.rate(at: step)
     }
@@ -56,22 +60,23 @@ public final class Replica {
     /// agree on bit for bit, and what a checkpoint saves.
     public var stateTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
         var tensors: [(String, UnsafeMutableBufferPointer<Float>)] = []
-        for (index, name) in Replica.storeNames.enumerated() {
-            let store = stores[index]
-            tensors.append(("\(name)/parameters", UnsafeMutableBufferPointer(start: store.values, count: store.count)))
-            tensors.append(("\(name)/adam/m", optimizers[index].m))
-            tensors.append(("\(name)/adam/v", optimizers[index].v))
+        for part in ModelPart.allCases {
+            let store = stores[part]
+            tensors.append(("\(part.name)/parameters", UnsafeMutableBufferPointer(start: store.values, count: store.count)))
+            tensors.append(("\(part.name)/adam/m", optimizers[part].m))
+            tensors.append(("\(part.name)/adam/v", optimizers[part].v))
         }
-        for (level, quantizer) in [("top", vqvae.top), ("bottom", vqvae.bottom)] {
-            tensors.append(("vqvae/\(level)/codebook", quantizer.codebook))
-            tensors.append(("vqvae/\(level)/ema_counts", quantizer.counts))
-            tensors.append(("vqvae/\(level)/ema_sums", quantizer.sums))
+        for level in VQVAELevel.allCases {
+            let quantizer = vqvae.quantizer(level)
+            tensors.append(("vqvae/\(level.name)/codebook", quantizer.codebook))
+            tensors.append(("vqvae/\(level.name)/ema_counts", quantizer.counts))
+            tensors.append(("vqvae/\(level.name)/ema_sums", quantizer.sums))
         }
         return tensors
     }
 
     /// The buffers rank 0 broadcasts at start-up: every store's parameters (codebooks start from data later).
     public var initialParameters: [UnsafeMutableBufferPointer<Float>] {
-        stores.map { UnsafeMutableBufferPointer(start: $0.values, count: $0.count) }
+        stores.all.map { UnsafeMutableBufferPointer(start: $0.values, count: $0.count) }
     }
 }

@@ -27,14 +27,14 @@ extension Replica {
         let text = "vqvae \(config.model)\ntop \(topPrior.config)\nbottom \(bottomPrior.config)\nclasses \(classes)"
         var crc = CRC32()
         crc.update(Array(text.utf8))
-        return "crc32:\(crc.hex) params:\(stores.map { String($0.count) }.joined(separator: ","))"
+        return "crc32:\(crc.hex) params:\(stores.all.map { String($0.count) }.joined(separator: ","))"
     }
 
     /// Identifies the VQ-VAE's current weights and codebooks: code shards record it, and priors trained on them
     /// remember it, so that priors are never paired with a VQ-VAE whose codes they did not learn.
     public var vqvaeFingerprint: String {
         var crc = CRC32()
-        for tensor in stateTensors where tensor.name == "vqvae/parameters" || tensor.name.hasSuffix("/codebook") {
+        for tensor in stateTensors where tensor.name == "\(ModelPart.vqvae.name)/parameters" || tensor.name.hasSuffix("/codebook") {
             crc.update(UnsafeRawBufferPointer(tensor.values))
         }
         return "vqvae-weights-crc32:\(crc.hex)"
@@ -43,11 +43,13 @@ extension Replica {
     /// The scalar state at `position` (the next sample to read).
     public func checkpointMetadata(position: DataPosition) -> CheckpointMetadata {
         var optimizerSteps: [String: Int] = [:]
-        for (index, name) in Replica.storeNames.enumerated() { optimizerSteps[name] = optimizers[index].step }
+        for part in ModelPart.allCases { optimizerSteps[part.name] = optimizers[part].step }
         return CheckpointMetadata(
             step: step, dataEpoch: position.epoch, dataSampleInEpoch: position.sampleInEpoch,
             optimizerSteps: optimizerSteps,
-            emaUpdates: ["vqvae/top": vqvae.top.updateCount, "vqvae/bottom": vqvae.bottom.updateCount],
+            emaUpdates: Dictionary(uniqueKeysWithValues: VQVAELevel.allCases.map {
+                ("vqvae/\($0.name)", vqvae.quantizer($0).updateCount)
+            }),
             extras: [
                 "codebooks_initialized": vqvae.top.isInitialized && vqvae.bottom.isInitialized ? "true" : "false",
                 "schedule": config.train.schedule.rawValue,
@@ -57,12 +59,12 @@ extension Replica {
     /// Restores the scalars of `metadata` (the tensors are filled by the load itself); returns the data position.
     public func restore(_ metadata: CheckpointMetadata) -> DataPosition {
         step = metadata.step
-        for (index, name) in Replica.storeNames.enumerated() { optimizers[index].step = metadata.optimizerSteps[name] ?? 0 }
-        vqvae.top.updateCount = metadata.emaUpdates["vqvae/top"] ?? 0
-        vqvae.bottom.updateCount = metadata.emaUpdates["vqvae/bottom"] ?? 0
+        for part in ModelPart.allCases { optimizers[part].step = metadata.optimizerSteps[part.name] ?? 0 }
         let initialized = metadata.extras["codebooks_initialized"] == "true"
-        vqvae.top.isInitialized = initialized
-        vqvae.bottom.isInitialized = initialized
+        for level in VQVAELevel.allCases {
+            vqvae.quantizer(level).updateCount = metadata.emaUpdates["vqvae/\(level.name)"] ?? 0
+            vqvae.quantizer(level).isInitialized = initialized
+        }
         priorCodesFingerprint = metadata.extras["prior_codes_vqvae"]
         return DataPosition(epoch: metadata.dataEpoch, sampleInEpoch: metadata.dataSampleInEpoch)
     }

@@ -1,7 +1,9 @@
+import Model
+
 /// What one step measured, summed or averaged over every rank (identical on all of them).
 public struct StepMetrics: Codable, Sendable, Equatable {
     public var step = 0
-    public var schedule = ""
+    public var schedule = ExperimentConfig.Schedule.joint
     /// Mean squared error of the reconstruction on [-1, 1], and the commitment terms (VQ-VAE schedules).
     public var reconstruction = 0.0
     public var commitmentTop = 0.0
@@ -25,6 +27,25 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     public var exposedCommunication = 0.0
 
     public init() {}
+
+    /// Records `losses` in the loss fields.
+    public mutating func record(_ losses: StepLosses) {
+        reconstruction = losses.reconstruction
+        commitmentTop = losses.commitment.top
+        commitmentBottom = losses.commitment.bottom
+        topNats = losses.priorNats.top
+        bottomNats = losses.priorNats.bottom
+    }
+
+    /// Records both levels' codebook use after the step's EMA update.
+    mutating func record(_ usage: PerLevel<CodebookUsage>) {
+        topUsage = usage.top.usage
+        topLive = usage.top.liveUsage
+        topPerplexity = usage.top.perplexity
+        bottomUsage = usage.bottom.usage
+        bottomLive = usage.bottom.liveUsage
+        bottomPerplexity = usage.bottom.perplexity
+    }
 
     public var topBits: Double { topNats / 0.693_147_180_559_945_3 }
     public var bottomBits: Double { bottomNats / 0.693_147_180_559_945_3 }

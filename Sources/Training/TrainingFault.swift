@@ -31,7 +31,7 @@ struct TrainingFault {
         guard rank == self.rank, completed == step else { return }
         FileHandle.standardError.write(Data("rank \(rank): planted fault \(kind.rawValue) after step \(completed) (\(Self.variable))\n".utf8))
         switch kind {
-        case .diverge: replica.stores[1].values[0] += 1e-3
+        case .diverge: replica.stores.topPrior.values[0] += 1e-3
         case .exit: exit(7)
         case .kill: kill(getpid(), SIGKILL)
         }

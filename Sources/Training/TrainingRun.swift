@@ -1,8 +1,8 @@
 import Checkpoints
+import Coordination
 import DataPipeline
 import Evaluation
 import Foundation
-import MPI
 import Model
 import Numerics
 import Storage
@@ -14,9 +14,9 @@ import Storage
 /// divergence) are taken together.
 public final class TrainingRun {
     public let config: ExperimentConfig
-    public let communicator: Communicator
+    public let coordinator: Coordinator
+    public let reducer: GradientReducer
     public let replica: Replica
-    public let sync: MPISync
     public let manifest: ShardManifest
     public let shards: ShardSet
     public private(set) var position = DataPosition()
@@ -37,12 +37,12 @@ public final class TrainingRun {
     private let fault = TrainingFault.fromEnvironment()
 
     public init(
-        config: ExperimentConfig, communicator: Communicator, configText: String, signals: StopSignals?,
+        config: ExperimentConfig, coordinator: Coordinator, configText: String, signals: StopSignals?,
         output: @escaping (String) -> Void = { print($0) }
     ) throws {
-        try config.validate(worldSize: communicator.size)
+        try config.validate(worldSize: coordinator.worldSize)
         self.config = config
-        self.communicator = communicator
+        self.coordinator = coordinator
         self.configText = configText
         self.signals = signals
         out = output
@@ -54,17 +54,17 @@ public final class TrainingRun {
                 "\(manifestPath): images are \(manifest.imageSize) pixels, model.image_size is \(config.model.imageSize)")
         }
         replica = try Replica(config: config, classes: manifest.classes.count)
-        sync = MPISync(
-            communicator: communicator, stores: replica.stores,
+        reducer = GradientReducer(
+            collective: coordinator.collective, stores: replica.stores.all,
             bucketBytes: Int(config.distributed.bucketMegabytes * 1_048_576), overlap: config.distributed.overlap)
-        try sync.broadcastFromRoot(replica.initialParameters)
+        try coordinator.broadcastFromRoot(replica.initialParameters)
         fingerprint = replica.fingerprint(classes: manifest.classes.count)
         let imageManifest = config.data.manifest
         heldOut = config.train.schedule == .priors && !FileManager.default.fileExists(atPath: imageManifest)
             ? nil : try HeldOutEvaluation(manifestPath: imageManifest, split: config.data.heldoutSplit, batch: 16)
         pictures = RunPictures(runDirectory: config.runDirectory)
         checkpoints = CheckpointWriter(root: config.checkpoints.directory, keep: config.checkpoints.keep)
-        try SharedFilesystemProbe.run(root: config.checkpoints.directory, collective: communicator)
+        try SharedFilesystemProbe.run(root: config.checkpoints.directory, coordinator: coordinator)
     }
 
     /// Loads a committed checkpoint into the replica: parameters, Adam, codebooks and EMA state, step and data
@@ -74,17 +74,17 @@ public final class TrainingRun {
     public func resume(_ request: String) throws -> String? {
         var path = request
         if request == "auto" {
-            let newest = communicator.isRoot ? try CheckpointCatalog.latestCommitted(in: config.checkpoints.directory) ?? "" : ""
-            path = String(decoding: try communicator.broadcast(bytes: Array(newest.utf8)), as: UTF8.self)
+            let newest = coordinator.isRoot ? try CheckpointCatalog.latestCommitted(in: config.checkpoints.directory) ?? "" : ""
+            path = try coordinator.rootsChoice(newest)
             if path.isEmpty {
-                if communicator.isRoot { out("train: no committed checkpoint in \(config.checkpoints.directory); starting fresh") }
+                if coordinator.isRoot { out("train: no committed checkpoint in \(config.checkpoints.directory); starting fresh") }
                 return nil
             }
         }
         let metadata = try Checkpoint(path: path).load(into: replica.checkpointTensors, modelFingerprint: fingerprint)
         position = replica.restore(metadata)
         try checkReplicasAgree()
-        if communicator.isRoot {
+        if coordinator.isRoot {
             out("train: resumed from \(path) at step \(replica.step), epoch \(position.epoch), sample \(position.sampleInEpoch)")
         }
         return path
@@ -114,8 +114,8 @@ public final class TrainingRun {
         try checkReplicasAgree()
         let saved = try checkpoints.save(
             replica.checkpointTensors, metadata: replica.checkpointMetadata(position: position), config: configText,
-            modelFingerprint: fingerprint, collective: communicator)
-        if communicator.isRoot {
+            modelFingerprint: fingerprint, coordinator: coordinator)
+        if coordinator.isRoot {
             out(String(format: "train: checkpoint %@ (%.1f s)", saved.path, saved.seconds))
         }
         return saved
@@ -131,19 +131,19 @@ public final class TrainingRun {
         case .vqvae: break  // priors trained on extracted codes stay tied to the VQ-VAE that made them
         }
         let sampler = try DistributedSampler(
-            count: shards.count, globalBatch: t.globalBatch, rank: communicator.rank, worldSize: communicator.size,
+            count: shards.count, globalBatch: t.globalBatch, rank: coordinator.rank, worldSize: coordinator.worldSize,
             seed: t.seed)
         let flip = config.data.flip && t.schedule != .priors
         let loader = BatchLoader(
             shards: shards, schedule: .training(sampler, start: position, flip: flip), prefetch: config.data.prefetch)
         defer { loader.stop() }
-        let step = TrainingStep(replica: replica, sync: sync)
-        let log = communicator.isRoot ? try MetricsLog(path: config.runDirectory + "/metrics.jsonl") : nil
-        if communicator.isRoot {
-            out("train: \(t.schedule.rawValue) schedule, \(communicator.size) rank(s), global batch \(t.globalBatch) "
+        let step = TrainingStep(replica: replica, coordinator: coordinator, reducer: reducer)
+        let log = coordinator.isRoot ? try MetricsLog(path: config.runDirectory + "/metrics.jsonl") : nil
+        if coordinator.isRoot {
+            out("train: \(t.schedule.rawValue) schedule, \(coordinator.worldSize) rank(s), global batch \(t.globalBatch) "
                 + "(\(sampler.localBatch) per rank, \(t.microBatches) micro-batch(es)), \(shards.count) images, "
                 + "\(sampler.stepsPerEpoch) steps per epoch, steps \(replica.step)..<\(t.steps)")
-            out("train: parameters: VQ-VAE \(replica.stores[0].count), top prior \(replica.stores[1].count), bottom prior \(replica.stores[2].count)")
+            out("train: parameters: VQ-VAE \(replica.stores.vqvae.count), top prior \(replica.stores.topPrior.count), bottom prior \(replica.stores.bottomPrior.count)")
         }
         var last: StepMetrics?
         let begin = Date()
@@ -154,7 +154,7 @@ public final class TrainingRun {
             position = batchPosition.advanced(by: t.globalBatch, count: shards.count)
             last = metrics
             let done = replica.step
-            fault?.fire(afterStep: done, rank: communicator.rank, replica: replica)
+            fault?.fire(afterStep: done, rank: coordinator.rank, replica: replica)
             if config.intervals.checkEvery > 0 && done % config.intervals.checkEvery == 0 {
                 try checkReplicasAgree()
             }
@@ -167,14 +167,14 @@ public final class TrainingRun {
             if config.intervals.checkpointEvery > 0 && done % config.intervals.checkpointEvery == 0 && done < t.steps {
                 try saveCheckpoint()
             }
-            if communicator.isRoot && (done % config.intervals.logEvery == 0 || done == t.steps) {
+            if coordinator.isRoot && (done % config.intervals.logEvery == 0 || done == t.steps) {
                 try log?.append(metrics, kind: "train")
                 let elapsed = Date().timeIntervalSince(begin)
                 let eta = elapsed / Double(done - firstStep) * Double(t.steps - done)
                 out(progressLine(metrics, epoch: batchPosition.epoch, eta: eta))
             }
-            if try sync.anyRank(signals?.requested ?? false) {
-                if communicator.isRoot { out("train: stop requested (\(signals?.signalName ?? "signal")); saving and exiting") }
+            if try coordinator.anyRank(signals?.requested ?? false) {
+                if coordinator.isRoot { out("train: stop requested (\(signals?.signalName ?? "signal")); saving and exiting") }
                 stoppedOnRequest = try saveCheckpoint()
                 return last
             }
@@ -189,8 +189,8 @@ public final class TrainingRun {
     @discardableResult
     public func evaluate(log: MetricsLog?) throws -> EvaluationReport? {
         guard let heldOut else { return nil }
-        let report = try heldOut.run(replica, sync: sync, step: replica.step)
-        if communicator.isRoot {
+        let report = try heldOut.run(replica, coordinator: coordinator, step: replica.step)
+        if coordinator.isRoot {
             try log?.append(report, kind: "eval")
             out(String(
                 format: "eval: step %d, %d held-out images | mse %.5f psnr %.2f dB | codes top %.0f%% bottom %.0f%% | prior bits top %.3f bottom %.3f",
@@ -202,7 +202,7 @@ public final class TrainingRun {
 
     /// Rank 0 draws the reconstruction grid and the curves; at the end also the class-conditional samples.
     private func drawPictures(final: Bool) throws {
-        guard communicator.isRoot, let heldOut else { return }
+        guard coordinator.isRoot, let heldOut else { return }
         if config.train.schedule != .priors {
             let path = try pictures.reconstructions(of: try heldOut.firstImages(16), replica: replica, step: replica.step)
             out("pictures: \(path)")
@@ -219,7 +219,7 @@ public final class TrainingRun {
 
     /// Parameters, optimiser state and codebooks must hold the same bits on every rank.
     public func checkReplicasAgree() throws {
-        try sync.verifyIdentical(replica.stateTensors.map { ($0.name, UnsafeBufferPointer($0.values)) })
+        try coordinator.verifyIdentical(replica.stateTensors.map { ($0.name, UnsafeBufferPointer($0.values)) })
     }
 
     /// CRC-32 of every state tensor, "name=crc" in order: what tests compare between runs.
@@ -233,13 +233,13 @@ public final class TrainingRun {
 
     private func progressLine(_ m: StepMetrics, epoch: Int, eta: Double) -> String {
         var parts = ["step \(m.step + 1)/\(config.train.steps)", "epoch \(epoch)"]
-        if m.schedule != "priors" {
+        if m.schedule.trainedParts.contains(.vqvae) {
             parts.append(String(format: "mse %.5f commit %.4f/%.4f", m.reconstruction, m.commitmentTop, m.commitmentBottom))
             parts.append(String(
                 format: "codes top %.0f%% ppl %.1f bottom %.0f%% ppl %.1f", m.topUsage * 100, m.topPerplexity,
                 m.bottomUsage * 100, m.bottomPerplexity))
         }
-        if m.schedule != "vqvae" {
+        if m.schedule.trainedParts.contains(where: \.isPrior) {
             parts.append(String(format: "prior nats top %.3f bottom %.3f", m.topNats, m.bottomNats))
         }
         parts.append(String(format: "%.1f img/s", m.imagesPerSecond))

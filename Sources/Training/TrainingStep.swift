@@ -1,161 +1,210 @@
+import Coordination
 import DataPipeline
 import Foundation
 import Model
 import Numerics
 
-/// One optimiser step of a replica on this rank's share of a global batch, with the other ranks through `sync`.
+/// One optimiser step of a replica on this rank's share of a global batch, with the other ranks through the
+/// coordinator and the gradient reducer (over a single-rank collective, one process runs the same code).
 ///
-/// Order, identical on every rank:
-///  1. (first step) codebooks start from the batch's encoder outputs, gathered over ranks in global sample order;
-///  2. per micro-batch: VQ-VAE forward and backward; then, in the joint schedule, both priors on the micro-batch's
-///     codes (which carry no gradient back into the encoder). Each micro-batch's gradients are summed from zero
-///     and then added to the earlier ones', so that two micro-batches on one rank equal two ranks bit for bit;
-///  3. after the last micro-batch's backward of each model, its gradient all-reduce starts (overlap); then all
-///     gradients are summed and scaled by 1 / (ranks * micro-batches): the mean over the global batch;
-///  4. the EMA statistics of both levels, summed over ranks in one fused all-reduce;
-///  5. a collective check that every loss is finite (a NaN on any rank stops all ranks cleanly);
-///  6. optional gradient clipping, Adam, the EMA update, and dead-code restarts from candidates gathered over ranks.
+/// The stages, in the same order on every rank:
+///  1. `prepare`: zero the gradients; on the first step, start the codebooks from the batch's encoder outputs,
+///     gathered over ranks in global sample order;
+///  2. per micro-batch, `encodeAndTrainVQVAE` (forward, EMA statistics, backward) and `trainPriors` on the
+///     micro-batch's codes (which carry no gradient back into the encoder). Every gradient and statistic of a
+///     micro-batch is summed from zero and then added to the earlier ones' (`MicroBatchSum`), so that two
+///     micro-batches on one rank equal two ranks bit for bit. After the last micro-batch's backward of each model
+///     its gradient all-reduce may start, overlapping the next model's backward;
+///  3. `reduce`: gradients averaged over the global batch, the EMA statistics of both levels summed over ranks
+///     in one buffer, a collective check that every loss is finite (a NaN on any rank stops all ranks cleanly),
+///     and the losses averaged over ranks;
+///  4. `update`: optional gradient clipping, Adam, the EMA update, and dead-code restarts from candidates
+///     gathered over ranks.
 public final class TrainingStep {
     public let replica: Replica
-    public let sync: ReplicaSync
-    private let topLoss = SoftmaxCrossEntropy()
-    private let bottomLoss = SoftmaxCrossEntropy()
+    public let coordinator: Coordinator
+    public let reducer: GradientReducer
+    /// The parts this step trains: the schedule's, or a benchmark's single prior.
+    public let parts: [ModelPart]
+    private let loss = PerLevel(top: SoftmaxCrossEntropy(), bottom: SoftmaxCrossEntropy())
+    private let priorGradientSums = PerLevel(top: MicroBatchSum(), bottom: MicroBatchSum())
     private let microImages = Tensor(shape: [0])
-    private let carry: [UnsafeMutableBufferPointer<Float>]
     /// Quantiser inputs of every micro-batch of the step: the local restart candidates of each level.
-    private var candidates: [[Float]] = [[], []]
+    private var candidates = PerLevel<[Float]>(repeating: [])
 
-    public init(replica: Replica, sync: ReplicaSync) {
+    /// `parts` defaults to the schedule's (`config.train.schedule.trainedParts`).
+    public init(replica: Replica, coordinator: Coordinator, reducer: GradientReducer, parts: [ModelPart]? = nil) {
         self.replica = replica
-        self.sync = sync
-        carry = replica.stores.map { .allocate(capacity: max($0.count, 1)) }
-        (sync as? LocalSync)?.stores = replica.stores
+        self.coordinator = coordinator
+        self.reducer = reducer
+        self.parts = parts ?? replica.config.train.schedule.trainedParts
     }
 
-    deinit { carry.forEach { $0.deallocate() } }
+    private var trainsVQVAE: Bool { parts.contains(.vqvae) }
+
+    /// One micro-batch of this rank's share: its labels, codes, and where it starts in the global batch.
+    private struct MicroBatch {
+        let index: Int
+        let isLast: Bool
+        let size: Int
+        let labels: [Int32]
+        let firstSample: Int
+        var topCodes: [Int32] = []
+        var bottomCodes: [Int32] = []
+    }
 
     /// Runs one step on `batch` (this rank's slice) and returns metrics summed over ranks.
     public func run(_ batch: Batch) throws -> StepMetrics {
         let start = Date()
-        let schedule = replica.config.train.schedule
         let microCount = replica.config.train.microBatches
-        precondition(batch.count % microCount == 0, "a batch of \(batch.count) does not split into \(microCount) micro-batches")
-        let micro = batch.count / microCount
         var metrics = StepMetrics()
         metrics.step = replica.step
-        metrics.schedule = schedule.rawValue
-        metrics.learningRate = Double(replica.learningRate(store: schedule == .priors ? 1 : 0))
+        metrics.schedule = replica.config.train.schedule
+        metrics.learningRate = Double(replica.learningRate(trainsVQVAE ? .vqvae : .topPrior))
 
-        let trainsVQVAE = schedule != .priors, trainsPriors = schedule != .vqvae
-        if trainsVQVAE && !replica.vqvae.top.isInitialized { try initializeCodebooks(batch.images, microCount: microCount) }
-        let trained = replica.stores.indices.filter { $0 == 0 ? trainsVQVAE : trainsPriors }
-        for index in trained { replica.stores[index].zeroGradients() }
-        candidates = [[], []]
-
-        // Sums over micro-batches of their mean losses: reconstruction, commitment top and bottom, prior nats top
-        // and bottom.
-        var sums = [Double](repeating: 0, count: 5)
+        try prepare(batch, microCount: microCount)
+        var sums = StepLosses()
         for m in 0..<microCount {
-            let isLast = m == microCount - 1
-            let labels = Array(batch.labels[(m * micro)..<((m + 1) * micro)])
-            let topCodes: [Int32], bottomCodes: [Int32]
+            var micro = microBatch(m, of: batch, count: microCount)
             if trainsVQVAE {
-                slice(batch.images, micro: m, size: micro)
-                let losses = replica.vqvae.forward(microImages, training: true)
-                sums[0] += Double(losses.reconstruction)
-                sums[1] += Double(losses.commitmentTop)
-                sums[2] += Double(losses.commitmentBottom)
-                topCodes = replica.vqvae.top.indices
-                bottomCodes = replica.vqvae.bottom.indices
-                for (index, level) in VQVAELevel.allCases.enumerated() {
-                    candidates[index] += replica.vqvae.lastQuantizerInput(level).array
-                }
-                replica.vqvae.backward()
-                if isLast { try sync.gradientsReady(store: 0) }
-                try sync.poll()
-            } else {
-                let topArea = batch.top.count / batch.count, bottomArea = batch.bottom.count / batch.count
-                topCodes = Array(batch.top[(m * micro * topArea)..<((m + 1) * micro * topArea)])
-                bottomCodes = Array(batch.bottom[(m * micro * bottomArea)..<((m + 1) * micro * bottomArea)])
+                let losses = try encodeAndTrainVQVAE(&micro, images: batch.images)
+                sums.reconstruction += losses.reconstruction
+                sums.commitment.top += losses.commitment.top
+                sums.commitment.bottom += losses.commitment.bottom
             }
-            if trainsPriors {
-                let dropout = DropoutContext(
-                    seed: replica.config.train.seed, step: replica.step, firstSample: batch.firstSample + m * micro)
-                let top = try accumulate(store: 1, first: m == 0) {
-                    let logits = replica.topPrior.forward(codes: topCodes, labels: labels, batch: micro, dropout: dropout)
-                    let nll = topLoss.forward(logits, targets: topCodes)
-                    replica.topPrior.backward(topLoss.backward())
-                    return nll
-                }
-                if isLast { try sync.gradientsReady(store: 1) }
-                try sync.poll()
-                let bottom = try accumulate(store: 2, first: m == 0) {
-                    let logits = replica.bottomPrior.forward(
-                        codes: bottomCodes, topCodes: topCodes, labels: labels, batch: micro, dropout: dropout)
-                    let nll = bottomLoss.forward(logits, targets: bottomCodes)
-                    replica.bottomPrior.backward(bottomLoss.backward())
-                    return nll
-                }
-                if isLast { try sync.gradientsReady(store: 2) }
-                sums[3] += top.natsPerPosition
-                sums[4] += bottom.natsPerPosition
-            }
+            let nats = try trainPriors(micro)
+            sums.priorNats.top += nats.top
+            sums.priorNats.bottom += nats.bottom
         }
-        try sync.finishGradients(scale: 1 / Float(sync.worldSize * microCount), stores: trained)
-        if trainsVQVAE { try sync.sumStatistics(replica.vqvae.localEMAStatistics) }
-
-        let local = sums.map { $0 / Double(microCount) }
-        let finite = local.allSatisfy(\.isFinite)
-        if try sync.anyRank(!finite) {
-            throw TrainingError.nonFinite(step: replica.step, ranks: try sync.ranks(where: !finite))
-        }
-        let global = try sync.sum(local).map { $0 / Double(sync.worldSize) }
-        metrics.reconstruction = global[0]
-        metrics.commitmentTop = global[1]
-        metrics.commitmentBottom = global[2]
-        metrics.topNats = global[3]
-        metrics.bottomNats = global[4]
-
-        for index in trained {
-            let store = replica.stores[index]
-            if replica.config.train.clipGradientNorm > 0 {
-                GradientClipping.clip(store.gradients, count: store.count, maxNorm: Double(replica.config.train.clipGradientNorm))
-            }
-            replica.optimizers[index].update(
-                values: store.values, gradients: store.gradients, lr: replica.learningRate(store: index))
-        }
+        metrics.record(try reduce(sums.averaged(over: microCount), microCount: microCount))
         if trainsVQVAE {
-            let usage = replica.vqvae.applyEMAUpdate(from: UnsafePointer(replica.vqvae.localEMAStatistics.baseAddress!))
-            metrics.topUsage = usage.top.usage
-            metrics.topLive = usage.top.liveUsage
-            metrics.topPerplexity = usage.top.perplexity
-            metrics.bottomUsage = usage.bottom.usage
-            metrics.bottomLive = usage.bottom.liveUsage
-            metrics.bottomPerplexity = usage.bottom.perplexity
-            if replica.vqvae.restartsDue {
-                metrics.restartedTop = try restart(.top)
-                metrics.restartedBottom = try restart(.bottom)
-            }
+            let (usage, restarted) = try update()
+            metrics.record(usage)
+            metrics.restartedTop = restarted.top
+            metrics.restartedBottom = restarted.bottom
+        } else {
+            try updateParameters()
         }
         replica.step += 1
-        metrics.images = batch.count * sync.worldSize
-        metrics.exposedCommunication = sync.takeExposedSeconds()
+        metrics.images = batch.count * coordinator.worldSize
+        metrics.exposedCommunication = reducer.takeExposedSeconds()
         metrics.seconds = Date().timeIntervalSince(start)
         return metrics
     }
 
-    /// Runs a prior's forward and backward so that its gradients for this micro-batch are summed from zero and only
-    /// then added to the earlier micro-batches' (see the type's comment).
-    private func accumulate(store index: Int, first: Bool, _ body: () -> NegativeLogLikelihood) throws -> NegativeLogLikelihood {
-        let store = replica.stores[index]
-        if first { return body() }
-        let saved = carry[index].baseAddress!
-        saved.update(from: store.gradients, count: store.count)
-        store.zeroGradients()
-        let result = body()
-        let g = store.gradients
-        for i in 0..<store.count { g[i] += saved[i] }
-        return result
+    // MARK: Stages
+
+    /// Zeroes the trained parts' gradients; before the VQ-VAE's first step, starts its codebooks from data.
+    private func prepare(_ batch: Batch, microCount: Int) throws {
+        precondition(
+            batch.count % microCount == 0, "a batch of \(batch.count) does not split into \(microCount) micro-batches")
+        if trainsVQVAE && !replica.vqvae.top.isInitialized {
+            try initializeCodebooks(batch.images, microCount: microCount)
+        }
+        for part in parts { replica.stores[part].zeroGradients() }
+        candidates = PerLevel(repeating: [])
+    }
+
+    /// The VQ-VAE's forward (which adds the micro-batch's EMA statistics) and backward; records the micro-batch's
+    /// codes for the priors and its quantiser inputs as restart candidates.
+    private func encodeAndTrainVQVAE(_ micro: inout MicroBatch, images: Tensor) throws -> StepLosses {
+        slice(images, micro: micro.index, size: micro.size)
+        let forward = replica.vqvae.forward(microImages, training: true)
+        var losses = StepLosses()
+        losses.reconstruction = Double(forward.reconstruction)
+        losses.commitment = PerLevel(top: Double(forward.commitmentTop), bottom: Double(forward.commitmentBottom))
+        micro.topCodes = replica.vqvae.top.indices
+        micro.bottomCodes = replica.vqvae.bottom.indices
+        for level in VQVAELevel.allCases {
+            candidates[level] += replica.vqvae.lastQuantizerInput(level).array
+        }
+        replica.vqvae.backward()
+        if micro.isLast { try reducer.gradientsReady(replica.stores.vqvae) }
+        try reducer.poll()
+        return losses
+    }
+
+    /// Both priors' forward and backward on the micro-batch's codes; returns their cross-entropy in nats per code.
+    private func trainPriors(_ micro: MicroBatch) throws -> PerLevel<Double> {
+        var nats = PerLevel(repeating: 0.0)
+        let dropout = DropoutContext(
+            seed: replica.config.train.seed, step: replica.step, firstSample: micro.firstSample)
+        if parts.contains(.topPrior) {
+            nats.top = priorGradientSums.top.add(into: replica.stores.topPrior.gradients, count: replica.stores.topPrior.count) {
+                let logits = replica.topPrior.forward(
+                    codes: micro.topCodes, labels: micro.labels, batch: micro.size, dropout: dropout)
+                let nll = loss.top.forward(logits, targets: micro.topCodes)
+                replica.topPrior.backward(loss.top.backward())
+                return nll.natsPerPosition
+            }
+            if micro.isLast { try reducer.gradientsReady(replica.stores.topPrior) }
+            try reducer.poll()
+        }
+        if parts.contains(.bottomPrior) {
+            nats.bottom = priorGradientSums.bottom.add(
+                into: replica.stores.bottomPrior.gradients, count: replica.stores.bottomPrior.count
+            ) {
+                let logits = replica.bottomPrior.forward(
+                    codes: micro.bottomCodes, topCodes: micro.topCodes, labels: micro.labels, batch: micro.size,
+                    dropout: dropout)
+                let nll = loss.bottom.forward(logits, targets: micro.bottomCodes)
+                replica.bottomPrior.backward(loss.bottom.backward())
+                return nll.natsPerPosition
+            }
+            if micro.isLast { try reducer.gradientsReady(replica.stores.bottomPrior) }
+        }
+        return nats
+    }
+
+    /// Averages the gradients and sums the EMA statistics over ranks, stops every rank if any loss is not finite,
+    /// and returns `local` (this rank's mean losses) averaged over ranks.
+    private func reduce(_ local: StepLosses, microCount: Int) throws -> StepLosses {
+        try reducer.average(parts.map { replica.stores[$0] }, microBatches: microCount)
+        if trainsVQVAE { try coordinator.sumEMAStatistics(replica.vqvae.emaStatistics) }
+        if try coordinator.anyRank(!local.isFinite) {
+            throw TrainingError.nonFinite(step: replica.step, ranks: try coordinator.ranks(where: !local.isFinite))
+        }
+        return StepLosses(values: try coordinator.sum(local.values)).averaged(over: coordinator.worldSize)
+    }
+
+    /// Clipping and Adam for every trained part.
+    private func updateParameters() throws {
+        for part in parts {
+            let store = replica.stores[part]
+            if replica.config.train.clipGradientNorm > 0 {
+                GradientClipping.clip(
+                    store.gradients, count: store.count, maxNorm: Double(replica.config.train.clipGradientNorm))
+            }
+            replica.optimizers[part].update(
+                values: store.values, gradients: store.gradients, lr: replica.learningRate(part))
+        }
+    }
+
+    /// The parameter update, then the EMA codebook update and (when due) dead-code restarts; returns the usage
+    /// after the update and how many codes each level restarted.
+    private func update() throws -> (usage: PerLevel<CodebookUsage>, restarted: PerLevel<Int>) {
+        try updateParameters()
+        let usage = replica.vqvae.applyEMAUpdate()
+        var restarted = PerLevel(repeating: 0)
+        if replica.vqvae.restartsDue {
+            for level in VQVAELevel.allCases { restarted[level] = try restart(level) }
+        }
+        return (usage, restarted)
+    }
+
+    // MARK: Helpers
+
+    private func microBatch(_ m: Int, of batch: Batch, count: Int) -> MicroBatch {
+        let size = batch.count / count
+        var micro = MicroBatch(
+            index: m, isLast: m == count - 1, size: size, labels: Array(batch.labels[(m * size)..<((m + 1) * size)]),
+            firstSample: batch.firstSample + m * size)
+        if !trainsVQVAE {
+            let topArea = batch.top.count / batch.count, bottomArea = batch.bottom.count / batch.count
+            micro.topCodes = Array(batch.top[(m * size * topArea)..<((m + 1) * size * topArea)])
+            micro.bottomCodes = Array(batch.bottom[(m * size * bottomArea)..<((m + 1) * size * bottomArea)])
+        }
+        return micro
     }
 
     /// Copies micro-batch `m` of `images` into `microImages`.
@@ -163,13 +212,6 @@ public final class TrainingStep {
         let perImage = images.count / images.n
         microImages.resize([size, images.h, images.w, images.c])
         microImages.data.update(from: images.data + m * size * perImage, count: size * perImage)
-    }
-
-    /// Gathers `level`'s local vectors from every rank (rank order = global sample order).
-    private func gathered(_ local: [Float]) throws -> [Float] {
-        var all = [Float](repeating: 0, count: local.count * sync.worldSize)
-        try local.withUnsafeBufferPointer { local in try all.withUnsafeMutableBufferPointer { try sync.gatherRows(local, into: $0) } }
-        return all
     }
 
     /// Data-dependent start: each level's codebook from the encoder outputs of the whole global batch, computed
@@ -182,7 +224,7 @@ public final class TrainingStep {
                 slice(images, micro: m, size: micro)
                 local += replica.vqvae.quantizerInput(for: microImages, level: level).array
             }
-            let all = try gathered(local)
+            let all = try coordinator.gatherRows(local)
             all.withUnsafeBufferPointer {
                 replica.vqvae.quantizer(level).initialize(from: $0.baseAddress!, count: all.count / replica.config.model.codeDim)
             }
@@ -190,7 +232,7 @@ public final class TrainingStep {
     }
 
     private func restart(_ level: VQVAELevel) throws -> Int {
-        let all = try gathered(candidates[level.rawValue])
+        let all = try coordinator.gatherRows(candidates[level])
         return all.withUnsafeBufferPointer {
             replica.vqvae.quantizer(level).restartDeadCodes(from: $0.baseAddress!, count: all.count / replica.config.model.codeDim)
         }

@@ -1,7 +1,8 @@
 import Checkpoints
+import Coordination
 import Foundation
 import HDF5
-import MPI
+import Model
 import Storage
 
 /// A failed weight export, naming the file (and the dataset, where one is at fault).
@@ -37,11 +38,11 @@ public enum WeightExport {
     /// The dataset paths and shapes an export of `replica` holds, in the order they are written.
     public static func datasets(of replica: Replica) -> [(path: String, shape: [Int])] {
         var list: [(String, [Int])] = []
-        for (store, model) in zip(replica.stores, Replica.storeNames) {
-            for parameter in store.parameters { list.append(("\(model)/\(parameter.name)", parameter.shape)) }
+        for part in ModelPart.allCases {
+            for parameter in replica.stores[part].parameters { list.append(("\(part.name)/\(parameter.name)", parameter.shape)) }
         }
         let k = replica.config.model.codebookSize, d = replica.config.model.codeDim
-        for level in ["top", "bottom"] { list.append(("vqvae/\(level)/codebook", [k, d])) }
+        for level in VQVAELevel.allCases { list.append(("vqvae/\(level.name)/codebook", [k, d])) }
         return list
     }
 
@@ -75,16 +76,16 @@ public enum WeightExport {
     /// `output` on rank 0; every rank loads, so the command behaves the same under mpirun.
     @discardableResult
     public static func export(
-        checkpoint: String, configPath: String?, overrides: [String], communicator: Communicator, output: String,
+        checkpoint: String, configPath: String?, overrides: [String], coordinator: Coordinator, output: String,
         overwrite: Bool
     ) throws -> (summary: Summary?, source: CheckpointedReplica) {
-        if communicator.isRoot && !overwrite && FileManager.default.fileExists(atPath: output) {
+        if coordinator.isRoot && !overwrite && FileManager.default.fileExists(atPath: output) {
             // Before the load, which can take minutes at paper size.
             throw WeightExportError(path: output, "exists; pass --force to replace it")
         }
         let loaded = try CheckpointedReplica.load(
-            checkpoint: checkpoint, configPath: configPath, overrides: overrides, communicator: communicator)
-        guard communicator.isRoot else { return (nil, loaded) }
+            checkpoint: checkpoint, configPath: configPath, overrides: overrides, coordinator: coordinator)
+        guard coordinator.isRoot else { return (nil, loaded) }
         let stored = try Checkpoint(path: loaded.path)
         let summary = try write(
             loaded.replica, to: output, step: loaded.replica.step, modelFingerprint: stored.manifest.modelFingerprint,
@@ -102,21 +103,23 @@ public enum WeightExport {
         try root.setAttribute("step", Int64(step))
         try root.setAttribute("model_fingerprint", modelFingerprint)
         try root.setAttribute("config", config)
-        try root.setAttribute("models", Replica.storeNames.joined(separator: ","))
+        try root.setAttribute("models", ModelPart.allCases.map(\.name).joined(separator: ","))
         var written = 0
-        for (store, model) in zip(replica.stores, Replica.storeNames) {
-            let group = try root.createGroup(model)
+        for part in ModelPart.allCases {
+            let store = replica.stores[part]
+            let group = try root.createGroup(part.name)
             for parameter in store.parameters {
                 written += try writeDataset(
                     group, parameter.name, shape: parameter.shape,
                     UnsafeBufferPointer(start: store.value(parameter), count: parameter.count))
             }
         }
-        let vqvae = try root.openGroup("vqvae")
+        let vqvae = try root.openGroup(ModelPart.vqvae.name)
         let k = replica.config.model.codebookSize, d = replica.config.model.codeDim
-        for (level, quantizer) in [("top", replica.vqvae.top), ("bottom", replica.vqvae.bottom)] {
-            let group = try vqvae.createGroup(level)
-            written += try writeDataset(group, "codebook", shape: [k, d], UnsafeBufferPointer(quantizer.codebook))
+        for level in VQVAELevel.allCases {
+            let group = try vqvae.createGroup(level.name)
+            let codebook = UnsafeBufferPointer(replica.vqvae.quantizer(level).codebook)
+            written += try writeDataset(group, "codebook", shape: [k, d], codebook)
         }
         try file.flush()
         return written

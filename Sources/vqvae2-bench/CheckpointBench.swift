@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import Coordination
 import DataPipeline
 import Foundation
 import MPI
@@ -20,14 +21,14 @@ struct CheckpointBench: ParsableCommand {
             names), then --repeats times: a collective save into --directory (keep 1, so each save also removes \
             the previous one), and two loads of the full state on every rank: cold (the shards' pages dropped \
             from the page cache with posix_fadvise, so they come from the disk) and warm. Run it alone and under \
-            launch/mpirun.sh -n N; one rank uses the SingleProcess collective, more use MPI.
+            launch/mpirun.sh -n N.
             """)
 
     /// Which priors go with the paper-size VQ-VAE.
     enum Priors: String, ExpressibleByArgument, CaseIterable {
         /// PriorConfig.paperTop and .paperBottom with 1000 classes.
         case paper
-        /// PriorConfig.small (BRIEF section 7's benchmark prior) for both levels, 10 classes.
+        /// PriorConfig.small (the benchmark prior of docs/MODEL.md) for both levels, 10 classes.
         case benchmark
     }
 
@@ -50,8 +51,7 @@ struct CheckpointBench: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        let world = mpi.world
-        let collective: CheckpointCollective = world.size == 1 ? SingleProcess() : world
+        let coordinator = Coordinator(mpi.world)
         var config = ExperimentConfig()
         config.model = VQVAEConfig()
         let classes: Int
@@ -69,37 +69,35 @@ struct CheckpointBench: ParsableCommand {
         let tensors = replica.checkpointTensors
         let fingerprint = replica.fingerprint(classes: classes)
         let stateBytes = tensors.map(\.byteCount).reduce(0, +)
-        if world.isRoot {
+        if coordinator.isRoot {
             print("load average before: \(Self.loadAverage())")
             print(String(
                 format: "state: %@ parameters (vqvae, top, bottom); %.1f MB with Adam moments and codebooks; built in %.1f s",
-                replica.stores.map { String($0.count) }.joined(separator: ", "), Double(stateBytes) / 1e6,
+                replica.stores.all.map { String($0.count) }.joined(separator: ", "), Double(stateBytes) / 1e6,
                 Date().timeIntervalSince(built)))
             try? FileManager.default.removeItem(atPath: directory)
         }
-        try collective.barrier()
-        defer { if world.isRoot { try? FileManager.default.removeItem(atPath: directory) } }
+        try coordinator.barrier()
+        defer { if coordinator.isRoot { try? FileManager.default.removeItem(atPath: directory) } }
 
         let writer = CheckpointWriter(root: directory, keep: 1)
         var rows: [[Measurement]] = []
         for repeat_ in 1...repeats {
             replica.step = repeat_
-            try collective.barrier()
+            try coordinator.barrier()
             let saveStart = Date()
             let saved = try writer.save(
                 tensors, metadata: replica.checkpointMetadata(position: DataPosition()), config: "", modelFingerprint: fingerprint,
-                collective: collective)
+                coordinator: coordinator)
             let save = Date().timeIntervalSince(saveStart)
 
-            let cold = try timedLoad(saved.path, tensors, fingerprint, collective, evict: true)
-            let warm = try timedLoad(saved.path, tensors, fingerprint, collective, evict: false)
+            let cold = try timedLoad(saved.path, tensors, fingerprint, coordinator, evict: true)
+            let warm = try timedLoad(saved.path, tensors, fingerprint, coordinator, evict: false)
             let mine = Measurement(written: saved.bytesWritten, save: save, read: stateBytes, cold: cold, warm: warm)
-            rows.append(try collective.allGather(bytes: Array(JSONEncoder().encode(mine))).map {
-                try JSONDecoder().decode(Measurement.self, from: Data($0))
-            })
+            rows.append(try coordinator.agree("measurement") { mine })
         }
-        guard world.isRoot else { return }
-        print("ranks \(world.size); per rank: save writes its shard, a load reads the full state (every shard)")
+        guard coordinator.isRoot else { return }
+        print("ranks \(coordinator.worldSize); per rank: save writes its shard, a load reads the full state (every shard)")
         print("repeat | rank | shard MB | save s | save MB/s | load MB | cold load s | cold MB/s | warm load s | warm MB/s")
         print("---|---|---|---|---|---|---|---|---|---")
         for (index, row) in rows.enumerated() {
@@ -124,13 +122,13 @@ struct CheckpointBench: ParsableCommand {
 
     /// Seconds for every rank to open `path` and load the full state, all ranks starting together.
     private func timedLoad(
-        _ path: String, _ tensors: [StateTensor], _ fingerprint: String, _ collective: CheckpointCollective, evict: Bool
+        _ path: String, _ tensors: [StateTensor], _ fingerprint: String, _ coordinator: Coordinator, evict: Bool
     ) throws -> Double {
         if evict {
             let checkpoint = try Checkpoint(path: path)
             for shard in checkpoint.manifest.shards.indices { Self.dropFromPageCache(checkpoint.shardPath(shard)) }
         }
-        try collective.barrier()
+        try coordinator.barrier()
         let start = Date()
         _ = try Checkpoint(path: path).load(into: tensors, modelFingerprint: fingerprint)
         return Date().timeIntervalSince(start)

@@ -69,7 +69,7 @@ struct ConvolutionBench: ParsableCommand {
         }
     }
 
-    /// The VQ-VAE of BRIEF.md section 1 at 64x64 with C=128, residual 32, D=64 (repeated shapes listed once), then
+    /// The benchmark VQ-VAE (docs/MODEL.md) at 64x64 with C=128, residual 32, D=64 (repeated shapes listed once), then
     /// the vertical convolutions of its two priors.
     static let shapes: [Shape] = [
         Shape(name: "enc_b.0 k4s2 3->64 @64", transposed: false, kernel: 4, stride: 2, padding: 1, inChannels: 3, outChannels: 64, size: 64),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordination
 import DataPipeline
 import Foundation
 import MPI
@@ -16,12 +17,14 @@ struct TrainBench: ParsableCommand {
         commandName: "train",
         abstract: "Images/s, effective GFLOP/s, sgemm share and peak memory of full training steps.",
         discussion: """
-            Parts: vqvae (forward, backward, Adam, EMA update, restarts: TrainingStep, vqvae schedule), top and \
-            bottom (one prior's forward, cross-entropy, backward, gradient all-reduce and Adam on random codes), \
-            joint (TrainingStep, joint schedule: the VQ-VAE step plus both priors on its codes). BRIEF section 7's \
-            configuration: C=128, residual 32, K=512, D=64; priors PriorConfig.small. --batch is per rank. Under \
-            mpirun (--mpi) the steps go through MPISync and the global batch is batch x ranks. Run each part in its \
-            own process so that the peak resident memory is that part's. Lines starting "RESULT" are for scripts.
+            Every part runs the trainer's own TrainingStep. Parts: vqvae (forward, backward, Adam, EMA update, \
+            restarts: the vqvae schedule), top and bottom (that prior alone on random codes: forward, \
+            cross-entropy, backward, gradient all-reduce, Adam), joint (the joint schedule: the VQ-VAE step plus \
+            both priors on its codes). The benchmark configuration (docs/PERFORMANCE.md): C=128, residual 32, \
+            K=512, D=64; priors PriorConfig.small. --batch is per rank. Under mpirun (--mpi) the collectives are \
+            MPI's and the global batch is batch x ranks; without it a single-rank collective. Run each part in \
+            its own process so that the peak resident memory is that part's. Lines starting "RESULT" are for \
+            scripts.
             """)
 
     @Option(help: "Which step: vqvae, top, bottom or joint.")
@@ -42,7 +45,7 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "With --mpi: wait for every gradient all-reduce after the backward instead of starting each model's as soon as its backward ends.")
     var noOverlap = false
 
-    @Flag(help: "Initialise MPI and synchronise through MPISync (run under launch/mpirun.sh).")
+    @Flag(help: "Initialise MPI and reduce over its ranks (run under launch/mpirun.sh).")
     var mpi = false
 
     @Flag(help: """
@@ -63,53 +66,47 @@ struct TrainBench: ParsableCommand {
             throw ValidationError("--part must be vqvae, top, bottom or joint, not \(part)")
         }
         let runtime = mpi ? try MPIRuntime() : nil
-        let rank = runtime?.world.rank ?? 0, ranks = runtime?.world.size ?? 1
-        let isRoot = rank == 0
+        let coordinator = Coordinator(runtime?.world ?? SingleRank())
+        let rank = coordinator.rank, ranks = coordinator.worldSize
+        let isRoot = coordinator.isRoot
 
         var config = ExperimentConfig()
         config.model.imageSize = size
         config.model.residualChannels = 32
+        config.topPrior = PriorConfig.small
+        config.bottomPrior = PriorConfig.small
         config.train.globalBatch = batch * ranks
-        config.train.schedule = part == "joint" ? .joint : .vqvae
+        config.train.schedule = part == "joint" ? .joint : part == "vqvae" ? .vqvae : .priors
         let replica = try Replica(config: config, classes: PriorConfig.small.classes)
         if isRoot {
-            print("parameters: VQ-VAE \(replica.stores[0].count), top prior \(replica.stores[1].count), "
-                  + "bottom prior \(replica.stores[2].count)")
+            print("parameters: VQ-VAE \(replica.stores.vqvae.count), top prior \(replica.stores.topPrior.count), "
+                  + "bottom prior \(replica.stores.bottomPrior.count)")
             print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); \(ranks) rank(s)")
             let checks = [32, 64, 256].map { "\($0)x\($0) \(fmt(FlopCount.forwardMACs(FlopCount.vqvae(size: $0)) / 1e6, 1)) M" }
             print("VQ-VAE forward multiply-adds per image: " + checks.joined(separator: ", ")
-                  + " (BRIEF section 1: 61.5 M, 245.9 M, 3.93 G)")
+                  + " (docs/MODEL.md's check figures: 61.5 M, 245.9 M, 3.93 G)")
         }
 
-        let step: () throws -> (seconds: Double, exposed: Double)
         // Unique per process, so that concurrent runs on a shared machine do not share files; the loader stops
         // (second defer, run first) before its files go.
         let scratch = "\(work)/pid\(getpid())-rank\(rank)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         var loader: BatchLoader?
         defer { loader?.stop() }
-        switch part {
-        case "vqvae", "joint":
-            let sync: ReplicaSync = runtime.map {
-                MPISync(communicator: $0.world, stores: replica.stores, bucketBytes: 2 << 20, overlap: !noOverlap)
-            } ?? LocalSync()
-            try sync.broadcastFromRoot(replica.initialParameters)
-            loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks)
-            let trainingStep = TrainingStep(replica: replica, sync: sync)
-            step = {
-                guard let batch = try loader!.next() else { throw ValidationError("the loader ended") }
-                let start = SgemmTimer.now()
-                let metrics = try trainingStep.run(batch)
-                return (SgemmTimer.now() - start, metrics.exposedCommunication)
-            }
-        default:
-            let index = part == "top" ? 1 : 2
-            let store = replica.stores[index]
-            let sync: ReplicaSync = runtime.map {
-                MPISync(communicator: $0.world, stores: [store], bucketBytes: 2 << 20, overlap: !noOverlap)
-            } ?? LocalSync()
-            try sync.broadcastFromRoot([UnsafeMutableBufferPointer(start: store.values, count: store.count)])
-            step = try priorStep(replica: replica, index: index, sync: sync, rank: rank)
+        let prior: ModelPart? = part == "top" ? .topPrior : part == "bottom" ? .bottomPrior : nil
+        let reducer = GradientReducer(
+            collective: coordinator.collective, stores: prior.map { [replica.stores[$0]] } ?? replica.stores.all,
+            bucketBytes: 2 << 20, overlap: !noOverlap)
+        try coordinator.broadcastFromRoot(replica.initialParameters)
+        let trainingStep = TrainingStep(
+            replica: replica, coordinator: coordinator, reducer: reducer, parts: prior.map { [$0] })
+        let codes = prior == nil ? nil : randomCodes(rank: rank)
+        if codes == nil { loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks) }
+        let step = { () throws -> (seconds: Double, exposed: Double) in
+            guard let batch = try codes ?? loader!.next() else { throw ValidationError("the loader ended") }
+            let start = SgemmTimer.now()
+            let metrics = try trainingStep.run(batch)
+            return (SgemmTimer.now() - start, metrics.exposedCommunication)
         }
 
         for _ in 0..<warmup { _ = try step() }
@@ -121,7 +118,7 @@ struct TrainBench: ParsableCommand {
         }
         // The slowest rank sets the pace: each rank's median step, maximum over ranks.
         let local = median(seconds)
-        let slowest = try runtime.map { try $0.world.allReduce(local, op: .max) } ?? local
+        let slowest = try coordinator.maximum(local)
 
         var share = Double.nan, elementwise = Double.nan
         if sgemmShare && ranks == 1 {
@@ -143,7 +140,7 @@ struct TrainBench: ParsableCommand {
         let rate = images / slowest
         let gflops = rate * flops / 1e9 / Double(ranks)
         let memory = peakResidentMegabytes()
-        let memories = try runtime.map { try $0.world.allReduce(memory, op: .max) } ?? memory
+        let memories = try coordinator.maximum(memory)
         if isRoot {
             var fields = [
                 "part=\(part)", "size=\(size)", "batch=\(batch)", "ranks=\(ranks)",
@@ -163,41 +160,16 @@ struct TrainBench: ParsableCommand {
         }
     }
 
-    /// A prior-only step on random codes: forward, cross-entropy, backward, gradient sum over ranks, Adam.
-    private func priorStep(
-        replica: Replica, index: Int, sync: ReplicaSync, rank: Int
-    ) throws -> () throws -> (seconds: Double, exposed: Double) {
-        let store = replica.stores[index], optimizer = replica.optimizers[index]
-        let side = size / 8, codes = index == 1 ? side * side : 4 * side * side
+    /// This rank's slice of a global batch of random codes for a prior-only step (the same every step).
+    private func randomCodes(rank: Int) -> Batch {
+        let side = size / 8
         let random = CounterRandom(seed: 7, keys: [UInt64(rank)])
         let draw = { (count: Int, limit: Int, key: UInt64) in
             (0..<count).map { Int32(random.integer(key << 32 | UInt64($0), below: limit)) }
         }
-        let top = draw(batch * side * side, 512, 1), bottom = draw(batch * 4 * side * side, 512, 2)
-        let labels = draw(batch, PriorConfig.small.classes, 3)
-        let loss = SoftmaxCrossEntropy()
-        var stepIndex = 0
-        return {
-            let start = SgemmTimer.now()
-            store.zeroGradients()
-            let dropout = DropoutContext(seed: 0, step: stepIndex, firstSample: rank * batch)
-            if index == 1 {
-                let logits = replica.topPrior.forward(codes: top, labels: labels, batch: batch, dropout: dropout)
-                _ = loss.forward(logits, targets: top)
-                replica.topPrior.backward(loss.backward())
-            } else {
-                let logits = replica.bottomPrior.forward(
-                    codes: bottom, topCodes: top, labels: labels, batch: batch, dropout: dropout)
-                _ = loss.forward(logits, targets: bottom)
-                replica.bottomPrior.backward(loss.backward())
-            }
-            precondition(codes * batch == (index == 1 ? top.count : bottom.count))
-            try sync.gradientsReady(store: 0)
-            try sync.finishGradients(scale: 1 / Float(sync.worldSize), stores: [0])
-            optimizer.update(values: store.values, gradients: store.gradients, lr: 3e-4)
-            stepIndex += 1
-            return (SgemmTimer.now() - start, sync.takeExposedSeconds())
-        }
+        return Batch(
+            top: draw(batch * side * side, 512, 1), bottom: draw(batch * 4 * side * side, 512, 2),
+            labels: draw(batch, PriorConfig.small.classes, 3), firstSample: rank * batch)
     }
 
     /// Demo JPEGs converted to shards in `directory`, read by the prefetching loader as this rank's slices.
@@ -236,7 +208,8 @@ enum FlopCount {
         Layer(macs: Double(side * side * cin * cout * 16), inputGradient: true, backward: true)
     }
 
-    /// BRIEF section 1's VQ-VAE with C=128, residual 32, two residual blocks, K=512, D=64, on side x side images.
+    /// The benchmark VQ-VAE (docs/MODEL.md) with C=128, residual 32, two residual blocks, K=512, D=64, on side x side
+    /// images.
     static func vqvae(size s: Int) -> [Layer] {
         let c = 128, r = 32, d = 64, k = 512
         func residualStack(_ side: Int) -> [Layer] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import Coordination
 import Foundation
 import MPI
 import Training
@@ -83,7 +84,7 @@ struct CheckpointCommand: ParsableCommand {
             let mpi = try MPIRuntime()
             try reportingErrors(mpi.world) {
                 let (summary, source) = try WeightExport.export(
-                    checkpoint: path, configPath: config, overrides: overrides, communicator: mpi.world,
+                    checkpoint: path, configPath: config, overrides: overrides, coordinator: Coordinator(mpi.world),
                     output: output, overwrite: force)
                 guard let summary else { return }
                 print(String(

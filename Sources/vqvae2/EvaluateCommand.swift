@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Coordination
 import MPI
 import Training
 
@@ -31,35 +32,10 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         try reportingErrors(mpi.world) {
-            let shard = data.map { $0.hasSuffix(".h5") } ?? false
-            let loaded = try model.load(mpi.world, extraOverrides: shard ? [] : data.map { ["data.manifest=\($0)"] } ?? [])
-            let evaluation = shard
-                ? try HeldOutEvaluation(shardPaths: [data!], manifest: loaded.manifest, batch: batch)
-                : try HeldOutEvaluation(
-                    manifestPath: loaded.config.data.manifest, split: loaded.config.data.heldoutSplit, batch: batch)
-            let sync = MPISync(communicator: mpi.world, stores: [], bucketBytes: 1 << 20, overlap: false)
-            let report = try evaluation.run(loaded.replica, sync: sync, step: loaded.replica.step)
-            guard mpi.world.isRoot else { return }
-            let path = output ?? loaded.config.runDirectory + "/evaluation.json"
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try report.json().write(toFile: path, atomically: true, encoding: .utf8)
-            let source = shard ? data! : "\(loaded.config.data.manifest) (\(loaded.config.data.heldoutSplit))"
-            print("evaluate: \(loaded.path) on \(source), \(mpi.world.size) rank(s)")
-            print(report.table)
-            print("evaluate: wrote \(path)")
+            let evaluation = EvaluationRun(
+                checkpoint: model.checkpoint, configPath: model.config, overrides: model.overrides, data: data,
+                batch: batch, output: output)
+            try evaluation.run(coordinator: Coordinator(mpi.world)) { print($0) }
         }
-    }
-}
-
-/// Runs `body`, printing an error once (rank 0, or the rank that alone failed) and exiting non-zero.
-func reportingErrors(_ world: Communicator, _ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch {
-        if world.isRoot || !(error is CollectiveFailure) {
-            FileHandle.standardError.write(Data("vqvae2: \(error)\n".utf8))
-        }
-        throw ExitCode.failure
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Coordination
 import MPI
 import Training
 
@@ -27,10 +28,11 @@ struct ExtractCodesCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         try reportingErrors(mpi.world) {
-            let loaded = try model.load(mpi.world)
+            let coordinator = Coordinator(mpi.world)
+            let loaded = try model.load(coordinator)
             let directory = output ?? (loaded.config.data.codesManifest as NSString).deletingLastPathComponent
             let extraction = CodeExtraction(imageManifestPath: loaded.config.data.manifest, output: directory)
-            let manifest = try extraction.run(replica: loaded.replica, communicator: mpi.world, source: loaded.path)
+            let manifest = try extraction.run(replica: loaded.replica, coordinator: coordinator, source: loaded.path)
             if let manifest {
                 let counts = manifest.splits.keys.sorted().map { "\($0) \(manifest.splits[$0]!.count)" }.joined(separator: ", ")
                 print("extract-codes: \(counts) code maps from \(loaded.path) -> \(directory)/manifest.json")

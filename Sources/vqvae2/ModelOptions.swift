@@ -1,5 +1,5 @@
 import ArgumentParser
-import MPI
+import Coordination
 import Training
 
 /// The options every tool that reads a trained model shares.
@@ -13,9 +13,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: "Override a config value: section.key=value (repeatable).")
     var overrides: [String] = []
 
-    /// The checkpoint these options name, loaded on every rank of `world`.
-    func load(_ world: Communicator, extraOverrides: [String] = []) throws -> CheckpointedReplica {
+    /// The checkpoint these options name, loaded on every rank.
+    func load(_ coordinator: Coordinator) throws -> CheckpointedReplica {
         try CheckpointedReplica.load(
-            checkpoint: checkpoint, configPath: config, overrides: overrides + extraOverrides, communicator: world)
+            checkpoint: checkpoint, configPath: config, overrides: overrides, coordinator: coordinator)
     }
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
+import Coordination
 import DataPipeline
-import Foundation
 import MPI
+import Training
 
 /// `vqvae2 prepare`: an ILSVRC2012-layout folder (or the built-in demo) to HDF5 shards and a manifest.
 struct PrepareCommand: ParsableCommand {
@@ -71,103 +72,18 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        let world = mpi.world
-        let sourcePath = demo ?? source!
-        let manifestPath = output + "/" + ShardManifest.fileName
-        if !force, FileManager.default.fileExists(atPath: manifestPath) {
-            if world.isRoot {
-                print("prepare: \(manifestPath) already holds a finished conversion; nothing to do (--force converts again)")
+        try reportingErrors(mpi.world) {
+            let options = PrepareOptions(
+                source: demo ?? source!, output: output, imageSize: imageSize, trainShards: trainShards,
+                heldoutShards: heldoutShards, seed: seed, validationLabels: valLabels, validationClassOrder: valClassOrder)
+            let demoSet = demo.map {
+                PrepareRun.Demo(
+                    directory: $0, classes: demoClasses, trainPerClass: demoTrainPerClass,
+                    validationPerClass: demoValPerClass)
             }
-            return
-        }
-        if world.isRoot {
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            if let demo {
-                let written = try DemoImages.write(
-                    to: demo, classes: demoClasses, trainPerClass: demoTrainPerClass,
-                    validationPerClass: demoValPerClass, size: imageSize, seed: seed)
-                print("prepare: wrote \(written) demo images to \(demo)")
+            try PrepareRun(options: options, demo: demoSet, force: force).run(coordinator: Coordinator(mpi.world)) {
+                print($0)
             }
         }
-        try world.barrier()
-
-        let job = try PrepareJob(
-            options: PrepareOptions(
-                source: sourcePath, output: output, imageSize: imageSize, trainShards: trainShards,
-                heldoutShards: heldoutShards, seed: seed, validationLabels: valLabels, validationClassOrder: valClassOrder),
-            reuseFinishedShards: !force)
-        let mine = job.shards(forRank: world.rank, of: world.size)
-        let total = job.shards.reduce(0) { $0 + $1.files.count }
-        if world.isRoot {
-            print("prepare: \(total) images in \(job.classes.count) classes -> \(job.shards.count) shards of \(imageSize)x\(imageSize) on \(world.size) rank(s)")
-        }
-        let progress = ProgressPrinter(total: mine.reduce(0) { $0 + $1.files.count }, ranks: world.size, enabled: world.isRoot)
-        var outcomes: [ShardOutcome] = []
-        for shard in mine {
-            let before = progress.done
-            outcomes.append(try job.convert(shard) { progress.update(before + $0) })
-        }
-        progress.finish()
-
-        let gathered = try world.allGather(bytes: Array(try JSONEncoder().encode(outcomes)))
-        let all = try gathered.flatMap { try JSONDecoder().decode([ShardOutcome].self, from: Data($0)) }
-        guard world.isRoot else { return }
-        let manifest = job.manifest(outcomes: all)
-        try manifest.save(manifestPath)
-        printReport(manifest, outcomes: all)
-    }
-
-    private func printReport(_ manifest: ShardManifest, outcomes: [ShardOutcome]) {
-        for split in PrepareJob.splits {
-            let entries = manifest.splits[split]?.shards ?? []
-            print("  \(split): \(entries.reduce(0) { $0 + $1.count }) images in \(entries.count) shard(s)")
-        }
-        let reused = outcomes.filter(\.reused).count
-        if reused > 0 { print("  kept \(reused) shard(s) finished by an earlier run") }
-        let skipped = manifest.skipped ?? []
-        if skipped.isEmpty {
-            print("  skipped: none")
-        } else {
-            print("  skipped: \(skipped.count) file(s)")
-            let reasons = Dictionary(grouping: skipped, by: \.reason).sorted { $0.value.count > $1.value.count }
-            for (reason, files) in reasons.prefix(8) {
-                print("    \(files.count) x \(reason)  (e.g. \(files[0].path))")
-            }
-        }
-        print("  manifest: \(output)/\(ShardManifest.fileName)")
-    }
-}
-
-/// Images/s and ETA on rank 0, at most every two seconds.
-final class ProgressPrinter {
-    let total: Int
-    let ranks: Int
-    let enabled: Bool
-    private(set) var done = 0
-    private let start = Date()
-    private var lastPrint = Date.distantPast
-
-    init(total: Int, ranks: Int, enabled: Bool) {
-        self.total = total
-        self.ranks = ranks
-        self.enabled = enabled
-    }
-
-    func update(_ done: Int) {
-        self.done = done
-        guard enabled, Date().timeIntervalSince(lastPrint) >= 2 else { return }
-        lastPrint = Date()
-        report()
-    }
-
-    func finish() { if enabled { report() } }
-
-    private func report() {
-        let elapsed = max(Date().timeIntervalSince(start), 1e-3)
-        let rate = Double(done) / elapsed
-        let eta = rate > 0 ? Double(total - done) / rate : 0
-        print(String(
-            format: "prepare: rank 0 %d/%d images, %.0f images/s (about %.0f over %d ranks), ETA %.0f s",
-            done, total, rate, rate * Double(ranks), ranks, eta))
     }
 }

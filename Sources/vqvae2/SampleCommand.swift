@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Coordination
 import MPI
 import Training
 
@@ -36,7 +37,7 @@ struct SampleCommand: ParsableCommand {
     func run() throws {
         let mpi = try MPIRuntime()
         try reportingErrors(mpi.world) {
-            let loaded = try model.load(mpi.world)
+            let loaded = try model.load(Coordinator(mpi.world))
             guard mpi.world.isRoot else { return }
             let count = loaded.manifest.classes.count
             let chosen = try classes.map { text in

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Checkpoints
+import Coordination
 import MPI
 import Storage
 import Training
@@ -50,12 +51,12 @@ struct TrainCommand: ParsableCommand {
         // and not reading at all, and its SIGKILL follows odls_base_sigkill_timeout after the SIGTERM: wait less.
         var flushSeconds = 3.0
         defer { console.flush(within: flushSeconds) }
-        do {
+        try reportingErrors(world, command: "vqvae2 train", beforePrinting: { console.flush(within: 3) }) {
             let signals = StopSignals()
             let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
             let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
             let run = try TrainingRun(
-                config: experiment, communicator: world,
+                config: experiment, coordinator: Coordinator(world),
                 configText: text + overrides.map { "\n# --set \($0)" }.joined(), signals: signals,
                 output: console.print)
             if let resume { try run.resume(resume) }
@@ -65,15 +66,6 @@ struct TrainCommand: ParsableCommand {
                 flushSeconds = 0.5
                 if world.isRoot { try reportStop(saved, signal: signals.signalName) }
             }
-        } catch {
-            // Errors every rank meets alike (config, data layout, NaN, divergence) print once, from rank 0. A rank
-            // that fails alone prints and exits non-zero, and mpirun ends the others (after twice
-            // odls_base_sigkill_timeout).
-            if world.isRoot || !(error is CollectiveFailure) {
-                console.flush(within: 3)
-                FileHandle.standardError.write(Data("vqvae2 train: \(error)\n".utf8))
-            }
-            throw ExitCode.failure
         }
     }
 

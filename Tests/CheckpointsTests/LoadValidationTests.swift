@@ -1,3 +1,5 @@
+import Coordination
+import MPI
 import Foundation
 import XCTest
 @testable import Checkpoints
@@ -125,7 +127,7 @@ final class LoadValidationTests: XCTestCase {
     }
 
     func testTheProbePassesOnOneFilesystemAndLeavesNothing() throws {
-        try SharedFilesystemProbe.run(root: root + "/probe", collective: SingleProcess())
+        try SharedFilesystemProbe.run(root: root + "/probe", coordinator: Coordinator(SingleRank()))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/probe"), [])
     }
 }

@@ -1,3 +1,5 @@
+import Coordination
+import MPI
 import Foundation
 import HDF5
 import TestSupport
@@ -13,7 +15,7 @@ final class SaveLoadTests: XCTestCase {
         let state = TestState(seed: 1)
         let saved = try CheckpointWriter(root: root, keep: 3).save(
             state.tensors, metadata: TestState.metadata(step: 1200), config: "lr: 3e-4", modelFingerprint: "model-a",
-            collective: SingleProcess())
+            coordinator: Coordinator(SingleRank()))
         XCTAssertEqual(saved.path, root + "/step-00001200")
         XCTAssertFalse(saved.reused)
         XCTAssertEqual(
@@ -68,7 +70,7 @@ final class SaveLoadTests: XCTestCase {
         bad.tensors[4].buffer[7] = .nan
         XCTAssertThrowsError(try writer.save(
             bad.tensors, metadata: TestState.metadata(step: 200), config: "", modelFingerprint: "model-a",
-            collective: SingleProcess())
+            coordinator: Coordinator(SingleRank()))
         ) { error in
             guard case .nonFinite("vqvae/top/ema_counts", 7, let value)? = error as? CheckpointError, value.isNaN else {
                 return XCTFail("\(error)")
@@ -78,7 +80,7 @@ final class SaveLoadTests: XCTestCase {
         bad.tensors[4].buffer[7] = -.infinity
         XCTAssertThrowsError(try writer.save(
             bad.tensors, metadata: TestState.metadata(step: 200), config: "", modelFingerprint: "model-a",
-            collective: SingleProcess()))
+            coordinator: Coordinator(SingleRank())))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root), before)
         XCTAssertEqual(try CheckpointCatalog.latestCommitted(in: root), root + "/step-00000100")
     }
@@ -105,7 +107,7 @@ final class SaveLoadTests: XCTestCase {
             XCTAssertThrowsError(try withExtendedLifetime(state) {
                 try CheckpointWriter(root: root, keep: 1).save(
                     state.tensors, metadata: TestState.metadata(step: 1), config: "", modelFingerprint: "m",
-                    collective: SingleProcess())
+                    coordinator: Coordinator(SingleRank()))
             }) { error in
                 guard case .invalidTensor(let named, _)? = error as? CheckpointError else { return XCTFail("\(error)") }
                 XCTAssertEqual(named, name)

@@ -1,3 +1,5 @@
+import Coordination
+import MPI
 import Foundation
 @testable import Checkpoints
 
@@ -56,7 +58,7 @@ func saveSingle(_ writer: CheckpointWriter, seed: UInt32, step: Int, fingerprint
     return try withExtendedLifetime(state) {
         try writer.save(
             state.tensors, metadata: TestState.metadata(step: step), config: "config: \(step)",
-            modelFingerprint: fingerprint, collective: SingleProcess())
+            modelFingerprint: fingerprint, coordinator: Coordinator(SingleRank()))
     }
 }
 

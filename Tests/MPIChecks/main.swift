@@ -17,7 +17,7 @@ func expect(_ condition: Bool, _ message: @autoclosure () -> String, rank: Int) 
 }
 
 /// All-reduce (sum, max, min; several types; in place and non-blocking), broadcast, all-gather, barrier.
-func checkCollectives(_ world: Communicator) throws {
+func checkCollectives(_ world: any Collective) throws {
     let r = world.rank, n = world.size
 
     var floats = (0..<1000).map { Float($0 % 17) + Float(r) }
@@ -61,7 +61,7 @@ func checkCollectives(_ world: Communicator) throws {
 
 /// Every rank writes its own chunked uint8 image file with attributes; after a barrier, every rank reads every
 /// other rank's file back (a filesystem all ranks see, as checkpoints will need).
-func checkHDF5RoundTrip(_ world: Communicator, directory: String) throws {
+func checkHDF5RoundTrip(_ world: any Collective, directory: String) throws {
     let r = world.rank, n = world.size, images = 5, side = 8
     let path = "\(directory)/rank\(r).h5"
     do {
@@ -98,7 +98,7 @@ func checkHDF5RoundTrip(_ world: Communicator, directory: String) throws {
 }
 
 /// Rank 1 fails while rank 0 waits in a collective: mpirun must end the job rather than hang.
-func checkFailingRank(_ world: Communicator) throws {
+func checkFailingRank(_ world: any Collective) throws {
     if world.rank == 1 {
         print("rank 1: failing on purpose")
         exit(3)
@@ -111,7 +111,7 @@ func checkFailingRank(_ world: Communicator) throws {
 /// Every rank loads its slices of a prepared split: across ranks, each global batch must be exactly what one rank
 /// with the whole batch reads, the ranks' samples disjoint, an epoch covering every full batch; a loader resumed
 /// from a saved position must continue the same sequence; evaluation must see every held-out image once.
-func checkLoader(_ world: Communicator, manifest: String) throws {
+func checkLoader(_ world: any Collective, manifest: String) throws {
     let r = world.rank, n = world.size, globalBatch = 4 * n
     let (_, train) = try ShardSet.open(manifest: manifest, split: "train", verify: true)
     let sampler = try DistributedSampler(count: train.count, globalBatch: globalBatch, rank: r, worldSize: n, seed: 5)
@@ -157,7 +157,7 @@ func checkLoader(_ world: Communicator, manifest: String) throws {
 
 /// The gradient reducer averages in buckets (with and without polling), and the coordinator's checks and decisions
 /// agree on every rank.
-func checkCoordination(_ world: Communicator) throws {
+func checkCoordination(_ world: any Collective) throws {
     let r = world.rank, n = world.size
     let stores = [ParameterStore(), ParameterStore()]
     _ = stores[0].register("a", shape: [1000], initializer: .constant(0))
@@ -169,18 +169,17 @@ func checkCoordination(_ world: Communicator) throws {
             for i in 0..<store.count { store.gradients[i] = Float((i + s) % 7) * Float(r + 1) }
         }
     }
-    let reducer = GradientReducer(communicator: world, stores: stores, bucketBytes: 1024)
+    let reducer = GradientReducer(collective: world, stores: stores, bucketBytes: 1024)
     try expect(reducer.buckets.count == 5 + 20, "buckets \(reducer.buckets.count)", rank: r)
     let mean = Float(n + 1) / 2
     for overlap in [false, true] {
         fill()
-        if overlap {
-            try reducer.start(store: 1)
-            try reducer.poll()
-            try reducer.start(store: 0)
-            try reducer.poll()
-        }
-        try reducer.finish(scale: 1 / Float(n))
+        let reducer = GradientReducer(collective: world, stores: stores, bucketBytes: 1024, overlap: overlap)
+        try reducer.gradientsReady(stores[1])
+        try reducer.poll()
+        try reducer.gradientsReady(stores[0])
+        try reducer.poll()
+        try reducer.average(stores, microBatches: 1)
         for (s, store) in stores.enumerated() {
             for i in 0..<store.count where store.gradients[i] != Float((i + s) % 7) * mean {
                 throw CheckFailure(description: "rank \(r): gradient \(i) of store \(s) is \(store.gradients[i]) (overlap \(overlap))")
@@ -188,14 +187,12 @@ func checkCoordination(_ world: Communicator) throws {
         }
     }
 
-    let coordinator = Coordinator(communicator: world)
+    let coordinator = Coordinator(world)
     var statistics = [Float](repeating: Float(r), count: 10)
     try statistics.withUnsafeMutableBufferPointer { try coordinator.sumEMAStatistics($0) }
     try expect(statistics.allSatisfy { $0 == Float(n * (n - 1) / 2) }, "EMA statistics sum", rank: r)
 
-    let rows = [Float(r), Float(r) + 0.5]
-    var gathered = [Float](repeating: -1, count: 2 * n)
-    try rows.withUnsafeBufferPointer { local in try gathered.withUnsafeMutableBufferPointer { try coordinator.gatherRows(local, into: $0) } }
+    let gathered = try coordinator.gatherRows([Float(r), Float(r) + 0.5])
     try expect(gathered == (0..<n).flatMap { [Float($0), Float($0) + 0.5] }, "rows in rank order: \(gathered)", rank: r)
 
     var a = [Float](repeating: 1, count: 64), b = [Float](repeating: 2, count: 64)
@@ -205,12 +202,27 @@ func checkCoordination(_ world: Communicator) throws {
         }
     }
     try verify()
-    if r == n - 1 { b[17] = 2.0000002 }
+    if n > 1 {
+        if r == n - 1 { b[17] = 2.0000002 }
+        do {
+            try verify()
+            throw CheckFailure(description: "rank \(r): divergence went unnoticed")
+        } catch let error as CoordinationError {
+            try expect(error == .diverged(tensor: "model.b", ranks: [n - 1]), "\(error)", rank: r)
+        }
+    }
+    let outcomes = try coordinator.agree("a test phase") { r * 10 }
+    try expect(outcomes == (0..<n).map { $0 * 10 }, "agree gathers every rank's outcome: \(outcomes)", rank: r)
     do {
-        try verify()
-        throw CheckFailure(description: "rank \(r): divergence went unnoticed")
+        _ = try coordinator.agree("a failing phase") { () -> Int in
+            if r == n - 1 { throw CheckFailure(description: "planted failure") }
+            return r
+        }
+        throw CheckFailure(description: "rank \(r): a failure on rank \(n - 1) went unnoticed")
     } catch let error as CoordinationError {
-        try expect(error == .diverged(tensor: "model.b", ranks: [n - 1]), "\(error)", rank: r)
+        try expect(r != n - 1 && error == .ranksFailed(phase: "a failing phase", failures: [n - 1: "planted failure"]), "\(error)", rank: r)
+    } catch let error as CheckFailure where r == n - 1 {
+        try expect(error.description == "planted failure", "own error rethrown: \(error)", rank: r)
     }
     try expect(try coordinator.anyRank(r == n - 1), "anyRank", rank: r)
     try expect(!(try coordinator.anyRank(false)), "anyRank false", rank: r)
@@ -240,7 +252,7 @@ func checkpointState(step: Int) -> [StateTensor] {
 
 /// Checkpoint save, load (any world size), refusal of a NaN state, and the shared-filesystem probe:
 ///   checkpoint save ROOT STEP KEEP | load ROOT EXPECTED_STEP | nan ROOT STEP | probe ROOT | probe-unshared ROOT
-func checkCheckpoint(_ world: Communicator, _ arguments: [String]) throws {
+func checkCheckpoint(_ world: any Collective, _ arguments: [String]) throws {
     let r = world.rank, n = world.size
     guard arguments.count >= 2 else { throw CheckFailure(description: "checkpoint needs an action and a root") }
     let action = arguments[0], root = arguments[1]
@@ -254,7 +266,7 @@ func checkCheckpoint(_ world: Communicator, _ arguments: [String]) throws {
         let writer = CheckpointWriter(root: root, keep: arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2)
         let metadata = CheckpointMetadata(step: number, dataEpoch: 1, dataSampleInEpoch: 64 * number, optimizerSteps: ["vqvae": number])
         do {
-            let saved = try writer.save(state, metadata: metadata, config: "ranks: \(n)", modelFingerprint: "mpi-checks", collective: world)
+            let saved = try writer.save(state, metadata: metadata, config: "ranks: \(n)", modelFingerprint: "mpi-checks", coordinator: Coordinator(world))
             try expect(action == "save", "a NaN state was saved", rank: r)
             print("rank \(r)/\(n): checkpoint saved \(saved.path) (\(saved.bytesWritten) bytes)")
         } catch let error as CheckpointError where action == "nan" {
@@ -276,12 +288,12 @@ func checkCheckpoint(_ world: Communicator, _ arguments: [String]) throws {
         try world.barrier()
         print("rank \(r)/\(n): checkpoint step \(number) written by \(checkpoint.manifest.worldSize) rank(s) loaded bit-identical")
     case "probe":
-        try SharedFilesystemProbe.run(root: root, collective: world)
+        try SharedFilesystemProbe.run(root: root, coordinator: Coordinator(world))
         print("rank \(r)/\(n): checkpoint directory shared")
     case "probe-unshared":
         // Each rank its own directory: what node-local disks at the same path look like.
         do {
-            try SharedFilesystemProbe.run(root: "\(root)/node\(r)", collective: world)
+            try SharedFilesystemProbe.run(root: "\(root)/node\(r)", coordinator: Coordinator(world))
             throw CheckFailure(description: "rank \(r): unshared directories passed the probe")
         } catch let error as CheckpointError {
             try expect(error == .notShared(root: "\(root)/node\(r)", ranks: Array(1..<n)), "\(error)", rank: r)
@@ -294,6 +306,12 @@ func checkCheckpoint(_ world: Communicator, _ arguments: [String]) throws {
 
 let mode = CommandLine.arguments.dropFirst().first ?? ""
 do {
+    if mode == "single-rank" {
+        // The same checks over the world of one process that tools and tests use without mpirun (and MPI).
+        try checkCollectives(SingleRank())
+        try checkCoordination(SingleRank())
+        exit(0)
+    }
     let mpi = try MPIRuntime()
     switch mode {
     case "collectives": try checkCollectives(mpi.world)
@@ -302,7 +320,7 @@ do {
     case "loader": try checkLoader(mpi.world, manifest: CommandLine.arguments[2])
     case "coordination": try checkCoordination(mpi.world)
     case "checkpoint": try checkCheckpoint(mpi.world, Array(CommandLine.arguments.dropFirst(2)))
-    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | hdf5 DIR | failing-rank | loader MANIFEST | coordination | checkpoint ACTION ROOT ...")
+    default: throw CheckFailure(description: "unknown mode '\(mode)': collectives | single-rank | hdf5 DIR | failing-rank | loader MANIFEST | coordination | checkpoint ACTION ROOT ...")
     }
 } catch {
     FileHandle.standardError.write(Data("mpi-checks \(mode): \(error)\n".utf8))

@@ -16,6 +16,14 @@ final class CollectiveTests: XCTestCase {
         XCTAssertEqual(result.output.components(separatedBy: "collectives ok").count - 1, 3, result.output)
     }
 
+    /// The single-rank collective passes the same checks as MPI's ranks, without mpirun.
+    func testCollectivesAndCoordinationOverASingleRank() throws {
+        let result = try TestEnvironment.run([TestEnvironment.product("mpi-checks"), "single-rank"])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("rank 0/1: collectives ok"), result.output)
+        XCTAssertTrue(result.output.contains("rank 0/1: coordination ok"), result.output)
+    }
+
     func testHDF5FilesWrittenByEachRankAreReadByAll() throws {
         let directory = try TestEnvironment.temporaryDirectory("mpi-hdf5")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -30,7 +30,7 @@ final class TrainingUnderMPITests: XCTestCase {
         }
     }
 
-    /// BRIEF section 3: with 2 ranks the all-reduced sum a + b is exactly what one rank gets by accumulating the
+    /// With 2 ranks the all-reduced sum a + b is exactly what one rank gets by accumulating the
     /// same two micro-batches, so after 24 joint steps (codebook start, EMA updates, restarts, Adam, prior dropout)
     /// every state tensor and every printed loss must be bit-identical.
     func testTwoRanksReproduceOneRankWithTwoMicroBatchesBitForBit() throws {

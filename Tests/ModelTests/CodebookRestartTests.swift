@@ -19,7 +19,7 @@ final class CodebookRestartTests: XCTestCase {
     /// a badly started codebook collapses to.
     private func collapsedQuantizer() -> EMAQuantizer {
         let q = EMAQuantizer(
-            numCodes: k, dimension: d, seed: 5, level: 1, decay: 0.99, epsilon: 1e-5, deadCodeThreshold: 1)
+            numCodes: k, dimension: d, seed: 5, level: .bottom, decay: 0.99, epsilon: 1e-5, deadCodeThreshold: 1)
         let data = batch(step: 0)
         var mean = [Float](repeating: 0, count: d)
         for r in 0..<vectors { for j in 0..<d { mean[j] += data.data[r * d + j] / Float(vectors) } }

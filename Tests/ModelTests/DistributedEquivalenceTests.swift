@@ -78,7 +78,7 @@ final class DistributedEquivalenceTests: XCTestCase {
             }
             reference.adam.update(
                 values: reference.model.store.values, gradients: reference.model.store.gradients, lr: 1e-2)
-            reference.model.applyEMAUpdate(from: reference.model.localEMAStatistics.baseAddress!)
+            reference.model.applyEMAUpdate()
             restarts += restart(reference.model, candidates: candidates)
 
             var gathered: [VQVAELevel: [Float]] = [.top: [], .bottom: []]
@@ -89,13 +89,14 @@ final class DistributedEquivalenceTests: XCTestCase {
                 for level in VQVAELevel.allCases { gathered[level]! += replica.model.lastQuantizerInput(level).array }
             }
             let summedGradients = zip(ranks[0].gradients, ranks[1].gradients).map { $0 + $1 }
-            let summedStatistics = zip(ranks[0].model.localEMAStatistics, ranks[1].model.localEMAStatistics)
+            let summedStatistics = zip(ranks[0].model.emaStatistics, ranks[1].model.emaStatistics)
                 .map { $0 + $1 }
             for replica in ranks {
                 _ = replica.gradients.update(fromContentsOf: summedGradients)
                 replica.adam.update(
                     values: replica.model.store.values, gradients: replica.model.store.gradients, lr: 1e-2)
-                summedStatistics.withUnsafeBufferPointer { _ = replica.model.applyEMAUpdate(from: $0.baseAddress!) }
+                _ = replica.model.emaStatistics.update(fromContentsOf: summedStatistics)
+                replica.model.applyEMAUpdate()
                 _ = restart(replica.model, candidates: gathered)
             }
             XCTAssertEqual(ranks[0].state, reference.state, "step \(step): rank 0 against one process")

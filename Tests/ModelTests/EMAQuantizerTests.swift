@@ -8,7 +8,7 @@ final class EMAQuantizerTests: XCTestCase {
     /// from a batch of 4 candidates; N starts at the dead-code threshold, 2 here, and m = N e.
     private func handExample() -> EMAQuantizer {
         let q = EMAQuantizer(
-            numCodes: 2, dimension: 2, seed: 0, level: 0, decay: 0.5, epsilon: 0.1, deadCodeThreshold: 2)
+            numCodes: 2, dimension: 2, seed: 0, level: .top, decay: 0.5, epsilon: 0.1, deadCodeThreshold: 2)
         [Float](arrayLiteral: 1, 2, 3, 4).withUnsafeBufferPointer {
             q.initialize(selected: $0.baseAddress!, candidateCount: 4)
         }
@@ -74,7 +74,7 @@ final class EMAQuantizerTests: XCTestCase {
 
     func testUsageAndPerplexity() {
         let q = EMAQuantizer(
-            numCodes: 4, dimension: 1, seed: 0, level: 0, decay: 0.9, epsilon: 1e-5, deadCodeThreshold: 1)
+            numCodes: 4, dimension: 1, seed: 0, level: .top, decay: 0.9, epsilon: 1e-5, deadCodeThreshold: 1)
         [Float](arrayLiteral: 0, 1, 2, 3).withUnsafeBufferPointer {
             q.initialize(selected: $0.baseAddress!, candidateCount: 8)
         }
@@ -87,29 +87,29 @@ final class EMAQuantizerTests: XCTestCase {
     }
 
     func testInitializationPicksDistinctCandidatesIdenticallyForEverySeedAndLevel() {
-        func picks(seed: UInt64, level: Int) -> [Int] {
+        func picks(seed: UInt64, level: VQVAELevel) -> [Int] {
             EMAQuantizer(
                 numCodes: 16, dimension: 2, seed: seed, level: level, decay: 0.99, epsilon: 1e-5,
                 deadCodeThreshold: 1
             ).initializationPositions(candidateCount: 40)
         }
-        let a = picks(seed: 3, level: 0)
+        let a = picks(seed: 3, level: .top)
         XCTAssertEqual(Set(a).count, 16)
         XCTAssertTrue(a.allSatisfy { $0 >= 0 && $0 < 40 })
-        XCTAssertEqual(a, picks(seed: 3, level: 0), "another rank with the same candidates")
-        XCTAssertNotEqual(a, picks(seed: 3, level: 1))
-        XCTAssertNotEqual(a, picks(seed: 4, level: 0))
+        XCTAssertEqual(a, picks(seed: 3, level: .top), "another rank with the same candidates")
+        XCTAssertNotEqual(a, picks(seed: 3, level: .bottom))
+        XCTAssertNotEqual(a, picks(seed: 4, level: .top))
 
         let candidates = randomTensor([40, 2], seed: 9)
         let q = EMAQuantizer(
-            numCodes: 16, dimension: 2, seed: 3, level: 0, decay: 0.99, epsilon: 1e-5, deadCodeThreshold: 1)
+            numCodes: 16, dimension: 2, seed: 3, level: .top, decay: 0.99, epsilon: 1e-5, deadCodeThreshold: 1)
         q.initialize(from: candidates.data, count: 40)
         for (code, position) in a.enumerated() {
             XCTAssertEqual(Array(q.codebook[(code * 2)..<(code * 2 + 2)]), Array(candidates.array[(position * 2)..<(position * 2 + 2)]))
         }
         XCTAssertEqual(Array(q.counts), [Float](repeating: 1, count: 16), "codes start where restarted codes start")
         let noRestarts = EMAQuantizer(
-            numCodes: 16, dimension: 2, seed: 3, level: 0, decay: 0.99, epsilon: 1e-5, deadCodeThreshold: 0)
+            numCodes: 16, dimension: 2, seed: 3, level: .top, decay: 0.99, epsilon: 1e-5, deadCodeThreshold: 0)
         noRestarts.initialize(from: candidates.data, count: 40)
         XCTAssertEqual(Array(noRestarts.counts), [Float](repeating: 40.0 / 16.0, count: 16), "without a threshold: the batch share")
     }

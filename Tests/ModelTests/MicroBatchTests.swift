@@ -13,14 +13,14 @@ final class MicroBatchTests: XCTestCase {
 
     private func run(_ model: VQVAE, _ batches: [Tensor], scale: Float = 1) -> Accumulated {
         model.store.zeroGradients()
-        model.localEMAStatistics.update(repeating: 0)
+        model.emaStatistics.update(repeating: 0)
         for images in batches {
             _ = model.forward(images, training: true)
             model.backward(scale: scale)
         }
         return Accumulated(
             gradients: Array(UnsafeBufferPointer(start: model.store.gradients, count: model.store.count)),
-            statistics: Array(model.localEMAStatistics))
+            statistics: Array(model.emaStatistics))
     }
 
     func testTwoMicroBatchesAccumulateExactlyTheSumOfTheirParts() throws {
@@ -53,14 +53,13 @@ final class MicroBatchTests: XCTestCase {
         let images = shapeImages(count: 2, size: 16)
         model.initializeCodebooks(from: images)
         _ = model.forward(images, training: true)
-        let summed = Array(model.localEMAStatistics)
-        let usage = summed.withUnsafeBufferPointer { model.applyEMAUpdate(from: $0.baseAddress!) }
-        XCTAssertTrue(model.localEMAStatistics.allSatisfy { $0 == 0 })
+        let usage = model.applyEMAUpdate()
+        XCTAssertTrue(model.emaStatistics.allSatisfy { $0 == 0 })
         XCTAssertEqual(model.top.updateCount, 1)
         XCTAssertEqual(model.bottom.updateCount, 1)
         XCTAssertGreaterThan(usage.top.usedCodes, 0)
         XCTAssertGreaterThanOrEqual(usage.bottom.perplexity, 1)
         _ = model.forward(images, training: false)
-        XCTAssertTrue(model.localEMAStatistics.allSatisfy { $0 == 0 }, "evaluation adds no statistics")
+        XCTAssertTrue(model.emaStatistics.allSatisfy { $0 == 0 }, "evaluation adds no statistics")
     }
 }

@@ -21,13 +21,13 @@ final class VQVAELearningTests: XCTestCase {
         let start = Date()
         let initial = model.forward(images, training: false).reconstruction
         var losses: [Float] = []
-        var usage: (top: CodebookUsage, bottom: CodebookUsage)?
+        var usage: PerLevel<CodebookUsage>?
         for _ in 0..<400 {
             model.store.zeroGradients()
             losses.append(model.forward(images, training: true).reconstruction)
             model.backward()
             adam.update(values: model.store.values, gradients: model.store.gradients, lr: 2e-3)
-            usage = model.applyEMAUpdate(from: model.localEMAStatistics.baseAddress!)
+            usage = model.applyEMAUpdate()
             model.restartDeadCodes()
         }
         let final = model.forward(images, training: false).reconstruction

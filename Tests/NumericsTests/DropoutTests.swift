@@ -26,7 +26,7 @@ final class DropoutTests: XCTestCase {
         let layer = Dropout(probability: p, layerId: 5)
         let values = mask(layer, samples: 2, firstSample: 7, step: 11, seed: 99)
         for s in 0..<2 {
-            let random = CounterRandom(seed: 99, keys: [Dropout.dropoutDomain, 5, 11, UInt64(7 + s)])
+            let random = CounterRandom(seed: 99, purpose: .dropout, keys: [5, 11, UInt64(7 + s)])
             for e in 0..<105 {
                 let expected: Float = random.uniform(UInt64(e)) < p ? 0 : 1 / (1 - p)
                 XCTAssertEqual(values[s * 105 + e], expected, "sample \(s) element \(e)")

@@ -1,8 +1,10 @@
 import Checkpoints
+import Coordination
 import Configuration
 import DataPipeline
 import Foundation
 import HDF5
+import MPI
 import TestSupport
 import Training
 import XCTest
@@ -32,10 +34,10 @@ final class WeightExportTests: XCTestCase {
         let fingerprint = original.fingerprint(classes: 3)
         let saved = try CheckpointWriter(root: directory.path + "/checkpoints", keep: 1).save(
             original.checkpointTensors, metadata: original.checkpointMetadata(position: DataPosition()), config: configText,
-            modelFingerprint: fingerprint, collective: SingleProcess())
+            modelFingerprint: fingerprint, coordinator: Coordinator(SingleRank()))
         let checkpoint = try Checkpoint(path: saved.path)
         let restored = try replica(seed: 2)
-        XCTAssertNotEqual(restored.stores[0].values[0], original.stores[0].values[0], "another seed starts elsewhere")
+        XCTAssertNotEqual(restored.stores.vqvae.values[0], original.stores.vqvae.values[0], "another seed starts elsewhere")
         _ = restored.restore(try checkpoint.load(into: restored.checkpointTensors, modelFingerprint: fingerprint))
         return (original, restored, checkpoint)
     }
@@ -53,7 +55,7 @@ final class WeightExportTests: XCTestCase {
         let (original, restored, checkpoint) = try restoredReplica()
         let path = directory.path + "/weights.h5"
         let summary = try export(restored, checkpoint, to: path)
-        XCTAssertEqual(summary.values, original.stores.map(\.count).reduce(0, +) + 2 * 32 * 8)
+        XCTAssertEqual(summary.values, original.stores.all.map(\.count).reduce(0, +) + 2 * 32 * 8)
         XCTAssertEqual(summary.datasets, WeightExport.datasets(of: original).count)
 
         let file = try File(path: path, mode: .readOnly)
@@ -62,7 +64,8 @@ final class WeightExportTests: XCTestCase {
         XCTAssertEqual(try file.root.stringAttribute("model_fingerprint"), original.fingerprint(classes: 3))
         XCTAssertEqual(try file.root.stringAttribute("config"), configText)
         XCTAssertEqual(try file.root.childNames(), ["bottom_prior", "top_prior", "vqvae"])
-        for (store, model) in zip(original.stores, Replica.storeNames) {
+        for part in ModelPart.allCases {
+            let store = original.stores[part], model = part.name
             let group = try file.root.openGroup(model)
             XCTAssertEqual(try group.childNames().filter { $0.contains(".") }.count, store.parameters.count, model)
             for parameter in store.parameters {

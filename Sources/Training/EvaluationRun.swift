@@ -1,0 +1,51 @@
+import Coordination
+import Evaluation
+import Foundation
+
+/// `vqvae2 evaluate` on every rank of the job: loads a checkpoint, evaluates it on held-out data (each rank its own
+/// batches, sums added over ranks, so any number of ranks gives the same numbers), and on rank 0 writes the JSON
+/// report and prints the table.
+public struct EvaluationRun {
+    public let checkpoint: String
+    public let configPath: String?
+    public let overrides: [String]
+    /// The held-out data: a shard manifest (its held-out split), or one .h5 shard; nil: the config's data.manifest.
+    public let data: String?
+    public let batch: Int
+    /// Where the JSON report goes; nil: <run.directory>/evaluation.json.
+    public let output: String?
+
+    public init(checkpoint: String, configPath: String?, overrides: [String], data: String?, batch: Int, output: String?) {
+        self.checkpoint = checkpoint
+        self.configPath = configPath
+        self.overrides = overrides
+        self.data = data
+        self.batch = batch
+        self.output = output
+    }
+
+    /// Evaluates; returns the report (the same on every rank).
+    @discardableResult
+    public func run(coordinator: Coordinator, out: (String) -> Void) throws -> EvaluationReport {
+        let shard = data.map { $0.hasSuffix(".h5") } ?? false
+        let manifestOverride = shard ? [] : data.map { ["data.manifest=\($0)"] } ?? []
+        let loaded = try CheckpointedReplica.load(
+            checkpoint: checkpoint, configPath: configPath, overrides: overrides + manifestOverride,
+            coordinator: coordinator)
+        let evaluation = shard
+            ? try HeldOutEvaluation(shardPaths: [data!], manifest: loaded.manifest, batch: batch)
+            : try HeldOutEvaluation(
+                manifestPath: loaded.config.data.manifest, split: loaded.config.data.heldoutSplit, batch: batch)
+        let report = try evaluation.run(loaded.replica, coordinator: coordinator, step: loaded.replica.step)
+        guard coordinator.isRoot else { return report }
+        let path = output ?? loaded.config.runDirectory + "/evaluation.json"
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try report.json().write(toFile: path, atomically: true, encoding: .utf8)
+        let source = shard ? data! : "\(loaded.config.data.manifest) (\(loaded.config.data.heldoutSplit))"
+        out("evaluate: \(loaded.path) on \(source), \(coordinator.worldSize) rank(s)")
+        out(report.table)
+        out("evaluate: wrote \(path)")
+        return report
+    }
+}
