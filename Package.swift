@@ -64,11 +64,14 @@ let package = Package(
                 "Configuration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // The benchmark's clock of matrix work: its own cblas_sgemm in front of OpenBLAS's (vqvae2-bench only).
+        .target(name: "CSgemmClock", linkerSettings: [.linkedLibrary("dl")]),
+
         // Speed measurements: numerical kernels against OpenBLAS, data loading, checkpoints (docs/PERFORMANCE.md).
         .executableTarget(
             name: "vqvae2-bench",
             dependencies: [
-                "Numerics", "DataPipeline", "MPI", "Coordination", "Model", "Checkpoints", "Training",
+                "Numerics", "DataPipeline", "MPI", "Coordination", "Model", "Checkpoints", "Training", "CSgemmClock",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/vqvae2-bench"),

@@ -52,14 +52,15 @@ public struct PriorConfig: Sendable, Equatable {
         self.conditioningChannels = conditioningChannels
     }
 
-    /// The paper's ImageNet top prior as BRIEF section 1 recalls it: 20 layers of 512, filter 5, attention every
-    /// 5 layers with 8 heads (its "residual 2048" has no counterpart here: the residual path is `channels` wide).
+    /// The paper's ImageNet top prior as this project recalls its appendix (docs/MODEL.md): 20 layers of 512,
+    /// filter 5, attention every 5 layers with 8 heads (its "residual 2048" has no counterpart here: the residual
+    /// path is `channels` wide).
     public static let paperTop = PriorConfig(attentionEvery: 5, conditioningLayers: 0)
 
     /// The paper's ImageNet bottom prior: 20 layers of 512, no attention, a conditioning stack of 20 blocks.
     public static let paperBottom = PriorConfig()
 
-    /// The benchmark prior of BRIEF section 7, for both levels: 10 gated layers of 128 channels, first kernel 7
+    /// The benchmark prior (docs/PERFORMANCE.md), for both levels: 10 gated layers of 128 channels, first kernel 7
     /// then 3, 10 classes, K = 512; no attention (a top prior opts in by setting `attentionEvery`).
     public static let small = PriorConfig(
         codebookSize: 512, classes: 10, channels: 128, layers: 10, firstKernel: 7, kernel: 3, attentionEvery: 0,

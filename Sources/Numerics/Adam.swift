@@ -104,7 +104,7 @@ public enum GradientClipping {
 
 /// A learning-rate schedule: linear warm-up, then constant or cosine decay to a floor.
 public struct LearningRateSchedule: Sendable, Equatable {
-    public enum Decay: String, Sendable, Codable { case constant, cosine }
+    public enum Decay: String, Sendable, Codable, CaseIterable { case constant, cosine }
 
     public var base: Float
     public var warmupSteps: Int

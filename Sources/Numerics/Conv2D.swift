@@ -83,8 +83,8 @@ public final class Conv2D {
 
     /// y = conv(x) + bias; the result is owned by the layer and valid until the next forward.
     public func forward(_ x: Tensor) -> Tensor {
-        let timing = SgemmTimer.beginConvolution()
-        defer { SgemmTimer.endConvolution(timing) }
+        store.passObserver?.passBegan()
+        defer { store.passObserver?.passEnded() }
         precondition(x.shape.count == 4 && x.c == inChannels, "input \(x.shape) for \(inChannels) channels")
         let g = geometry(x)
         g.validate()
@@ -125,8 +125,8 @@ public final class Conv2D {
     /// Accumulates the weight and bias gradients (+=) into the store: dW += dY^T * columns, block by block.
     /// A first layer, whose input is the data, needs only this half of `backward`.
     public func backwardParameters(_ dOutput: Tensor) {
-        let timing = SgemmTimer.beginConvolution()
-        defer { SgemmTimer.endConvolution(timing) }
+        store.passObserver?.passBegan()
+        defer { store.passObserver?.passEnded() }
         guard let x = input else { preconditionFailure("backward before forward") }
         let g = geometry(x)
         precondition(dOutput.shape == outputShape(for: x.shape), "gradient \(dOutput.shape) for input \(x.shape)")
@@ -161,8 +161,8 @@ public final class Conv2D {
     /// scatter. Larger strides: dColumns = dY * W, then a scatter-add of the columns back onto the input (both
     /// block by block).
     public func backwardInput(_ dOutput: Tensor) -> Tensor {
-        let timing = SgemmTimer.beginConvolution()
-        defer { SgemmTimer.endConvolution(timing) }
+        store.passObserver?.passBegan()
+        defer { store.passObserver?.passEnded() }
         guard let x = input else { preconditionFailure("backward before forward") }
         let g = geometry(x)
         precondition(dOutput.shape == outputShape(for: x.shape), "gradient \(dOutput.shape) for input \(x.shape)")

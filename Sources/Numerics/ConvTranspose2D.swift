@@ -78,8 +78,8 @@ public final class ConvTranspose2D {
 
     /// y = convTranspose(x) + bias; the result is owned by the layer and valid until the next forward.
     public func forward(_ x: Tensor) -> Tensor {
-        let timing = SgemmTimer.beginConvolution()
-        defer { SgemmTimer.endConvolution(timing) }
+        store.passObserver?.passBegan()
+        defer { store.passObserver?.passEnded() }
         precondition(x.shape.count == 4 && x.c == inChannels, "input \(x.shape) for \(inChannels) channels")
         let g = geometry(x)
         input = x
@@ -118,8 +118,8 @@ public final class ConvTranspose2D {
     }
 
     private func backwardPasses(_ dOutput: Tensor, parameters: Bool, input needsInput: Bool) {
-        let timing = SgemmTimer.beginConvolution()
-        defer { SgemmTimer.endConvolution(timing) }
+        store.passObserver?.passBegan()
+        defer { store.passObserver?.passEnded() }
         guard let x = input else { preconditionFailure("backward before forward") }
         precondition(dOutput.shape == outputShape(for: x.shape), "gradient \(dOutput.shape) for input \(x.shape)")
         let g = geometry(x)

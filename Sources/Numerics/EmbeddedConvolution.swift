@@ -59,8 +59,8 @@ public final class EmbeddedConvolution {
     /// The convolution of the embedded codes [N, H, W] (`shape`, row-major): [N, H', W', outC] with the
     /// geometry of the Conv2D it stands for; owned by the layer until the next forward.
     public func forward(_ codes: [Int32], shape: [Int]) -> Tensor {
-        let timing = SgemmTimer.beginConvolution()
-        defer { SgemmTimer.endConvolution(timing) }
+        store.passObserver?.passBegan()
+        defer { store.passObserver?.passEnded() }
         precondition(shape.count == 3 && codes.count == shape.reduce(1, *), "\(codes.count) codes for shape \(shape)")
         precondition(codes.allSatisfy { $0 >= 0 && Int($0) < numCodes }, "codes outside 0..<\(numCodes)")
         let g = geometry(batch: shape[0], height: shape[1], width: shape[2])
@@ -92,8 +92,8 @@ public final class EmbeddedConvolution {
 
     /// Accumulates dW, dBias and the table's gradient dE (+=) for the upstream gradient of the last forward.
     public func backward(_ dOutput: Tensor) {
-        let timing = SgemmTimer.beginConvolution()
-        defer { SgemmTimer.endConvolution(timing) }
+        store.passObserver?.passBegan()
+        defer { store.passObserver?.passEnded() }
         let g = geometry(batch: inputShape[0], height: inputShape[1], width: inputShape[2])
         // The shape from the geometry, not from `output`: a caller may release the output once it is read.
         let shape = [g.batch, g.outputHeight, g.outputWidth, outChannels]

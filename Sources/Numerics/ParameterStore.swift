@@ -35,6 +35,8 @@ public final class ParameterStore {
     public private(set) var values: UnsafeMutablePointer<Float>
     public private(set) var gradients: UnsafeMutablePointer<Float>
     public private(set) var isMaterialized = false
+    /// Sees every convolution pass of the model's layers (a benchmark's timer); nil in training.
+    public var passObserver: PassObserver?
 
     public init() {
         values = UnsafeMutablePointer<Float>.allocate(capacity: 1)

@@ -1,14 +1,17 @@
 import Configuration
 import Foundation
 import Model
+import Numerics
 
 /// Everything one experiment needs, read strictly from a config file (configs/*.yaml) plus command-line overrides.
 ///
-/// Keys are snake_case versions of the fields; configs/demo.yaml writes every one of them down with its default.
+/// Keys are snake_case versions of the fields. The defaults live here and in the model's config structs, and only
+/// there: they are the paper's ImageNet 256 settings (docs/MODEL.md), so a config that omits a key gets the paper's
+/// value. configs/demo.yaml writes every key down.
 public struct ExperimentConfig: Sendable, Equatable {
     public var model = VQVAEConfig()
-    public var topPrior = PriorConfig.small
-    public var bottomPrior = PriorConfig.small
+    public var topPrior = PriorConfig.paperTop
+    public var bottomPrior = PriorConfig.paperBottom
     public var data = DataSettings()
     public var train = TrainSettings()
     public var intervals = IntervalSettings()
@@ -47,14 +50,15 @@ public struct ExperimentConfig: Sendable, Equatable {
     public struct TrainSettings: Sendable, Equatable {
         public var schedule = Schedule.joint
         public var seed: UInt64 = 0
-        public var globalBatch = 32
+        /// The paper's global batch for the VQ-VAE.
+        public var globalBatch = 128
         /// Micro-batches per rank per step: the rank's share is split and gradients summed before one update.
         public var microBatches = 1
         public var steps = 1000
         public var learningRate: Float = 3e-4
         public var priorLearningRate: Float = 3e-4
         public var warmupSteps = 0
-        public var decay = "constant"
+        public var decay = LearningRateSchedule.Decay.constant
         public var minimumLearningRate: Float = 0
         public var weightDecay: Float = 0
         /// Global-norm clipping of each model's gradients; 0 turns it off.
@@ -112,47 +116,52 @@ public struct ExperimentConfig: Sendable, Equatable {
 
     private static func parse(_ reader: ConfigReader) throws -> ExperimentConfig {
         let document = reader.document
+        // Every default is the struct's own value.
         var c = ExperimentConfig()
         let positive = Check.positive as (Int) -> String?
 
         let m = reader.section("model")
-        c.model.imageSize = try m.int("image_size", default: 64, check: Check.multiple(of: 8))
-        c.model.channels = try m.int("channels", default: 128, check: Check.multiple(of: 2))
-        c.model.residualChannels = try m.int("residual_channels", default: 32, check: positive)
-        c.model.residualBlocks = try m.int("residual_blocks", default: 2, check: Check.nonNegative)
-        c.model.codebookSize = try m.int("codebook_size", default: 512, check: positive)
-        c.model.codeDim = try m.int("code_dim", default: 64, check: positive)
-        c.model.beta = try m.float("beta", default: 0.25) { $0 >= 0 ? nil : "must not be negative" }
-        c.model.emaDecay = try m.float("ema_decay", default: 0.99, check: Check.fraction)
-        c.model.emaEpsilon = try m.float("ema_epsilon", default: 1e-5, check: Check.positive)
-        c.model.deadCodeThreshold = try m.float("dead_code_threshold", default: 1) { $0 >= 0 ? nil : "must not be negative" }
-        c.model.restartDeadCodes = try m.bool("restart_dead_codes", default: true)
-        c.model.restartInterval = try m.int("restart_interval", default: 1, check: positive)
+        c.model.imageSize = try m.int("image_size", default: c.model.imageSize, check: Check.multiple(of: 8))
+        c.model.channels = try m.int("channels", default: c.model.channels, check: Check.multiple(of: 2))
+        c.model.residualChannels = try m.int("residual_channels", default: c.model.residualChannels, check: positive)
+        c.model.residualBlocks = try m.int("residual_blocks", default: c.model.residualBlocks, check: Check.nonNegative)
+        c.model.codebookSize = try m.int("codebook_size", default: c.model.codebookSize, check: positive)
+        c.model.codeDim = try m.int("code_dim", default: c.model.codeDim, check: positive)
+        c.model.beta = try m.float("beta", default: c.model.beta) { $0 >= 0 ? nil : "must not be negative" }
+        c.model.emaDecay = try m.float("ema_decay", default: c.model.emaDecay, check: Check.fraction)
+        c.model.emaEpsilon = try m.float("ema_epsilon", default: c.model.emaEpsilon, check: Check.positive)
+        c.model.deadCodeThreshold = try m.float("dead_code_threshold", default: c.model.deadCodeThreshold) {
+            $0 >= 0 ? nil : "must not be negative"
+        }
+        c.model.restartDeadCodes = try m.bool("restart_dead_codes", default: c.model.restartDeadCodes)
+        c.model.restartInterval = try m.int("restart_interval", default: c.model.restartInterval, check: positive)
 
-        for (name, isTop) in [("top_prior", true), ("bottom_prior", false)] {
+        for level in VQVAELevel.allCases {
+            let name = level == .top ? "top_prior" : "bottom_prior"
             let s = reader.section(name)
-            var p = PriorConfig.small
+            var p = level == .top ? c.topPrior : c.bottomPrior
             p.codebookSize = c.model.codebookSize
-            p.channels = try s.int("channels", default: 128, check: positive)
-            p.layers = try s.int("layers", default: 10, check: positive)
-            p.firstKernel = try s.int("first_kernel", default: 7) { $0 >= 3 && $0 % 2 == 1 ? nil : "must be odd and at least 3" }
-            p.kernel = try s.int("kernel", default: 3) { $0 >= 1 && $0 % 2 == 1 ? nil : "must be odd" }
-            p.dropout = try s.float("dropout", default: 0.1, check: Check.fraction)
-            p.outputLayers = try s.int("output_layers", default: 2, check: positive)
-            if isTop {
-                p.attentionEvery = try s.int("attention_every", default: 5, check: Check.nonNegative)
-                p.heads = try s.int("heads", default: 4, check: positive)
+            p.channels = try s.int("channels", default: p.channels, check: positive)
+            p.layers = try s.int("layers", default: p.layers, check: positive)
+            p.firstKernel = try s.int("first_kernel", default: p.firstKernel) {
+                $0 >= 3 && $0 % 2 == 1 ? nil : "must be odd and at least 3"
+            }
+            p.kernel = try s.int("kernel", default: p.kernel) { $0 >= 1 && $0 % 2 == 1 ? nil : "must be odd" }
+            p.dropout = try s.float("dropout", default: p.dropout, check: Check.fraction)
+            p.outputLayers = try s.int("output_layers", default: p.outputLayers, check: positive)
+            switch level {
+            case .top:
+                p.attentionEvery = try s.int("attention_every", default: p.attentionEvery, check: Check.nonNegative)
+                p.heads = try s.int("heads", default: p.heads, check: positive)
                 if p.channels % p.heads != 0 {
                     throw ConfigError(
                         path: document.path, line: document.sections[name]?["heads"]?.line ?? 0,
                         "\(name).heads = \(p.heads): must divide \(name).channels = \(p.channels)")
                 }
-                p.conditioningLayers = 0
                 c.topPrior = p
-            } else {
-                p.attentionEvery = 0
-                p.conditioningLayers = try s.int("conditioning_layers", default: 2, check: Check.nonNegative)
-                p.conditioningChannels = try s.int("conditioning_channels", default: 128, check: positive)
+            case .bottom:
+                p.conditioningLayers = try s.int("conditioning_layers", default: p.conditioningLayers, check: Check.nonNegative)
+                p.conditioningChannels = try s.int("conditioning_channels", default: p.conditioningChannels, check: positive)
                 c.bottomPrior = p
             }
         }
@@ -160,46 +169,56 @@ public struct ExperimentConfig: Sendable, Equatable {
         let d = reader.section("data")
         c.data.manifest = try d.string("manifest", default: c.data.manifest)
         c.data.codesManifest = try d.string("codes_manifest", default: c.data.codesManifest)
-        c.data.trainSplit = try d.string("train_split", default: "train")
-        c.data.heldoutSplit = try d.string("heldout_split", default: "heldout")
-        c.data.flip = try d.bool("flip", default: true)
-        c.data.prefetch = try d.int("prefetch", default: 3, check: positive)
-        c.data.verifyChecksums = try d.bool("verify_checksums", default: false)
-        c.data.imagesDataset = try d.string("images_dataset", default: "images")
-        c.data.labelsDataset = try d.string("labels_dataset", default: "labels")
+        c.data.trainSplit = try d.string("train_split", default: c.data.trainSplit)
+        c.data.heldoutSplit = try d.string("heldout_split", default: c.data.heldoutSplit)
+        c.data.flip = try d.bool("flip", default: c.data.flip)
+        c.data.prefetch = try d.int("prefetch", default: c.data.prefetch, check: positive)
+        c.data.verifyChecksums = try d.bool("verify_checksums", default: c.data.verifyChecksums)
+        c.data.imagesDataset = try d.string("images_dataset", default: c.data.imagesDataset)
+        c.data.labelsDataset = try d.string("labels_dataset", default: c.data.labelsDataset)
 
         let t = reader.section("train")
-        let schedule = try t.choice("schedule", default: "joint", from: Schedule.allCases.map(\.rawValue))
+        let schedule = try t.choice("schedule", default: c.train.schedule.rawValue, from: Schedule.allCases.map(\.rawValue))
         c.train.schedule = Schedule(rawValue: schedule)!
-        c.train.seed = try t.uint64("seed", default: 0)
-        c.train.globalBatch = try t.int("global_batch", default: 32, check: positive)
-        c.train.microBatches = try t.int("micro_batches", default: 1, check: positive)
-        c.train.steps = try t.int("steps", default: 1000, check: Check.nonNegative)
-        c.train.learningRate = try t.float("learning_rate", default: 3e-4, check: Check.positive)
-        c.train.priorLearningRate = try t.float("prior_learning_rate", default: 3e-4, check: Check.positive)
-        c.train.warmupSteps = try t.int("warmup_steps", default: 0, check: Check.nonNegative)
-        c.train.decay = try t.choice("decay", default: "constant", from: ["constant", "cosine"])
-        c.train.minimumLearningRate = try t.float("min_learning_rate", default: 0) { $0 >= 0 ? nil : "must not be negative" }
-        c.train.weightDecay = try t.float("weight_decay", default: 0) { $0 >= 0 ? nil : "must not be negative" }
-        c.train.clipGradientNorm = try t.float("clip_grad_norm", default: 0) { $0 >= 0 ? nil : "must not be negative (0 is off)" }
-        c.train.adamBeta1 = try t.float("adam_beta1", default: 0.9, check: Check.fraction)
-        c.train.adamBeta2 = try t.float("adam_beta2", default: 0.999, check: Check.fraction)
-        c.train.adamEpsilon = try t.float("adam_epsilon", default: 1e-8, check: Check.positive)
+        c.train.seed = try t.uint64("seed", default: c.train.seed)
+        c.train.globalBatch = try t.int("global_batch", default: c.train.globalBatch, check: positive)
+        c.train.microBatches = try t.int("micro_batches", default: c.train.microBatches, check: positive)
+        c.train.steps = try t.int("steps", default: c.train.steps, check: Check.nonNegative)
+        c.train.learningRate = try t.float("learning_rate", default: c.train.learningRate, check: Check.positive)
+        c.train.priorLearningRate = try t.float(
+            "prior_learning_rate", default: c.train.priorLearningRate, check: Check.positive)
+        c.train.warmupSteps = try t.int("warmup_steps", default: c.train.warmupSteps, check: Check.nonNegative)
+        let decay = try t.choice(
+            "decay", default: c.train.decay.rawValue, from: LearningRateSchedule.Decay.allCases.map(\.rawValue))
+        c.train.decay = LearningRateSchedule.Decay(rawValue: decay)!
+        c.train.minimumLearningRate = try t.float("min_learning_rate", default: c.train.minimumLearningRate) {
+            $0 >= 0 ? nil : "must not be negative"
+        }
+        c.train.weightDecay = try t.float("weight_decay", default: c.train.weightDecay) {
+            $0 >= 0 ? nil : "must not be negative"
+        }
+        c.train.clipGradientNorm = try t.float("clip_grad_norm", default: c.train.clipGradientNorm) {
+            $0 >= 0 ? nil : "must not be negative (0 is off)"
+        }
+        c.train.adamBeta1 = try t.float("adam_beta1", default: c.train.adamBeta1, check: Check.fraction)
+        c.train.adamBeta2 = try t.float("adam_beta2", default: c.train.adamBeta2, check: Check.fraction)
+        c.train.adamEpsilon = try t.float("adam_epsilon", default: c.train.adamEpsilon, check: Check.positive)
 
         let i = reader.section("intervals")
-        c.intervals.logEvery = try i.int("log_every", default: 10, check: positive)
-        c.intervals.checkEvery = try i.int("check_every", default: 100, check: Check.nonNegative)
-        c.intervals.checkpointEvery = try i.int("checkpoint_every", default: 500, check: Check.nonNegative)
-        c.intervals.evaluateEvery = try i.int("evaluate_every", default: 500, check: Check.nonNegative)
-        c.intervals.picturesEvery = try i.int("pictures_every", default: 500, check: Check.nonNegative)
+        c.intervals.logEvery = try i.int("log_every", default: c.intervals.logEvery, check: positive)
+        c.intervals.checkEvery = try i.int("check_every", default: c.intervals.checkEvery, check: Check.nonNegative)
+        c.intervals.checkpointEvery = try i.int(
+            "checkpoint_every", default: c.intervals.checkpointEvery, check: Check.nonNegative)
+        c.intervals.evaluateEvery = try i.int("evaluate_every", default: c.intervals.evaluateEvery, check: Check.nonNegative)
+        c.intervals.picturesEvery = try i.int("pictures_every", default: c.intervals.picturesEvery, check: Check.nonNegative)
 
         let k = reader.section("checkpoints")
         c.checkpoints.directory = try k.string("directory", default: c.checkpoints.directory)
-        c.checkpoints.keep = try k.int("keep", default: 3, check: positive)
+        c.checkpoints.keep = try k.int("keep", default: c.checkpoints.keep, check: positive)
 
         let x = reader.section("distributed")
-        c.distributed.bucketMegabytes = try x.float("bucket_mb", default: 2, check: Check.positive)
-        c.distributed.overlap = try x.bool("overlap", default: true)
+        c.distributed.bucketMegabytes = try x.float("bucket_mb", default: c.distributed.bucketMegabytes, check: Check.positive)
+        c.distributed.overlap = try x.bool("overlap", default: c.distributed.overlap)
 
         c.runDirectory = try reader.section("run").string("directory", default: c.runDirectory)
         try reader.finish()

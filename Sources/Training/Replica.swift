@@ -52,7 +52,7 @@ public final class Replica {
         let t = config.train
         let schedule = LearningRateSchedule(
             base: part.isPrior ? t.priorLearningRate : t.learningRate, warmupSteps: t.warmupSteps,
-            decay: t.decay == "cosine" ? .cosine : .constant, totalSteps: t.steps, minimum: t.minimumLearningRate)
+            decay: t.decay, totalSteps: t.steps, minimum: t.minimumLearningRate)
         return schedule.rate(at: step)
     }
 

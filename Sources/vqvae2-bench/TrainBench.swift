@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSgemmClock
 import Coordination
 import DataPipeline
 import Foundation
@@ -104,9 +105,9 @@ struct TrainBench: ParsableCommand {
         if codes == nil { loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks) }
         let step = { () throws -> (seconds: Double, exposed: Double) in
             guard let batch = try codes ?? loader!.next() else { throw ValidationError("the loader ended") }
-            let start = SgemmTimer.now()
+            let start = sgemm_clock_now()
             let metrics = try trainingStep.run(batch)
-            return (SgemmTimer.now() - start, metrics.exposedCommunication)
+            return (sgemm_clock_now() - start, metrics.exposedCommunication)
         }
 
         for _ in 0..<warmup { _ = try step() }
@@ -123,14 +124,17 @@ struct TrainBench: ParsableCommand {
         var share = Double.nan, elementwise = Double.nan
         if sgemmShare && ranks == 1 {
             var shares: [Double] = [], elementwiseShares: [Double] = []
-            SgemmTimer.isEnabled = true
+            let observer = MatrixWorkObserver()
+            for store in replica.stores.all { store.passObserver = observer }
+            sgemm_clock_enable(1)
             for _ in 0..<repeats {
-                SgemmTimer.reset()
+                sgemm_clock_reset()
                 let (s, _) = try step()
-                shares.append(1 - SgemmTimer.seconds / s)
-                elementwiseShares.append(1 - SgemmTimer.matrixSeconds / s)
+                shares.append(1 - sgemm_clock_sgemm_seconds() / s)
+                elementwiseShares.append(1 - sgemm_clock_matrix_seconds() / s)
             }
-            SgemmTimer.isEnabled = false
+            sgemm_clock_enable(0)
+            for store in replica.stores.all { store.passObserver = nil }
             share = median(shares)
             elementwise = median(elementwiseShares)
         }
@@ -277,6 +281,12 @@ enum FlopCount {
     }
 }
 
+/// Reports the model's convolution passes to the benchmark's clock of matrix work.
+final class MatrixWorkObserver: PassObserver {
+    func passBegan() { sgemm_clock_pass_began() }
+    func passEnded() { sgemm_clock_pass_ended() }
+}
+
 /// OpenBLAS's rate on the square and im2col-shaped products, measured in the benchmark's own process.
 enum Peaks {
     /// GFLOP/s of OpenBLAS sgemm C[m, n] = A[m, k] B^T (the layers' forward layout), best of 5.
@@ -286,9 +296,9 @@ enum Peaks {
         for i in 0..<b.count { b.data[i] = Float(i % 13) * 0.01 }
         var best = Double.infinity
         for _ in 0..<5 {
-            let start = SgemmTimer.now()
+            let start = sgemm_clock_now()
             BLAS.sgemm(transB: true, m: m, n: n, k: k, a: a.data, b: b.data, c: c.data)
-            best = min(best, SgemmTimer.now() - start)
+            best = min(best, sgemm_clock_now() - start)
         }
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }

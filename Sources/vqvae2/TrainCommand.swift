@@ -20,7 +20,8 @@ struct TrainCommand: ParsableCommand {
               launch/mpirun.sh -n 2 .build/release/vqvae2 train --config configs/demo.yaml
               launch/mpirun.sh --hostfile H .build/release/vqvae2 train --config configs/imagenet64.yaml
 
-            Settings come from the config file (configs/demo.yaml lists every key with its default); --set \
+            Settings come from the config file (configs/demo.yaml writes every key down; a key left out gets the \
+            paper's ImageNet 256 value); --set \
             overrides one, e.g. --set train.steps=100 --set train.schedule=vqvae. Schedules: joint (VQ-VAE and \
             both priors every step), vqvae and priors (the staged schedule's two parts).
             Rank 0 prints progress and appends metrics to <run.directory>/metrics.jsonl.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The tiny experiment the end-to-end tests run: demo images of 16 pixels, a VQ-VAE of 16 channels with 32 codes
-/// of 8 dimensions, and priors of two gated layers (the top one with attention after every layer).
+/// of 8 dimensions, and priors of two gated layers (the top one with attention after every layer). Keys it omits take
+/// the paper's defaults where those are cheap at this size (two residual blocks, beta, EMA settings, dropout 0.1).
 public enum TinyExperiment {
     /// The model sections of the config.
     public static let modelSections = """
@@ -15,12 +16,16 @@ public enum TinyExperiment {
           channels: 16
           layers: 2
           first_kernel: 3
+          kernel: 3
+          output_layers: 2
           attention_every: 1
           heads: 2
         bottom_prior:
           channels: 16
           layers: 2
           first_kernel: 3
+          kernel: 3
+          output_layers: 2
           conditioning_layers: 1
           conditioning_channels: 16
         """

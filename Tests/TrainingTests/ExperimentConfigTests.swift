@@ -23,6 +23,32 @@ final class ExperimentConfigTests: XCTestCase {
         XCTAssertEqual(written, ExperimentConfig.knownKeys, "configs/demo.yaml must list every setting")
     }
 
+    /// The defaults live in the structs only: an empty file is exactly the structs' defaults, which are the paper's.
+    func testAnEmptyConfigIsTheStructDefaultsAtThePaperValues() throws {
+        let parsed = try parse("")
+        XCTAssertEqual(parsed, ExperimentConfig(), "the parser's defaults must be the structs'")
+        XCTAssertEqual(parsed.model, VQVAEConfig())
+        XCTAssertEqual(parsed.topPrior.channels, PriorConfig.paperTop.channels)
+        XCTAssertEqual(parsed.bottomPrior, PriorConfig.paperBottom)
+        XCTAssertEqual(parsed.model.imageSize, 256)
+        XCTAssertEqual(parsed.model.residualChannels, 64)
+        XCTAssertEqual(parsed.model.codebookSize, 512)
+        XCTAssertEqual(parsed.model.codeDim, 64)
+        XCTAssertEqual(parsed.train.globalBatch, 128)
+        XCTAssertEqual(parsed.train.learningRate, 3e-4)
+        XCTAssertEqual(parsed.train.decay, .constant)
+        for prior in [parsed.topPrior, parsed.bottomPrior] {
+            XCTAssertEqual(prior.channels, 512)
+            XCTAssertEqual(prior.layers, 20)
+            XCTAssertEqual(prior.kernel, 5)
+        }
+        XCTAssertEqual(parsed.topPrior.attentionEvery, 5)
+        XCTAssertEqual(parsed.topPrior.heads, 8)
+        XCTAssertEqual(parsed.bottomPrior.attentionEvery, 0)
+        XCTAssertEqual(parsed.bottomPrior.conditioningLayers, 20)
+        XCTAssertEqual(try parse("train:\n  decay: cosine\n").train.decay, .cosine)
+    }
+
     func testImpossibleValuesNameTheFileAndKey() {
         let cases = [
             ("model:\n  image_size: 60\n", "exp.yaml:2: model.image_size = 60: must be a positive multiple of 8"),
