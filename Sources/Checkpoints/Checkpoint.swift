@@ -3,12 +3,12 @@ import HDF5
 import Storage
 
 /// A committed checkpoint on disk, its manifest read and checked; loads the state written by any world size.
-public struct Checkpoint: Sendable {
-    public let path: String
-    public let manifest: Manifest
+package struct Checkpoint: Sendable {
+    package let path: String
+    package let manifest: Manifest
 
     /// Opens `path` (a `step-NNNNNNNN` directory); a directory without a manifest is not committed and is refused.
-    public init(path: String) throws {
+    package init(path: String) throws {
         let manifestPath = CheckpointLayout.join(path, CheckpointLayout.manifestName)
         guard FileManager.default.fileExists(atPath: manifestPath) else { throw CheckpointError.notCommitted(directory: path) }
         self.path = path
@@ -16,14 +16,14 @@ public struct Checkpoint: Sendable {
     }
 
     /// The path of shard `index`.
-    public func shardPath(_ index: Int) -> String { CheckpointLayout.join(path, manifest.shards[index].file) }
+    package func shardPath(_ index: Int) -> String { CheckpointLayout.join(path, manifest.shards[index].file) }
 
     /// Fills every tensor in `tensors` (a subset of the saved state is fine) and returns the metadata.
     ///
     /// Everything that can be checked before a buffer is touched is: the model fingerprint, each tensor's presence
     /// and shape, and the existence, size and CRC-32 of every shard needed. After that only a shard whose contents
     /// pass their checksum but disagree with the manifest could fail the load midway; treat any error as fatal.
-    public func load(into tensors: [StateTensor], modelFingerprint: String) throws -> CheckpointMetadata {
+    package func load(into tensors: [StateTensor], modelFingerprint: String) throws -> CheckpointMetadata {
         guard manifest.modelFingerprint == modelFingerprint else {
             throw CheckpointError.differentModel(checkpoint: path, found: manifest.modelFingerprint, expected: modelFingerprint)
         }
@@ -54,7 +54,7 @@ public struct Checkpoint: Sendable {
     }
 
     /// Checks that shard `index` exists with the size and CRC-32 the manifest records.
-    public func verifyShard(_ index: Int) throws {
+    package func verifyShard(_ index: Int) throws {
         let record = manifest.shards[index]
         let file = shardPath(index)
         guard FileManager.default.fileExists(atPath: file) else { throw CheckpointError.missingShard(file: file) }
@@ -66,7 +66,7 @@ public struct Checkpoint: Sendable {
 
     /// Checks every shard's size and checksum and reads every tensor back against its own checksum: what
     /// `vqvae2 checkpoint verify` runs. Throws the first problem.
-    public func verify() throws {
+    package func verify() throws {
         for shard in manifest.shards.indices { try verifyShard(shard) }
         for shard in manifest.shards.indices {
             let file = try File(path: shardPath(shard), mode: .readOnly)

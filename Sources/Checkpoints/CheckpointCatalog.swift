@@ -1,10 +1,10 @@
 import Foundation
 
 /// What lies under a checkpoint root: committed checkpoints, and the directories that are not (interrupted saves).
-public enum CheckpointCatalog {
+package enum CheckpointCatalog {
     /// One directory under the root.
-    public struct Entry: Equatable, Sendable {
-        public enum Status: Equatable, Sendable {
+    package struct Entry: Equatable, Sendable {
+        package enum Status: Equatable, Sendable {
             case committed(Manifest)
             /// An interrupted or in-progress save (`.tmp-*`), or a step directory without a manifest.
             case uncommitted
@@ -12,19 +12,19 @@ public enum CheckpointCatalog {
             case invalid(String)
         }
 
-        public let name: String
-        public let path: String
-        public let status: Status
+        package let name: String
+        package let path: String
+        package let status: Status
 
         /// The step of a committed checkpoint.
-        public var step: Int? {
+        package var step: Int? {
             if case .committed(let manifest) = status { return manifest.step }
             return nil
         }
     }
 
     /// Every `step-*` directory under `root`, committed ones in step order first; an absent root has none.
-    public static func entries(in root: String) throws -> [Entry] {
+    package static func entries(in root: String) throws -> [Entry] {
         guard FileManager.default.fileExists(atPath: root) else { return [] }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: root) } catch {
@@ -49,9 +49,9 @@ public enum CheckpointCatalog {
     }
 
     /// Committed checkpoints, oldest first.
-    public static func committed(in root: String) throws -> [Entry] { try entries(in: root).filter { $0.step != nil } }
+    package static func committed(in root: String) throws -> [Entry] { try entries(in: root).filter { $0.step != nil } }
 
     /// The newest directory with a valid manifest (shards are checked when it is loaded), or nil when there is none.
     /// Temporaries and directories without a manifest are never candidates.
-    public static func latestCommitted(in root: String) throws -> String? { try committed(in: root).last?.path }
+    package static func latestCommitted(in root: String) throws -> String? { try committed(in: root).last?.path }
 }

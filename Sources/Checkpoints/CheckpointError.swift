@@ -1,5 +1,5 @@
 /// Why a checkpoint could not be saved, found or loaded; every case names the file and the tensor or field.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+package enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case invalidTensor(name: String, String)
     case nonFinite(tensor: String, index: Int, value: Float)
     case invalidManifest(file: String, field: String, String)
@@ -16,7 +16,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case notShared(root: String, ranks: [Int])
     case io(path: String, String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidTensor(let name, let reason):
             return "state tensor '\(name)': \(reason)"

@@ -1,23 +1,23 @@
 /// The scalars of the training state that are not tensors, saved in the manifest.
 ///
 /// The data position is counted in global samples so that it maps onto any world size at resume.
-public struct CheckpointMetadata: Codable, Equatable, Sendable {
+package struct CheckpointMetadata: Codable, Equatable, Sendable {
     /// Optimiser steps taken; the checkpoint directory is named after it.
-    public var step: Int
+    package var step: Int
     /// The epoch of the next sample to read.
-    public var dataEpoch: Int
+    package var dataEpoch: Int
     /// The position of the next sample within `dataEpoch`, in global samples.
-    public var dataSampleInEpoch: Int
+    package var dataSampleInEpoch: Int
     /// Adam's step count per optimiser (for example "vqvae", "top_prior").
-    public var optimizerSteps: [String: Int]
+    package var optimizerSteps: [String: Int]
     /// The number of EMA codebook updates per quantiser level (for example "vqvae/top").
-    public var emaUpdates: [String: Int]
+    package var emaUpdates: [String: Int]
     /// Other floating-point scalars (for example a learning-rate scale).
-    public var scalars: [String: Double]
+    package var scalars: [String: Double]
     /// Free-form extras.
-    public var extras: [String: String]
+    package var extras: [String: String]
 
-    public init(
+    package init(
         step: Int, dataEpoch: Int = 0, dataSampleInEpoch: Int = 0, optimizerSteps: [String: Int] = [:],
         emaUpdates: [String: Int] = [:], scalars: [String: Double] = [:], extras: [String: String] = [:]
     ) {

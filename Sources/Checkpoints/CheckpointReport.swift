@@ -1,9 +1,9 @@
 import Foundation
 
 /// Text for `vqvae2 checkpoint list|show`; the CLI prints these as they are.
-public enum CheckpointReport {
+package enum CheckpointReport {
     /// One line per directory under `root`: step, status, world size, size and creation time.
-    public static func list(root: String) throws -> String {
+    package static func list(root: String) throws -> String {
         let entries = try CheckpointCatalog.entries(in: root)
         guard !entries.isEmpty else { return "no checkpoints in \(root)\n" }
         var lines = ["checkpoints in \(root) (newest committed is loaded by --resume auto):"]
@@ -23,7 +23,7 @@ public enum CheckpointReport {
     }
 
     /// The manifest's summary and every tensor's name, shape, shard and checksum.
-    public static func show(_ checkpoint: Checkpoint) -> String {
+    package static func show(_ checkpoint: Checkpoint) -> String {
         let manifest = checkpoint.manifest
         let metadata = manifest.metadata
         var lines = [

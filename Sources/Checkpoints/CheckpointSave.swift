@@ -3,19 +3,19 @@ import Foundation
 import Storage
 
 /// The result of a save, for the log and for speed measurements.
-public struct SavedCheckpoint: Equatable, Sendable {
+package struct SavedCheckpoint: Equatable, Sendable {
     /// The committed directory.
-    public let path: String
-    public let step: Int
+    package let path: String
+    package let step: Int
     /// True when a committed checkpoint of this step already existed and was kept instead of written again.
-    public let reused: Bool
+    package let reused: Bool
     /// The bytes this rank wrote (its shard).
-    public let bytesWritten: Int
+    package let bytesWritten: Int
     /// Seconds from the start of the save to the end of the commit, on this rank.
-    public let seconds: Double
+    package let seconds: Double
     /// Directories the rotation removed (old checkpoints and stale temporaries); rank 0 removes them, so only rank 0
     /// lists them.
-    public let removed: [String]
+    package let removed: [String]
 }
 
 extension CheckpointWriter {
@@ -26,7 +26,7 @@ extension CheckpointWriter {
     /// `check` runs on this rank's share before anything is written; any rank's failure fails the save on every
     /// rank before the commit, and nothing older is touched. A committed checkpoint of the same step is kept (with
     /// exact resume it holds the same state) rather than replaced, which would leave a moment with neither.
-    public func save(
+    package func save(
         _ tensors: [StateTensor], metadata: CheckpointMetadata, config: String, modelFingerprint: String,
         coordinator: Coordinator, check: StateCheck = StateChecks.requireFinite
     ) throws -> SavedCheckpoint {

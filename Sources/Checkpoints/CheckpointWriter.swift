@@ -5,16 +5,16 @@ import Storage
 ///
 /// `save` is a collective. Its file-level steps (`writeShard`, `commit`, `rotate`) take the rank and world size as
 /// arguments, so tests drive them for several simulated ranks in one process.
-public struct CheckpointWriter: Sendable {
-    public let root: String
+package struct CheckpointWriter: Sendable {
+    package let root: String
     /// How many committed checkpoints to keep (at least 1).
-    public let keep: Int
+    package let keep: Int
     /// When this run started: temporaries last touched before it are left by saves that died, and the next commit
     /// removes them. Later ones may belong to a save in progress and are left alone.
-    public let runStart: Date
+    package let runStart: Date
     let fault: FaultInjection
 
-    public init(root: String, keep: Int, runStart: Date = Date()) {
+    package init(root: String, keep: Int, runStart: Date = Date()) {
         precondition(keep >= 1, "keep at least one checkpoint")
         self.root = root
         self.keep = keep

@@ -1,41 +1,41 @@
 import Foundation
 
 /// The commit marker of a checkpoint: written by rank 0 after every shard is durable, as `manifest.json`.
-public struct Manifest: Codable, Equatable, Sendable {
+package struct Manifest: Codable, Equatable, Sendable {
     /// The layout version this code writes and reads.
-    public static let currentFormatVersion = 1
+    package static let currentFormatVersion = 1
 
-    public var formatVersion: Int
-    public var step: Int
+    package var formatVersion: Int
+    package var step: Int
     /// The number of ranks (and shards) that wrote the checkpoint; any world size may load it.
-    public var worldSize: Int
+    package var worldSize: Int
     /// When rank 0 committed it (ISO 8601, UTC).
-    public var created: String
-    public var metadata: CheckpointMetadata
+    package var created: String
+    package var metadata: CheckpointMetadata
     /// The configuration file's text of the run that wrote it.
-    public var config: String
+    package var config: String
     /// A string that changes whenever the model's tensor layout does; loading requires the same one.
-    public var modelFingerprint: String
-    public var tensors: [TensorRecord]
-    public var shards: [ShardRecord]
+    package var modelFingerprint: String
+    package var tensors: [TensorRecord]
+    package var shards: [ShardRecord]
 
     /// Where one tensor lives.
-    public struct TensorRecord: Codable, Equatable, Sendable {
-        public var name: String
-        public var shape: [Int]
+    package struct TensorRecord: Codable, Equatable, Sendable {
+        package var name: String
+        package var shape: [Int]
         /// The shard index (0-based; the file name counts from 1).
-        public var shard: Int
+        package var shard: Int
         /// CRC-32 of the tensor's fp32 values as stored (little-endian), eight hex digits.
-        public var crc32: String
+        package var crc32: String
     }
 
     /// One rank's file.
-    public struct ShardRecord: Codable, Equatable, Sendable {
-        public var index: Int
-        public var file: String
-        public var bytes: Int
+    package struct ShardRecord: Codable, Equatable, Sendable {
+        package var index: Int
+        package var file: String
+        package var bytes: Int
         /// CRC-32 of the whole file, eight hex digits.
-        public var crc32: String
+        package var crc32: String
     }
 
     enum CodingKeys: String, CodingKey {
@@ -48,7 +48,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
 
     /// The manifest as the pretty, key-sorted JSON stored on disk.
-    public func encoded() throws -> Data {
+    package func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
@@ -56,7 +56,7 @@ public struct Manifest: Codable, Equatable, Sendable {
 
     /// Reads and checks `file`: parses, a known format version, and references that hold together (every
     /// tensor in an existing shard, one record per shard, unique names, positive shapes).
-    public static func read(_ file: String) throws -> Manifest {
+    package static func read(_ file: String) throws -> Manifest {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw CheckpointError.io(path: file, "cannot read the manifest")
         }
@@ -110,5 +110,5 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
 
     /// The record of the tensor named `name`.
-    public func tensor(_ name: String) -> TensorRecord? { tensors.first { $0.name == name } }
+    package func tensor(_ name: String) -> TensorRecord? { tensors.first { $0.name == name } }
 }

@@ -1,13 +1,13 @@
 /// Which rank writes which tensor: greedy largest-first to the least-loaded rank.
 ///
 /// Depends only on names, sizes and the world size, so every rank computes the same plan without talking.
-public struct ShardPlan: Equatable, Sendable {
+package struct ShardPlan: Equatable, Sendable {
     /// The shard (rank) of each tensor, in the order the tensors were given.
-    public let shardOfTensor: [Int]
+    package let shardOfTensor: [Int]
     /// The bytes each shard holds.
-    public let shardBytes: [Int]
+    package let shardBytes: [Int]
 
-    public init(byteCounts: [Int], names: [String], worldSize: Int) {
+    package init(byteCounts: [Int], names: [String], worldSize: Int) {
         precondition(worldSize >= 1 && byteCounts.count == names.count)
         // Ties broken by name so the plan does not depend on the order the caller lists tensors in.
         let order = byteCounts.indices.sorted {
@@ -24,10 +24,10 @@ public struct ShardPlan: Equatable, Sendable {
         shardBytes = loads
     }
 
-    public init(_ tensors: [StateTensor], worldSize: Int) {
+    package init(_ tensors: [StateTensor], worldSize: Int) {
         self.init(byteCounts: tensors.map(\.byteCount), names: tensors.map(\.name), worldSize: worldSize)
     }
 
     /// The indices of the tensors `shard` writes, in the caller's order.
-    public func tensors(of shard: Int) -> [Int] { shardOfTensor.indices.filter { shardOfTensor[$0] == shard } }
+    package func tensors(of shard: Int) -> [Int] { shardOfTensor.indices.filter { shardOfTensor[$0] == shard } }
 }

@@ -3,10 +3,10 @@ import Foundation
 
 /// The start-up check that the checkpoint root is one filesystem seen by every rank: a save on node-local disks
 /// would commit a manifest whose shards lie on other machines.
-public enum SharedFilesystemProbe {
+package enum SharedFilesystemProbe {
     /// Every rank writes a probe file into `root`; rank 0 then looks for all of them, removes them, and every rank
     /// throws `CheckpointError.notShared` naming the ranks whose files rank 0 cannot see. A collective.
-    public static func run(root: String, coordinator: Coordinator) throws {
+    package static func run(root: String, coordinator: Coordinator) throws {
         let rank = coordinator.rank
         let nonce = try coordinator.rootsChoice(rank == 0 ? String(UUID().uuidString.prefix(8).lowercased()) : "")
         func probe(_ rank: Int) -> String { CheckpointLayout.join(root, ".probe-\(nonce)-rank-\(rank)") }

@@ -3,12 +3,12 @@
 ///
 /// Cross-rank identity of the replicas is not checked here: that is the Coordinator's job
 /// (`Coordinator.verifyIdentical`), which the training loop runs before it saves.
-public typealias StateCheck = ([StateTensor]) throws -> Void
+package typealias StateCheck = ([StateTensor]) throws -> Void
 
 /// Checks the module offers for `CheckpointWriter.save`.
-public enum StateChecks {
+package enum StateChecks {
     /// Throws `CheckpointError.nonFinite` naming the first tensor and element that is NaN or infinite.
-    public static func requireFinite(_ tensors: [StateTensor]) throws {
+    package static func requireFinite(_ tensors: [StateTensor]) throws {
         for tensor in tensors {
             if let index = tensor.buffer.firstIndex(where: { !$0.isFinite }) {
                 throw CheckpointError.nonFinite(tensor: tensor.name, index: index, value: tensor.buffer[index])

@@ -3,22 +3,22 @@
 /// The name is a path of components (`vqvae/adam/m`); it becomes the dataset's path inside a shard, so
 /// `h5dump -d /vqvae/adam/m shard-00001-of-00002.h5` prints it. The buffer belongs to the caller and must stay valid
 /// for the duration of the save or load it is passed to.
-public struct StateTensor: @unchecked Sendable {
-    public let name: String
-    public let shape: [Int]
-    public let buffer: UnsafeMutableBufferPointer<Float>
+package struct StateTensor: @unchecked Sendable {
+    package let name: String
+    package let shape: [Int]
+    package let buffer: UnsafeMutableBufferPointer<Float>
 
-    public init(name: String, shape: [Int], buffer: UnsafeMutableBufferPointer<Float>) {
+    package init(name: String, shape: [Int], buffer: UnsafeMutableBufferPointer<Float>) {
         self.name = name
         self.shape = shape
         self.buffer = buffer
     }
 
     /// The number of elements the shape describes.
-    public var count: Int { shape.reduce(1, *) }
+    package var count: Int { shape.reduce(1, *) }
 
     /// The size in bytes of the stored values.
-    public var byteCount: Int { count * MemoryLayout<Float>.size }
+    package var byteCount: Int { count * MemoryLayout<Float>.size }
 
     /// Checks everything a save or load relies on: a dataset-safe name, a shape of at least one dimension with
     /// positive extents (a scalar is shape [1]), and a buffer of exactly that many values.

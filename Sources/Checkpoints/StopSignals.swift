@@ -15,15 +15,15 @@ private let firstStopSignal = Atomic<Int32>(0)
 /// Open MPI's mpirun answers a SIGTERM or SIGINT of its own by sending every rank SIGTERM and, as long again later,
 /// SIGKILL (odls_base_sigkill_timeout, which launch/mpirun.sh raises so that a checkpoint fits); SIGUSR1 and
 /// SIGUSR2 are forwarded at once and untouched. Install once per process.
-public final class StopSignals: @unchecked Sendable {
+package final class StopSignals: @unchecked Sendable {
     /// The signals handled, in the order they are installed.
-    public static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGUSR2]
+    package static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGUSR2]
 
     private var previous: [Int32: sigaction] = [:]
 
     /// Installs the handlers, clearing any earlier request. SA_RESTART keeps file and MPI calls that a signal
     /// interrupts from failing with EINTR.
-    public init() {
+    package init() {
         // Touching the global initialises it here, never lazily inside the handler.
         firstStopSignal.store(0, ordering: .sequentiallyConsistent)
         for number in Self.handled {
@@ -40,7 +40,7 @@ public final class StopSignals: @unchecked Sendable {
     }
 
     /// Restores the handlers that were there before and clears the request.
-    public func uninstall() {
+    package func uninstall() {
         for (number, old) in previous {
             var action = old
             sigaction(number, &action, nil)
@@ -50,16 +50,16 @@ public final class StopSignals: @unchecked Sendable {
     }
 
     /// True once any handled signal arrived.
-    public var requested: Bool { signalNumber != nil }
+    package var requested: Bool { signalNumber != nil }
 
     /// The first signal received, if any (later ones do not replace it).
-    public var signalNumber: Int32? {
+    package var signalNumber: Int32? {
         let number = firstStopSignal.load(ordering: .sequentiallyConsistent)
         return number == 0 ? nil : number
     }
 
     /// "SIGTERM", "SIGINT", "SIGUSR1" or "SIGUSR2" for the first signal received.
-    public var signalName: String? {
+    package var signalName: String? {
         switch signalNumber {
         case SIGTERM?: return "SIGTERM"
         case SIGINT?: return "SIGINT"

@@ -7,19 +7,19 @@
 ///
 /// Only two levels (section, key) and scalar values; anything else is an error naming the file and line, so a
 /// typo cannot pass silently.
-public struct ConfigDocument: Sendable {
+package struct ConfigDocument: Sendable {
     /// A scalar as written, with where it was written.
-    public struct Entry: Sendable {
-        public var text: String
-        public var line: Int
+    package struct Entry: Sendable {
+        package var text: String
+        package var line: Int
     }
 
-    public let path: String
+    package let path: String
     /// Section -> key -> entry, and the line each section starts on.
-    public private(set) var sections: [String: [String: Entry]] = [:]
-    public private(set) var sectionLines: [String: Int] = [:]
+    package private(set) var sections: [String: [String: Entry]] = [:]
+    package private(set) var sectionLines: [String: Int] = [:]
 
-    public init(text: String, path: String) throws {
+    package init(text: String, path: String) throws {
         self.path = path
         var current: String?
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -61,7 +61,7 @@ public struct ConfigDocument: Sendable {
     }
 
     /// Sets `section.key` to `value` as if written in the file (command-line overrides: `--set train.steps=100`).
-    public mutating func override(_ assignment: String) throws {
+    package mutating func override(_ assignment: String) throws {
         let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
         let path = parts.first?.split(separator: ".").map(String.init) ?? []
         guard parts.count == 2, path.count == 2 else {
@@ -90,18 +90,18 @@ public struct ConfigDocument: Sendable {
 }
 
 /// A config that cannot be used: the file, the line when known, and what is wrong with which key.
-public struct ConfigError: Error, CustomStringConvertible {
-    public let path: String
-    public let line: Int
-    public let message: String
+package struct ConfigError: Error, CustomStringConvertible {
+    package let path: String
+    package let line: Int
+    package let message: String
 
-    public init(path: String, line: Int, _ message: String) {
+    package init(path: String, line: Int, _ message: String) {
         self.path = path
         self.line = line
         self.message = message
     }
 
-    public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
+    package var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
 }
 
 extension String {

@@ -1,13 +1,13 @@
 /// Reads typed values from one section of a config, strictly: every value must parse as its type and pass its
 /// check, and `finish()` rejects keys nobody asked for, naming the file, line and key.
-public final class ConfigReader {
-    public let document: ConfigDocument
+package final class ConfigReader {
+    package let document: ConfigDocument
     private var consumed: [String: Set<String>] = [:]
 
-    public init(_ document: ConfigDocument) { self.document = document }
+    package init(_ document: ConfigDocument) { self.document = document }
 
     /// A reader for `section`, which may be absent from the file (then every key takes its default).
-    public func section(_ name: String) -> Section { Section(reader: self, name: name) }
+    package func section(_ name: String) -> Section { Section(reader: self, name: name) }
 
     fileprivate func entry(_ section: String, _ key: String) -> ConfigDocument.Entry? {
         consumed[section, default: []].insert(key)
@@ -15,12 +15,12 @@ public final class ConfigReader {
     }
 
     /// Every "section.key" asked for so far, sorted: after a full parse, every key the program understands.
-    public var requestedKeys: [String] {
+    package var requestedKeys: [String] {
         consumed.flatMap { section, keys in keys.map { "\(section).\($0)" } }.sorted()
     }
 
     /// Throws for any section or key that no reader asked for (a typo, or a setting that does not exist).
-    public func finish() throws {
+    package func finish() throws {
         for (section, entries) in document.sections.sorted(by: { $0.key < $1.key }) {
             guard let known = consumed[section] else {
                 throw ConfigError(
@@ -36,9 +36,9 @@ public final class ConfigReader {
     }
 
     /// Typed access to one section.
-    public struct Section {
+    package struct Section {
         let reader: ConfigReader
-        public let name: String
+        package let name: String
 
         private func value<T>(
             _ key: String, _ fallback: T, _ kind: String, _ parse: (String) -> T?, _ check: (T) -> String?
@@ -55,38 +55,38 @@ public final class ConfigReader {
         }
 
         /// An integer; `check` returns a message for an impossible value.
-        public func int(_ key: String, default fallback: Int, check: (Int) -> String? = { _ in nil }) throws -> Int {
+        package func int(_ key: String, default fallback: Int, check: (Int) -> String? = { _ in nil }) throws -> Int {
             try value(key, fallback, "an integer", { Int(String($0.filter { $0 != "_" })) }, check)
         }
 
-        public func uint64(_ key: String, default fallback: UInt64) throws -> UInt64 {
+        package func uint64(_ key: String, default fallback: UInt64) throws -> UInt64 {
             try value(key, fallback, "a non-negative integer", { UInt64(String($0.filter { $0 != "_" })) }, { _ in nil })
         }
 
-        public func float(_ key: String, default fallback: Float, check: (Float) -> String? = { _ in nil }) throws -> Float {
+        package func float(_ key: String, default fallback: Float, check: (Float) -> String? = { _ in nil }) throws -> Float {
             try value(key, fallback, "a number", { Float($0).flatMap { $0.isFinite ? $0 : nil } }, check)
         }
 
-        public func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        package func bool(_ key: String, default fallback: Bool) throws -> Bool {
             try value(key, fallback, "true or false", { ["true": true, "false": false][$0] }, { _ in nil })
         }
 
-        public func string(_ key: String, default fallback: String, check: (String) -> String? = { _ in nil }) throws -> String {
+        package func string(_ key: String, default fallback: String, check: (String) -> String? = { _ in nil }) throws -> String {
             try value(key, fallback, "a string", { $0 }, check)
         }
 
         /// One of a fixed set of words.
-        public func choice(_ key: String, default fallback: String, from choices: [String]) throws -> String {
+        package func choice(_ key: String, default fallback: String, from choices: [String]) throws -> String {
             try value(key, fallback, "one of \(choices.joined(separator: ", "))", { choices.contains($0) ? $0 : nil }, { _ in nil })
         }
     }
 }
 
 /// Common checks for `ConfigReader.Section` values.
-public enum Check {
-    public static func positive(_ value: Int) -> String? { value > 0 ? nil : "must be positive" }
-    public static func nonNegative(_ value: Int) -> String? { value >= 0 ? nil : "must not be negative" }
-    public static func positive(_ value: Float) -> String? { value > 0 ? nil : "must be positive" }
-    public static func fraction(_ value: Float) -> String? { value >= 0 && value < 1 ? nil : "must be in [0, 1)" }
-    public static func multiple(of n: Int) -> (Int) -> String? { { $0 > 0 && $0 % n == 0 ? nil : "must be a positive multiple of \(n)" } }
+package enum Check {
+    package static func positive(_ value: Int) -> String? { value > 0 ? nil : "must be positive" }
+    package static func nonNegative(_ value: Int) -> String? { value >= 0 ? nil : "must not be negative" }
+    package static func positive(_ value: Float) -> String? { value > 0 ? nil : "must be positive" }
+    package static func fraction(_ value: Float) -> String? { value >= 0 && value < 1 ? nil : "must be in [0, 1)" }
+    package static func multiple(of n: Int) -> (Int) -> String? { { $0 > 0 && $0 % n == 0 ? nil : "must be a positive multiple of \(n)" } }
 }

@@ -9,37 +9,37 @@ import Storage
 ///
 /// Each method is a collective: every rank calls the same methods in the same order. Over `SingleRank` each is
 /// the identity, so one process runs the same code as a job.
-public final class Coordinator {
-    public let collective: any Collective
+package final class Coordinator {
+    package let collective: any Collective
 
-    public init(_ collective: any Collective) { self.collective = collective }
+    package init(_ collective: any Collective) { self.collective = collective }
 
-    public var rank: Int { collective.rank }
-    public var worldSize: Int { collective.size }
-    public var isRoot: Bool { collective.isRoot }
+    package var rank: Int { collective.rank }
+    package var worldSize: Int { collective.size }
+    package var isRoot: Bool { collective.isRoot }
 
     /// Waits for every rank.
-    public func barrier() throws { try collective.barrier() }
+    package func barrier() throws { try collective.barrier() }
 
     /// Copies rank 0's values of `buffers` to every rank (parameters, codebooks, EMA state at start-up).
-    public func broadcastFromRoot(_ buffers: [UnsafeMutableBufferPointer<Float>]) throws {
+    package func broadcastFromRoot(_ buffers: [UnsafeMutableBufferPointer<Float>]) throws {
         for buffer in buffers { try collective.broadcast(buffer, root: 0) }
     }
 
     /// Rank 0's `text` on every rank: one rank decides (which checkpoint is newest, a nonce) and all follow.
-    public func rootsChoice(_ text: String) throws -> String {
+    package func rootsChoice(_ text: String) throws -> String {
         String(decoding: try collective.broadcast(bytes: isRoot ? Array(text.utf8) : [], root: 0), as: UTF8.self)
     }
 
     /// Sums the EMA statistics (counts and sums of every level, fused into one buffer) over ranks, in place.
-    public func sumEMAStatistics(_ statistics: UnsafeMutableBufferPointer<Float>) throws {
+    package func sumEMAStatistics(_ statistics: UnsafeMutableBufferPointer<Float>) throws {
         try collective.allReduce(statistics, op: .sum)
     }
 
     /// Every rank's `local` rows, concatenated in rank order on every rank: with contiguous per-rank slices of a
     /// global batch, rank order is global sample order, so a choice among the rows keyed by position is the same
     /// for any world size.
-    public func gatherRows(_ local: [Float]) throws -> [Float] {
+    package func gatherRows(_ local: [Float]) throws -> [Float] {
         var all = [Float](repeating: 0, count: local.count * worldSize)
         try local.withUnsafeBufferPointer { local in
             try all.withUnsafeMutableBufferPointer { try collective.allGather(local, into: $0) }
@@ -50,7 +50,7 @@ public final class Coordinator {
     /// Checks that `tensors` hold the same bits on every rank (CRC-32 of each, all-gathered). Throws naming the first
     /// tensor that differs and the ranks that disagree with the majority; every rank throws, so the job stops
     /// cleanly together.
-    public func verifyIdentical(_ tensors: [(name: String, values: UnsafeBufferPointer<Float>)]) throws {
+    package func verifyIdentical(_ tensors: [(name: String, values: UnsafeBufferPointer<Float>)]) throws {
         let local: [UInt32] = tensors.map { tensor in
             var crc = CRC32()
             crc.update(UnsafeRawBufferPointer(tensor.values))
@@ -67,22 +67,22 @@ public final class Coordinator {
     }
 
     /// Sums `values` over ranks (losses, counts, squared errors), in Double so that the order barely matters.
-    public func sum(_ values: [Double]) throws -> [Double] {
+    package func sum(_ values: [Double]) throws -> [Double] {
         var copy = values
         try collective.allReduce(&copy, op: .sum)
         return copy
     }
 
     /// The largest of every rank's `value` (the slowest rank's time, the largest memory).
-    public func maximum(_ value: Double) throws -> Double { try collective.allReduce(value, op: .max) }
+    package func maximum(_ value: Double) throws -> Double { try collective.allReduce(value, op: .max) }
 
     /// True on every rank if any rank asks: a stop signal, a non-finite loss, a failed check.
-    public func anyRank(_ flag: Bool) throws -> Bool {
+    package func anyRank(_ flag: Bool) throws -> Bool {
         try collective.allReduce(Int32(flag ? 1 : 0), op: .max) != 0
     }
 
     /// The ranks on which `flag` holds, known to every rank (for naming who saw a NaN).
-    public func ranks(where flag: Bool) throws -> [Int] {
+    package func ranks(where flag: Bool) throws -> [Int] {
         let all = try collective.allGather([Int32(flag ? 1 : 0)])
         return all.indices.filter { all[$0][0] != 0 }
     }
@@ -90,7 +90,7 @@ public final class Coordinator {
     /// Runs `body` on every rank and gathers every rank's result, in rank order, on every rank; if any rank failed,
     /// every rank throws, so that no rank waits in a later collective for one that gave up. A rank that failed
     /// rethrows its own error; the others throw `CoordinationError.ranksFailed` naming it.
-    public func agree<T: Codable>(_ phase: String, _ body: () throws -> T) throws -> [T] {
+    package func agree<T: Codable>(_ phase: String, _ body: () throws -> T) throws -> [T] {
         var localError: Error?
         var outcome = Outcome<T>(value: nil, error: nil)
         do { outcome.value = try body() } catch {
@@ -113,11 +113,11 @@ private struct Outcome<T: Codable>: Codable {
 }
 
 /// A cross-rank agreement that failed.
-public enum CoordinationError: Error, CustomStringConvertible, Equatable {
+package enum CoordinationError: Error, CustomStringConvertible, Equatable {
     case diverged(tensor: String, ranks: [Int])
     case ranksFailed(phase: String, failures: [Int: String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .diverged(let tensor, let ranks):
             return "replicas diverged: '\(tensor)' differs from rank 0's on rank(s) \(ranks.map(String.init).joined(separator: ", "))"

@@ -13,19 +13,19 @@ import Glibc
 /// backward is done; Open MPI advances them only inside MPI calls, so the step `poll()`s between models, and
 /// `average` starts whatever has not started, waits for the rest and scales. Over `SingleRank` the all-reduces
 /// complete at once and only the scaling remains: one code path for any world size.
-public final class GradientReducer {
+package final class GradientReducer {
     /// One bucket: `count` gradients starting at `offset` of the store at `store` in `stores`.
-    public struct Bucket: Sendable, Equatable {
-        public let store: Int
-        public let offset: Int
-        public let count: Int
+    package struct Bucket: Sendable, Equatable {
+        package let store: Int
+        package let offset: Int
+        package let count: Int
     }
 
-    public let collective: any Collective
-    public let stores: [ParameterStore]
-    public let buckets: [Bucket]
+    package let collective: any Collective
+    package let stores: [ParameterStore]
+    package let buckets: [Bucket]
     /// Whether `gradientsReady` starts communication (otherwise everything starts in `average`).
-    public let overlap: Bool
+    package let overlap: Bool
     private var inFlight: [PendingCollective] = []
     private var started: Set<Int> = []
     /// Seconds spent waiting in `average` for communication the backward did not hide, since the last take.
@@ -33,7 +33,7 @@ public final class GradientReducer {
 
     /// `bucketBytes` around 1-4 MiB is where shared-memory all-reduce between two ranks ran fastest here
     /// (1.7-5.6 GB/s, best at 256 KB-4 MB; docs/PERFORMANCE.md).
-    public init(collective: any Collective, stores: [ParameterStore], bucketBytes: Int = 2 << 20, overlap: Bool = true) {
+    package init(collective: any Collective, stores: [ParameterStore], bucketBytes: Int = 2 << 20, overlap: Bool = true) {
         self.collective = collective
         self.stores = stores
         self.overlap = overlap
@@ -58,7 +58,7 @@ public final class GradientReducer {
     }
 
     /// `store`'s gradients are final for this step: with overlap, its all-reduce starts now.
-    public func gradientsReady(_ store: ParameterStore) throws {
+    package func gradientsReady(_ store: ParameterStore) throws {
         if overlap { try start(index(of: store)) }
     }
 
@@ -71,14 +71,14 @@ public final class GradientReducer {
     }
 
     /// Advances the buckets in flight; cheap enough to call between layers.
-    public func poll() throws {
+    package func poll() throws {
         for request in inFlight { _ = try request.test() }
     }
 
     /// Turns the gradients of `active` (a schedule that trains only some models leaves the others alone), each a
     /// sum over `microBatches` micro-batches' mean gradients on every rank, into the mean over the global batch:
     /// sums them over ranks and scales by 1 / (ranks * micro-batches). This is the one place that scale is applied.
-    public func average(_ active: [ParameterStore], microBatches: Int) throws {
+    package func average(_ active: [ParameterStore], microBatches: Int) throws {
         let indices = active.map(index(of:))
         for index in indices { try start(index) }
         let begin = monotonicSeconds()
@@ -95,7 +95,7 @@ public final class GradientReducer {
     }
 
     /// Seconds of communication left exposed since the last call.
-    public func takeExposedSeconds() -> Double {
+    package func takeExposedSeconds() -> Double {
         defer { exposedSeconds = 0 }
         return exposedSeconds
     }

@@ -2,26 +2,26 @@ import Foundation
 import Numerics
 
 /// One rank's share of a global batch, as the model takes it.
-public final class Batch: @unchecked Sendable {
+package final class Batch: @unchecked Sendable {
     /// Images [b, S, S, 3] in [-1, 1] (image shards; empty for code shards).
-    public let images = Tensor(shape: [0])
+    package let images = Tensor(shape: [0])
     /// Top and bottom code maps, row-major per sample (code shards; empty for image shards).
-    public internal(set) var top: [Int32] = []
-    public internal(set) var bottom: [Int32] = []
-    public internal(set) var labels: [Int32] = []
+    package internal(set) var top: [Int32] = []
+    package internal(set) var bottom: [Int32] = []
+    package internal(set) var labels: [Int32] = []
     /// Dataset indices of the samples.
-    public internal(set) var indices: [Int32] = []
+    package internal(set) var indices: [Int32] = []
     /// Where the global batch this slice belongs to starts; nil for evaluation batches.
-    public internal(set) var position: DataPosition?
+    package internal(set) var position: DataPosition?
     /// Index of this rank's first sample inside the global batch: with the step, the key of per-sample randomness.
-    public internal(set) var firstSample = 0
-    public var count: Int { indices.count }
+    package internal(set) var firstSample = 0
+    package var count: Int { indices.count }
 
     init() {}
 
     /// A batch of code maps made in memory rather than read (a benchmark's random codes): samples
     /// firstSample ..< firstSample + labels.count of a global batch.
-    public init(top: [Int32], bottom: [Int32], labels: [Int32], firstSample: Int) {
+    package init(top: [Int32], bottom: [Int32], labels: [Int32], firstSample: Int) {
         self.top = top
         self.bottom = bottom
         self.labels = labels
@@ -35,17 +35,17 @@ public final class Batch: @unchecked Sendable {
 /// Debian's HDF5 serialises every call behind one lock, so one reader thread is as fast as several; every HDF5 call
 /// of the loader happens on that thread. The batch `next()` returns stays valid until the following `next()`.
 /// Training schedules never end (epochs roll over); evaluation schedules end after the rank's part of the split.
-public final class BatchLoader: @unchecked Sendable {
+package final class BatchLoader: @unchecked Sendable {
     /// Which samples to read, batch after batch.
-    public enum Schedule: Sendable {
+    package enum Schedule: Sendable {
         /// Training from `start`: this rank's slices of global batches, forever, with optional random flips.
         case training(DistributedSampler, start: DataPosition, flip: Bool)
         /// Evaluation: this rank's batches of the split.
         case evaluation(EvaluationPartition)
     }
 
-    public let shards: ShardSet
-    public let schedule: Schedule
+    package let shards: ShardSet
+    package let schedule: Schedule
     private let isCodes: Bool
     private let condition = NSCondition()
     private var ready: [Batch] = []
@@ -56,7 +56,7 @@ public final class BatchLoader: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
 
-    public init(shards: ShardSet, schedule: Schedule, prefetch: Int = 3) {
+    package init(shards: ShardSet, schedule: Schedule, prefetch: Int = 3) {
         switch schedule {
         case .training(let sampler, _, _): precondition(sampler.count == shards.count, "sampler and shards disagree on the count")
         case .evaluation(let partition): precondition(partition.count == shards.count, "partition and shards disagree on the count")
@@ -74,7 +74,7 @@ public final class BatchLoader: @unchecked Sendable {
     deinit { stop() }
 
     /// Ends the reader thread; pending batches are dropped.
-    public func stop() {
+    package func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
@@ -83,7 +83,7 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     /// The next batch (nil when an evaluation schedule is done). Rethrows a read error from the reader thread.
-    public func next() throws -> Batch? {
+    package func next() throws -> Batch? {
         condition.lock()
         defer { condition.unlock() }
         if let lent {

@@ -5,18 +5,18 @@ import Storage
 /// Writes one code shard: `top` int16 [n, h, w] and `bottom` int16 [n, 2h, 2w] code maps and `labels` int64 [n],
 /// the data the staged schedule trains the priors on. Like image shards it is written under a temporary name and
 /// renamed when complete and fsynced.
-public final class CodeShardWriter {
-    public let path: String
+package final class CodeShardWriter {
+    package let path: String
     private let temporaryPath: String
     private var file: File?
     private var top: HDF5.Dataset?
     private var bottom: HDF5.Dataset?
     private var labels: HDF5.Dataset?
     private let topArea: Int
-    public private(set) var count = 0
+    package private(set) var count = 0
 
     /// `topSize` is the top map's side; the bottom map's is twice it. `attributes` record where the codes came from.
-    public init(path: String, topSize: Int, classes: [ImageClass], attributes: [String: String]) throws {
+    package init(path: String, topSize: Int, classes: [ImageClass], attributes: [String: String]) throws {
         self.path = path
         temporaryPath = path + ".partial"
         topArea = topSize * topSize
@@ -35,7 +35,7 @@ public final class CodeShardWriter {
     }
 
     /// Appends n samples: top codes n*h*w, bottom codes n*4*h*w (values below 32768), labels n.
-    public func append(top topCodes: [Int32], bottom bottomCodes: [Int32], labels newLabels: [Int32]) throws {
+    package func append(top topCodes: [Int32], bottom bottomCodes: [Int32], labels newLabels: [Int32]) throws {
         let n = newLabels.count
         precondition(topCodes.count == n * topArea && bottomCodes.count == 4 * n * topArea, "code maps do not match \(n) labels")
         guard let top, let bottom, let labels else { preconditionFailure("append after finish") }
@@ -49,7 +49,7 @@ public final class CodeShardWriter {
     }
 
     /// Closes, fsyncs and renames the shard; returns its manifest entry.
-    public func finish() throws -> ShardManifest.Shard {
+    package func finish() throws -> ShardManifest.Shard {
         try file?.flush()
         top = nil
         bottom = nil

@@ -7,19 +7,19 @@ import Numerics
 ///
 /// Ten classes of shapes, stripes, textures and gradients with random colours, positions and sizes; every image is
 /// a function of (seed, class, index), so the set is the same on every machine.
-public enum DemoImages {
-    public static let classNames = [
+package enum DemoImages {
+    package static let classNames = [
         "disc", "square", "horizontal stripes", "vertical stripes", "checkerboard", "diagonal gradient",
         "concentric rings", "triangle", "cross", "blobs",
     ]
 
     /// The wnid-style folder name of demo class `index`.
-    public static func wnid(_ index: Int) -> String { String(format: "d%08d", index) }
+    package static func wnid(_ index: Int) -> String { String(format: "d%08d", index) }
 
     /// Writes `train/<wnid>/*.JPEG` (trainPerClass each), `val/<wnid>/*.JPEG` (validationPerClass each) and
     /// LOC_synset_mapping.txt under `root`, for classes 0 ..< classes; returns the number of files written.
     @discardableResult
-    public static func write(
+    package static func write(
         to root: String, classes: Int = 10, trainPerClass: Int = 200, validationPerClass: Int = 20,
         size: Int = 64, seed: UInt64 = 0
     ) throws -> Int {
@@ -48,7 +48,7 @@ public enum DemoImages {
     }
 
     /// Draws image `index` of class `classIndex`.
-    public static func draw(classIndex: Int, index: Int, size: Int, seed: UInt64) -> RGBImage {
+    package static func draw(classIndex: Int, index: Int, size: Int, seed: UInt64) -> RGBImage {
         let random = CounterRandom(seed: seed, purpose: .demoImages, keys: [UInt64(classIndex), UInt64(index)])
         var r = 0
         func next() -> Float {

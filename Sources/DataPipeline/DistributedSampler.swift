@@ -5,15 +5,15 @@ import Numerics
 /// consecutive entries starting at b * globalBatch, and rank r of R takes the contiguous slice
 /// [r * globalBatch / R, (r + 1) * globalBatch / R) of it — so R ranks see, step by step, exactly the samples one
 /// rank with the whole batch would. The ragged tail of an epoch is dropped.
-public struct DistributedSampler: Sendable, Equatable {
-    public let count: Int
-    public let globalBatch: Int
-    public let rank: Int
-    public let worldSize: Int
-    public let seed: UInt64
-    public let shuffle: Bool
+package struct DistributedSampler: Sendable, Equatable {
+    package let count: Int
+    package let globalBatch: Int
+    package let rank: Int
+    package let worldSize: Int
+    package let seed: UInt64
+    package let shuffle: Bool
 
-    public init(count: Int, globalBatch: Int, rank: Int, worldSize: Int, seed: UInt64, shuffle: Bool = true) throws {
+    package init(count: Int, globalBatch: Int, rank: Int, worldSize: Int, seed: UInt64, shuffle: Bool = true) throws {
         guard globalBatch > 0, globalBatch % worldSize == 0 else {
             throw SamplerError("global batch \(globalBatch) does not split evenly over \(worldSize) ranks")
         }
@@ -29,13 +29,13 @@ public struct DistributedSampler: Sendable, Equatable {
     }
 
     /// Samples per rank per step.
-    public var localBatch: Int { globalBatch / worldSize }
+    package var localBatch: Int { globalBatch / worldSize }
 
     /// Full global batches in one epoch.
-    public var stepsPerEpoch: Int { count / globalBatch }
+    package var stepsPerEpoch: Int { count / globalBatch }
 
     /// The visiting order of epoch `epoch`: a Fisher-Yates shuffle driven by a counter-based stream.
-    public func order(epoch: Int) -> [Int32] {
+    package func order(epoch: Int) -> [Int32] {
         var order = (0..<count).map { Int32($0) }
         guard shuffle else { return order }
         let random = CounterRandom(seed: seed, purpose: .epochOrder, keys: [UInt64(epoch)])
@@ -46,35 +46,35 @@ public struct DistributedSampler: Sendable, Equatable {
     }
 
     /// The offset of this rank's slice inside a global batch.
-    public var sliceOffset: Int { rank * localBatch }
+    package var sliceOffset: Int { rank * localBatch }
 
     /// This rank's sample indices for the global batch starting at `position` of `order`.
-    public func localIndices(order: [Int32], position: Int) -> ArraySlice<Int32> {
+    package func localIndices(order: [Int32], position: Int) -> ArraySlice<Int32> {
         let start = position + sliceOffset
         return order[start..<(start + localBatch)]
     }
 }
 
 /// Where training stands in the data, in global samples so that it maps to any world size.
-public struct DataPosition: Codable, Sendable, Equatable {
-    public var epoch: Int
+package struct DataPosition: Codable, Sendable, Equatable {
+    package var epoch: Int
     /// Samples of this epoch's order already consumed by all ranks together.
-    public var sampleInEpoch: Int
+    package var sampleInEpoch: Int
 
-    public init(epoch: Int = 0, sampleInEpoch: Int = 0) {
+    package init(epoch: Int = 0, sampleInEpoch: Int = 0) {
         self.epoch = epoch
         self.sampleInEpoch = sampleInEpoch
     }
 
     /// The position after one more global batch, rolling into the next epoch when the rest would be ragged.
-    public func advanced(by globalBatch: Int, count: Int) -> DataPosition {
+    package func advanced(by globalBatch: Int, count: Int) -> DataPosition {
         var next = DataPosition(epoch: epoch, sampleInEpoch: sampleInEpoch + globalBatch)
         if next.sampleInEpoch + globalBatch > count { next = DataPosition(epoch: epoch + 1, sampleInEpoch: 0) }
         return next
     }
 
     /// The position to start reading from: an epoch's ragged tail (left by a different global batch) rolls over.
-    public func normalized(globalBatch: Int, count: Int) -> DataPosition {
+    package func normalized(globalBatch: Int, count: Int) -> DataPosition {
         sampleInEpoch + globalBatch > count ? DataPosition(epoch: epoch + 1, sampleInEpoch: 0) : self
     }
 }
@@ -85,13 +85,13 @@ public struct DataPosition: Codable, Sendable, Equatable {
 /// to rank j mod R. A batch holds the same samples whatever the world size, so every image goes through exactly
 /// the same computation (fp32 results of a batched product depend on the batch's rows) and 1, 2 or 3 ranks give the
 /// same numbers up to the order in which their sums are added.
-public struct EvaluationPartition: Sendable, Equatable {
-    public let count: Int
-    public let rank: Int
-    public let worldSize: Int
-    public let batch: Int
+package struct EvaluationPartition: Sendable, Equatable {
+    package let count: Int
+    package let rank: Int
+    package let worldSize: Int
+    package let batch: Int
 
-    public init(count: Int, rank: Int, worldSize: Int, batch: Int) {
+    package init(count: Int, rank: Int, worldSize: Int, batch: Int) {
         precondition(batch > 0 && worldSize > 0 && rank < worldSize, "bad evaluation partition")
         self.count = count
         self.rank = rank
@@ -100,13 +100,13 @@ public struct EvaluationPartition: Sendable, Equatable {
     }
 
     /// The global index ranges of this rank's batches, in order.
-    public var batches: [Range<Int>] {
+    package var batches: [Range<Int>] {
         stride(from: rank * batch, to: count, by: worldSize * batch).map { $0..<min($0 + batch, count) }
     }
 }
 
 /// A sampler setting that cannot work.
-public struct SamplerError: Error, CustomStringConvertible {
-    public let description: String
+package struct SamplerError: Error, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }

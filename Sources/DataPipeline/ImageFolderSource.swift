@@ -1,45 +1,45 @@
 import Foundation
 
 /// One class of a dataset: its position in the sorted class list is its label.
-public struct ImageClass: Codable, Sendable, Equatable {
-    public var index: Int
+package struct ImageClass: Codable, Sendable, Equatable {
+    package var index: Int
     /// The folder name, a WordNet id such as n01440764 for ImageNet.
-    public var wnid: String
-    public var name: String
+    package var wnid: String
+    package var name: String
 }
 
 /// An image file and its label.
-public struct LabelledFile: Sendable, Equatable {
-    public var path: String
-    public var label: Int
-    public init(path: String, label: Int) {
+package struct LabelledFile: Sendable, Equatable {
+    package var path: String
+    package var label: Int
+    package init(path: String, label: Int) {
         self.path = path
         self.label = label
     }
 }
 
 /// A file the scan or the conversion passed over, and why.
-public struct SkippedFile: Codable, Sendable, Equatable {
-    public var path: String
-    public var reason: String
+package struct SkippedFile: Codable, Sendable, Equatable {
+    package var path: String
+    package var reason: String
 }
 
 /// An image collection in the ILSVRC2012 layout: `train/<wnid>/*.JPEG`, and `val/` either with class folders or
 /// flat with a ground-truth file; class names from `LOC_synset_mapping.txt` when present.
-public struct ImageFolderSource: Sendable {
-    public let root: String
-    public let classes: [ImageClass]
-    public let train: [LabelledFile]
-    public let validation: [LabelledFile]
+package struct ImageFolderSource: Sendable {
+    package let root: String
+    package let classes: [ImageClass]
+    package let train: [LabelledFile]
+    package let validation: [LabelledFile]
     /// Files that are not images by name, or validation files without a label.
-    public let skipped: [SkippedFile]
+    package let skipped: [SkippedFile]
 
     static let imageExtensions: Set<String> = ["jpeg", "jpg", "png"]
 
     /// Scans `root`. `validationLabels` names a ground-truth file for a flat `val/` (default: LOC_val_solution.csv
     /// or ILSVRC2012_validation_ground_truth.txt in `root`); `validationClassOrder` lists the wnids that integer
     /// labels in that file count from 1 (the devkit's ILSVRC2012_ID order; default: sorted wnids).
-    public init(root: String, validationLabels: String? = nil, validationClassOrder: String? = nil) throws {
+    package init(root: String, validationLabels: String? = nil, validationClassOrder: String? = nil) throws {
         self.root = root
         let fm = FileManager.default
         let trainRoot = root + "/train"
@@ -192,12 +192,12 @@ struct ValidationLabels {
 }
 
 /// A source folder that does not have the expected layout.
-public struct SourceError: Error, CustomStringConvertible {
-    public let path: String
-    public let message: String
+package struct SourceError: Error, CustomStringConvertible {
+    package let path: String
+    package let message: String
     init(path: String, _ message: String) {
         self.path = path
         self.message = message
     }
-    public var description: String { "\(path): \(message)" }
+    package var description: String { "\(path): \(message)" }
 }

@@ -5,7 +5,7 @@ import ImageCodecs
 /// The filter is a triangle whose support grows with the reduction factor (Pillow's antialiased bilinear), so a
 /// 500x375 photo shrunk to 64 averages every source pixel instead of sampling a few. Only the output pixels
 /// inside the crop are computed. Returns size * size * 3 bytes, RGB interleaved.
-public func resizeAndCenterCrop(_ image: RGBImage, to size: Int) -> [UInt8] {
+package func resizeAndCenterCrop(_ image: RGBImage, to size: Int) -> [UInt8] {
     let shorter = min(image.width, image.height)
     let scaledWidth = image.width == shorter ? size : Int((Double(image.width) * Double(size) / Double(shorter)).rounded())
     let scaledHeight = image.height == shorter ? size : Int((Double(image.height) * Double(size) / Double(shorter)).rounded())

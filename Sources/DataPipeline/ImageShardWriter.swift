@@ -8,20 +8,20 @@ import Storage
 ///
 /// The file is written under a temporary name and renamed when finished and fsynced, so a shard under its final
 /// name is always complete.
-public final class ImageShardWriter {
-    public let path: String
+package final class ImageShardWriter {
+    package let path: String
     private let temporaryPath: String
     // Optional so that finish() can drop them: HDF5 closes the file only when its last object is gone.
     private var file: File?
     private var images: HDF5.Dataset?
     private var labels: HDF5.Dataset?
     private let imageSize: Int
-    public private(set) var count = 0
+    package private(set) var count = 0
     private var pendingPixels: [UInt8] = []
     private var pendingLabels: [Int64] = []
     private let flushEvery = 64
 
-    public init(path: String, imageSize: Int, classes: [ImageClass], source: String, attributes: [String: String] = [:]) throws {
+    package init(path: String, imageSize: Int, classes: [ImageClass], source: String, attributes: [String: String] = [:]) throws {
         self.path = path
         self.imageSize = imageSize
         temporaryPath = path + ".partial"
@@ -42,7 +42,7 @@ public final class ImageShardWriter {
     }
 
     /// Adds one image (S*S*3 bytes, RGB) with its label.
-    public func append(pixels: [UInt8], label: Int) throws {
+    package func append(pixels: [UInt8], label: Int) throws {
         precondition(pixels.count == imageSize * imageSize * 3, "image of the wrong size for \(path)")
         pendingPixels += pixels
         pendingLabels.append(Int64(label))
@@ -62,7 +62,7 @@ public final class ImageShardWriter {
     }
 
     /// Writes what is pending, closes, fsyncs and moves the file to its final name; returns its manifest entry.
-    public func finish() throws -> ShardManifest.Shard {
+    package func finish() throws -> ShardManifest.Shard {
         try writePending()
         try file?.flush()
         images = nil

@@ -5,17 +5,17 @@ import Numerics
 import Storage
 
 /// Settings of a conversion from an image folder to shards.
-public struct PrepareOptions: Sendable {
-    public var source: String
-    public var output: String
-    public var imageSize: Int
-    public var trainShards: Int
-    public var heldoutShards: Int
-    public var seed: UInt64
-    public var validationLabels: String?
-    public var validationClassOrder: String?
+package struct PrepareOptions: Sendable {
+    package var source: String
+    package var output: String
+    package var imageSize: Int
+    package var trainShards: Int
+    package var heldoutShards: Int
+    package var seed: UInt64
+    package var validationLabels: String?
+    package var validationClassOrder: String?
 
-    public init(
+    package init(
         source: String, output: String, imageSize: Int = 64, trainShards: Int = 4, heldoutShards: Int = 1,
         seed: UInt64 = 0, validationLabels: String? = nil, validationClassOrder: String? = nil
     ) {
@@ -31,12 +31,12 @@ public struct PrepareOptions: Sendable {
 }
 
 /// One shard to write: which files go in, in which order.
-public struct PlannedShard: Sendable {
-    public var split: String
-    public var index: Int
-    public var of: Int
-    public var files: [LabelledFile]
-    public var fileName: String { String(format: "%@-%05d-of-%05d.h5", split, index, of) }
+package struct PlannedShard: Sendable {
+    package var split: String
+    package var index: Int
+    package var of: Int
+    package var files: [LabelledFile]
+    package var fileName: String { String(format: "%@-%05d-of-%05d.h5", split, index, of) }
 
     /// Identifies the shard's inputs, so that a re-run can tell a finished shard from a different plan's.
     func fingerprint(imageSize: Int) -> String {
@@ -48,15 +48,15 @@ public struct PlannedShard: Sendable {
 }
 
 /// What converting one shard produced.
-public struct ShardOutcome: Codable, Sendable {
-    public var split: String
-    public var index: Int
-    public var shard: ShardManifest.Shard
-    public var skipped: [SkippedFile]
+package struct ShardOutcome: Codable, Sendable {
+    package var split: String
+    package var index: Int
+    package var shard: ShardManifest.Shard
+    package var skipped: [SkippedFile]
     /// True when a finished shard from an earlier run with the same plan was kept.
-    public var reused: Bool
+    package var reused: Bool
 
-    public init(split: String, index: Int, shard: ShardManifest.Shard, skipped: [SkippedFile], reused: Bool) {
+    package init(split: String, index: Int, shard: ShardManifest.Shard, skipped: [SkippedFile], reused: Bool) {
         self.split = split
         self.index = index
         self.shard = shard
@@ -69,19 +69,19 @@ public struct ShardOutcome: Codable, Sendable {
 /// for a seed), and convert each shard: decode, resize the shorter side with anti-aliasing, centre-crop, write.
 ///
 /// Ranks convert disjoint shards (shard i on rank i mod world size); corrupt files are skipped and reported.
-public struct PrepareJob: Sendable {
-    public let options: PrepareOptions
-    public let classes: [ImageClass]
-    public let shards: [PlannedShard]
+package struct PrepareJob: Sendable {
+    package let options: PrepareOptions
+    package let classes: [ImageClass]
+    package let shards: [PlannedShard]
     /// Files the scan passed over (not images, or unlabelled).
-    public let scanSkipped: [SkippedFile]
+    package let scanSkipped: [SkippedFile]
 
     /// Whether a shard finished by an earlier run of the same plan is kept rather than converted again.
-    public let reuseFinishedShards: Bool
+    package let reuseFinishedShards: Bool
 
-    public static let splits = ["train", "heldout"]
+    package static let splits = ["train", "heldout"]
 
-    public init(options: PrepareOptions, reuseFinishedShards: Bool = true) throws {
+    package init(options: PrepareOptions, reuseFinishedShards: Bool = true) throws {
         self.reuseFinishedShards = reuseFinishedShards
         guard options.imageSize >= 8, options.imageSize % 8 == 0 else {
             throw SourceError(path: options.output, "image size \(options.imageSize) must be a positive multiple of 8")
@@ -132,15 +132,15 @@ public struct PrepareJob: Sendable {
     }
 
     /// The shards rank `rank` of `worldSize` converts.
-    public func shards(forRank rank: Int, of worldSize: Int) -> [PlannedShard] {
+    package func shards(forRank rank: Int, of worldSize: Int) -> [PlannedShard] {
         shards.enumerated().filter { $0.offset % worldSize == rank }.map(\.element)
     }
 
-    public var manifestPath: String { options.output + "/" + ShardManifest.fileName }
+    package var manifestPath: String { options.output + "/" + ShardManifest.fileName }
 
     /// Converts one shard, or keeps it when a finished shard of the same plan is already there.
     /// `progress` is called after every image with the number of files handled so far.
-    public func convert(_ shard: PlannedShard, progress: (Int) -> Void = { _ in }) throws -> ShardOutcome {
+    package func convert(_ shard: PlannedShard, progress: (Int) -> Void = { _ in }) throws -> ShardOutcome {
         let path = options.output + "/" + shard.fileName
         let fingerprint = shard.fingerprint(imageSize: options.imageSize)
         if reuseFinishedShards, let kept = try reusable(path: path, fingerprint: fingerprint) {
@@ -195,7 +195,7 @@ public struct PrepareJob: Sendable {
     }
 
     /// The manifest for all shards' outcomes (from every rank).
-    public func manifest(outcomes: [ShardOutcome]) -> ShardManifest {
+    package func manifest(outcomes: [ShardOutcome]) -> ShardManifest {
         var splits: [String: ShardManifest.Split] = [:]
         for split in Self.splits {
             let entries = outcomes.filter { $0.split == split }.sorted { $0.index < $1.index }.map(\.shard)

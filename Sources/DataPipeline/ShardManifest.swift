@@ -2,25 +2,25 @@ import Foundation
 import Storage
 
 /// The manifest of a set of shards (`manifest.json` beside them): what `prepare` wrote and the loader opens.
-public struct ShardManifest: Codable, Sendable, Equatable {
-    public static let currentFormat = "vqvae2.shards.v1"
-    public static let fileName = "manifest.json"
+package struct ShardManifest: Codable, Sendable, Equatable {
+    package static let currentFormat = "vqvae2.shards.v1"
+    package static let fileName = "manifest.json"
 
-    public var format = ShardManifest.currentFormat
-    public var kind: ShardKind
-    public var imageSize: Int
-    public var classes: [ImageClass]
+    package var format = ShardManifest.currentFormat
+    package var kind: ShardKind
+    package var imageSize: Int
+    package var classes: [ImageClass]
     /// "train" and "heldout" (the split `evaluate` uses and training never reads).
-    public var splits: [String: Split]
-    public var source: String
-    public var seed: UInt64
-    public var datasetNames: DatasetNames
+    package var splits: [String: Split]
+    package var source: String
+    package var seed: UInt64
+    package var datasetNames: DatasetNames
     /// Files skipped while converting, with their reasons (absent for shards written by other tools).
-    public var skipped: [SkippedFile]?
+    package var skipped: [SkippedFile]?
     /// For code shards: the fingerprint of the VQ-VAE weights that made the codes.
-    public var producer: String?
+    package var producer: String?
 
-    public init(
+    package init(
         kind: ShardKind, imageSize: Int, classes: [ImageClass], splits: [String: Split], source: String, seed: UInt64,
         datasetNames: DatasetNames = DatasetNames(), skipped: [SkippedFile]? = nil
     ) {
@@ -35,19 +35,19 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     }
 
     /// The shards of one split.
-    public struct Split: Codable, Sendable, Equatable {
-        public var shards: [Shard]
-        public var count: Int { shards.reduce(0) { $0 + $1.count } }
-        public init(shards: [Shard]) { self.shards = shards }
+    package struct Split: Codable, Sendable, Equatable {
+        package var shards: [Shard]
+        package var count: Int { shards.reduce(0) { $0 + $1.count } }
+        package init(shards: [Shard]) { self.shards = shards }
     }
 
     /// One shard file: its name relative to the manifest, its image count and CRC-32 of the whole file.
-    public struct Shard: Codable, Sendable, Equatable {
-        public var file: String
-        public var count: Int
-        public var crc32: String
-        public var bytes: Int
-        public init(file: String, count: Int, crc32: String, bytes: Int) {
+    package struct Shard: Codable, Sendable, Equatable {
+        package var file: String
+        package var count: Int
+        package var crc32: String
+        package var bytes: Int
+        package init(file: String, count: Int, crc32: String, bytes: Int) {
             self.file = file
             self.count = count
             self.crc32 = crc32
@@ -55,7 +55,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
         }
 
         /// The entry of the finished shard file at `path` holding `count` samples: its size and CRC-32 as on disk.
-        public init(describing path: String, count: Int) throws {
+        package init(describing path: String, count: Int) throws {
             let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             self.init(
                 file: (path as NSString).lastPathComponent, count: count, crc32: String(format: "%08x", try CRC32.file(path)),
@@ -71,7 +71,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     }
 
     /// Reads and checks a manifest; errors name the file and the field.
-    public static func load(_ path: String) throws -> ShardManifest {
+    package static func load(_ path: String) throws -> ShardManifest {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ShardError(file: path, "cannot read the manifest")
         }
@@ -96,7 +96,7 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     }
 
     /// Writes the manifest atomically (a reader sees the old one or the new one).
-    public func save(_ path: String) throws {
+    package func save(_ path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try Durability.writeAtomically(try encoder.encode(self), to: path)
@@ -104,13 +104,13 @@ public struct ShardManifest: Codable, Sendable, Equatable {
 }
 
 /// The names of the datasets inside a shard; other tools' shards may use other names.
-public struct DatasetNames: Codable, Sendable, Equatable {
-    public var images: String
-    public var labels: String
-    public var top: String
-    public var bottom: String
+package struct DatasetNames: Codable, Sendable, Equatable {
+    package var images: String
+    package var labels: String
+    package var top: String
+    package var bottom: String
 
-    public init(images: String = "images", labels: String = "labels", top: String = "top", bottom: String = "bottom") {
+    package init(images: String = "images", labels: String = "labels", top: String = "top", bottom: String = "bottom") {
         self.images = images
         self.labels = labels
         self.top = top
@@ -119,12 +119,12 @@ public struct DatasetNames: Codable, Sendable, Equatable {
 }
 
 /// A shard or manifest that cannot be used, naming the file (and dataset).
-public struct ShardError: Error, CustomStringConvertible {
-    public let file: String
-    public let message: String
-    public init(file: String, _ message: String) {
+package struct ShardError: Error, CustomStringConvertible {
+    package let file: String
+    package let message: String
+    package init(file: String, _ message: String) {
         self.file = file
         self.message = message
     }
-    public var description: String { "\(file): \(message)" }
+    package var description: String { "\(file): \(message)" }
 }

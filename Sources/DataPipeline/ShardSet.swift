@@ -7,33 +7,33 @@ import Storage
 /// Every shard is checked up front: each named dataset exists, has the element kind and per-row shape expected,
 /// and as many rows as the labels; errors name the file and the dataset. Labels are read into memory at open;
 /// rows of the other datasets are read on demand (one image per chunk makes a row one chunk read).
-public final class ShardSet: @unchecked Sendable {
+package final class ShardSet: @unchecked Sendable {
     /// What a dataset of every shard must look like.
-    public struct Field: Sendable {
-        public var name: String
+    package struct Field: Sendable {
+        package var name: String
         /// The shape of one row (nil extents are free but must agree across shards).
-        public var rowShape: [Int?]
-        public var kinds: Set<ElementType>
-        public init(name: String, rowShape: [Int?], kinds: Set<ElementType>) {
+        package var rowShape: [Int?]
+        package var kinds: Set<ElementType>
+        package init(name: String, rowShape: [Int?], kinds: Set<ElementType>) {
             self.name = name
             self.rowShape = rowShape
             self.kinds = kinds
         }
     }
 
-    public let paths: [String]
-    public let kind: ShardKind
-    public let fields: [Field]
+    package let paths: [String]
+    package let kind: ShardKind
+    package let fields: [Field]
     /// The per-row shape of each field, as found.
-    public let rowShapes: [[Int]]
-    public let labels: [Int32]
-    public var count: Int { labels.count }
+    package let rowShapes: [[Int]]
+    package let labels: [Int32]
+    package var count: Int { labels.count }
     private let starts: [Int]
     private let datasets: [[HDF5.Dataset]]
 
     static let integerKinds: Set<ElementType> = [.uint8, .int16, .int32, .int64, .uint64]
 
-    public init(paths: [String], kind: ShardKind, fields: [Field], labelsName: String, classCount: Int? = nil) throws {
+    package init(paths: [String], kind: ShardKind, fields: [Field], labelsName: String, classCount: Int? = nil) throws {
         guard !paths.isEmpty else { throw ShardError(file: "(no shards)", "no shard files given") }
         self.paths = paths
         self.kind = kind
@@ -112,7 +112,7 @@ public final class ShardSet: @unchecked Sendable {
     }
 
     /// Reads row `index` of field `field` into `buffer`, converting to T.
-    public func read<T: HDF5Element>(field: Int, index: Int, into buffer: UnsafeMutableBufferPointer<T>) throws {
+    package func read<T: HDF5Element>(field: Int, index: Int, into buffer: UnsafeMutableBufferPointer<T>) throws {
         let (shard, row) = locate(index)
         try datasets[shard][field].readRows(row, count: 1, into: buffer)
     }
@@ -120,7 +120,7 @@ public final class ShardSet: @unchecked Sendable {
 
 extension ShardSet {
     /// Image shards: `images` uint8 [n, S, S, 3] and integer `labels` [n].
-    public static func images(
+    package static func images(
         paths: [String], names: DatasetNames = DatasetNames(), imageSize: Int? = nil, classCount: Int? = nil
     ) throws -> ShardSet {
         let set = try ShardSet(
@@ -133,7 +133,7 @@ extension ShardSet {
     }
 
     /// Code shards: `top` [n, h, w] and `bottom` [n, 2h, 2w] integer code maps with `labels`.
-    public static func codes(paths: [String], names: DatasetNames = DatasetNames(), classCount: Int? = nil) throws -> ShardSet {
+    package static func codes(paths: [String], names: DatasetNames = DatasetNames(), classCount: Int? = nil) throws -> ShardSet {
         let set = try ShardSet(
             paths: paths, kind: .codes,
             fields: [
@@ -150,7 +150,7 @@ extension ShardSet {
 
     /// The shards of one split of a manifest, checked against it: files present, sizes (and with `verify`,
     /// CRC-32s) as recorded, counts as recorded.
-    public static func open(manifest path: String, split: String, verify: Bool = false) throws -> (ShardManifest, ShardSet) {
+    package static func open(manifest path: String, split: String, verify: Bool = false) throws -> (ShardManifest, ShardSet) {
         let manifest = try ShardManifest.load(path)
         guard let entries = manifest.splits[split] else {
             throw ShardError(file: path, "no split '\(split)' (have \(manifest.splits.keys.sorted().joined(separator: ", ")))")

@@ -1,16 +1,16 @@
 /// A 5x7 pixel font (the classic HD44780 character shapes) for labels on plots and grids: digits, both cases of
 /// the Latin letters and common punctuation; other characters draw as '?'.
-public enum BitmapFont {
-    public static let glyphWidth = 5
-    public static let glyphHeight = 7
+package enum BitmapFont {
+    package static let glyphWidth = 5
+    package static let glyphHeight = 7
     /// Horizontal distance between characters at scale 1 (one blank column).
-    public static let advance = 6
+    package static let advance = 6
 
     /// The rows of `character`, top first; bit 4 is the leftmost pixel.
-    public static func rows(_ character: Character) -> [UInt8] { glyphs[character] ?? glyphs["?"]! }
+    package static func rows(_ character: Character) -> [UInt8] { glyphs[character] ?? glyphs["?"]! }
 
     /// Width in pixels of `text` drawn at `scale`.
-    public static func width(_ text: String, scale: Int = 1) -> Int {
+    package static func width(_ text: String, scale: Int = 1) -> Int {
         text.isEmpty ? 0 : (text.count * advance - 1) * scale
     }
 

@@ -2,26 +2,26 @@ import ImageCodecs
 
 /// An RGB drawing surface for the plots and grids: rectangles, lines, tiles and `BitmapFont` text, clipped to
 /// the canvas (or to `clip`).
-public struct Canvas {
+package struct Canvas {
     /// An 8-bit RGB colour.
-    public struct Colour: Sendable, Equatable {
-        public var r: UInt8, g: UInt8, b: UInt8
-        public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
+    package struct Colour: Sendable, Equatable {
+        package var r: UInt8, g: UInt8, b: UInt8
+        package init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
             self.r = r
             self.g = g
             self.b = b
         }
-        public static let white = Colour(255, 255, 255)
-        public static let black = Colour(0, 0, 0)
+        package static let white = Colour(255, 255, 255)
+        package static let black = Colour(0, 0, 0)
     }
 
-    public let width: Int
-    public let height: Int
-    public private(set) var pixels: [UInt8]
+    package let width: Int
+    package let height: Int
+    package private(set) var pixels: [UInt8]
     /// Drawing outside (x0, y0) ..< (x1, y1) is dropped; the whole canvas unless set.
-    public var clip: (x0: Int, y0: Int, x1: Int, y1: Int)
+    package var clip: (x0: Int, y0: Int, x1: Int, y1: Int)
 
-    public init(width: Int, height: Int, background: Colour) {
+    package init(width: Int, height: Int, background: Colour) {
         precondition(width > 0 && height > 0, "canvas of \(width)x\(height)")
         self.width = width
         self.height = height
@@ -31,9 +31,9 @@ public struct Canvas {
     }
 
     /// The canvas as an image for `ImageCodecs.writePNG`.
-    public var image: RGBImage { RGBImage(width: width, height: height, pixels: pixels) }
+    package var image: RGBImage { RGBImage(width: width, height: height, pixels: pixels) }
 
-    public mutating func set(_ x: Int, _ y: Int, _ colour: Colour) {
+    package mutating func set(_ x: Int, _ y: Int, _ colour: Colour) {
         guard x >= clip.x0 && x < clip.x1 && y >= clip.y0 && y < clip.y1 else { return }
         let o = (y * width + x) * 3
         pixels[o] = colour.r
@@ -41,14 +41,14 @@ public struct Canvas {
         pixels[o + 2] = colour.b
     }
 
-    public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ colour: Colour) {
+    package mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ colour: Colour) {
         for yy in y..<(y + max(h, 0)) {
             for xx in x..<(x + max(w, 0)) { set(xx, yy, colour) }
         }
     }
 
     /// A line from (x0, y0) to (x1, y1) (Bresenham), `thickness` pixels wide.
-    public mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ colour: Colour, thickness: Int = 1) {
+    package mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ colour: Colour, thickness: Int = 1) {
         let dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
         var x = x0, y = y0, error = dx + dy
         let before = (thickness - 1) / 2
@@ -68,7 +68,7 @@ public struct Canvas {
     }
 
     /// `text` with its top-left corner at (x, y), each font pixel `scale` pixels square.
-    public mutating func text(_ text: String, x: Int, y: Int, _ colour: Colour, scale: Int = 1) {
+    package mutating func text(_ text: String, x: Int, y: Int, _ colour: Colour, scale: Int = 1) {
         for (i, character) in text.enumerated() {
             let left = x + i * BitmapFont.advance * scale
             for (row, bits) in BitmapFont.rows(character).enumerated() {
@@ -81,7 +81,7 @@ public struct Canvas {
 
     /// `text` drawn bottom to top (rotated a quarter turn anticlockwise), its first character at the bottom
     /// with its left edge at x: for vertical axis labels.
-    public mutating func verticalText(_ text: String, x: Int, bottom: Int, _ colour: Colour, scale: Int = 1) {
+    package mutating func verticalText(_ text: String, x: Int, bottom: Int, _ colour: Colour, scale: Int = 1) {
         for (i, character) in text.enumerated() {
             let base = bottom - i * BitmapFont.advance * scale
             for (row, bits) in BitmapFont.rows(character).enumerated() {
@@ -93,7 +93,7 @@ public struct Canvas {
     }
 
     /// Copies `tile` with its top-left corner at (x, y), each pixel repeated into a `scale` x `scale` square.
-    public mutating func draw(_ tile: RGBImage, x: Int, y: Int, scale: Int = 1) {
+    package mutating func draw(_ tile: RGBImage, x: Int, y: Int, scale: Int = 1) {
         for ty in 0..<tile.height {
             for tx in 0..<tile.width {
                 let o = (ty * tile.width + tx) * 3

@@ -7,13 +7,13 @@ import ImageCodecs
 /// Drawn by our own code (axes, ticks, legend and `BitmapFont` labels on a `Canvas`, written through libpng)
 /// because the alternative, gnuplot or matplotlib, would add a dependency the setup must install on every machine
 /// for one picture; a few hundred lines of plain drawing need nothing beyond the libpng we already link.
-public struct CurvePlot: Sendable {
-    public var width: Int
-    public var height: Int
+package struct CurvePlot: Sendable {
+    package var width: Int
+    package var height: Int
     /// Logarithmic value axes: losses fall over orders of magnitude (non-positive values are then left out).
-    public var logScale: Bool
+    package var logScale: Bool
 
-    public init(width: Int = 1200, height: Int = 480, logScale: Bool = true) {
+    package init(width: Int = 1200, height: Int = 480, logScale: Bool = true) {
         precondition(width >= 400 && height >= 200, "a plot of \(width)x\(height) is too small to read")
         self.width = width
         self.height = height
@@ -36,7 +36,7 @@ public struct CurvePlot: Sendable {
     static let grid = Canvas.Colour(225, 225, 225)
 
     /// The plot of `history`.
-    public func image(of history: MetricsHistory) -> RGBImage {
+    package func image(of history: MetricsHistory) -> RGBImage {
         var canvas = Canvas(width: width, height: height, background: .white)
         let half = width / 2
         drawPanel(
@@ -59,7 +59,7 @@ public struct CurvePlot: Sendable {
     }
 
     /// Plots the metrics file at `metricsPath` into a PNG at `path`.
-    public func write(metrics metricsPath: String, to path: String) throws {
+    package func write(metrics metricsPath: String, to path: String) throws {
         try ImageCodecs.writePNG(image(of: try MetricsHistory(contentsOf: metricsPath)), to: path)
     }
 

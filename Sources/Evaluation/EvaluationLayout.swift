@@ -12,12 +12,12 @@
 ///     8 ..< 8 + Kt             n_i: how often each top code was chosen
 ///     then Kb entries          n_i of the bottom codes
 ///     then per class c         [squared error [-1, 1], squared error [0, 1], pixel values, images]
-public struct EvaluationLayout: Sendable, Equatable {
-    public let topCodes: Int
-    public let bottomCodes: Int
-    public let classes: Int
+package struct EvaluationLayout: Sendable, Equatable {
+    package let topCodes: Int
+    package let bottomCodes: Int
+    package let classes: Int
 
-    public init(topCodes: Int, bottomCodes: Int, classes: Int) {
+    package init(topCodes: Int, bottomCodes: Int, classes: Int) {
         precondition(
             topCodes > 0 && bottomCodes > 0 && classes > 0,
             "layout of \(topCodes) top codes, \(bottomCodes) bottom codes and \(classes) classes")
@@ -26,23 +26,23 @@ public struct EvaluationLayout: Sendable, Equatable {
         self.classes = classes
     }
 
-    public static let squaredError = 0
-    public static let squaredErrorUnit = 1
-    public static let values = 2
-    public static let images = 3
-    public static let topNats = 4
-    public static let topPositions = 5
-    public static let bottomNats = 6
-    public static let bottomPositions = 7
+    package static let squaredError = 0
+    package static let squaredErrorUnit = 1
+    package static let values = 2
+    package static let images = 3
+    package static let topNats = 4
+    package static let topPositions = 5
+    package static let bottomNats = 6
+    package static let bottomPositions = 7
     /// Entries per class, in the order of the global entries 0 ..< 4.
-    public static let perClass = 4
+    package static let perClass = 4
 
     /// Where the top code counts start.
-    public var topCounts: Int { 8 }
+    package var topCounts: Int { 8 }
     /// Where the bottom code counts start.
-    public var bottomCounts: Int { topCounts + topCodes }
+    package var bottomCounts: Int { topCounts + topCodes }
     /// Where class `label`'s entries start.
-    public func classOffset(_ label: Int) -> Int { bottomCounts + bottomCodes + label * EvaluationLayout.perClass }
+    package func classOffset(_ label: Int) -> Int { bottomCounts + bottomCodes + label * EvaluationLayout.perClass }
     /// Doubles in the buffer.
-    public var count: Int { classOffset(classes) }
+    package var count: Int { classOffset(classes) }
 }

@@ -2,53 +2,53 @@ import Foundation
 
 /// The held-out figures of one evaluation, reduced over every rank: what `evaluate` prints and writes as JSON,
 /// and what training logs as `"kind": "eval"` records beside its own.
-public struct EvaluationReport: Codable, Sendable, Equatable {
+package struct EvaluationReport: Codable, Sendable, Equatable {
     /// The training step the model had completed, when the evaluation ran inside training.
-    public var step: Int?
-    public var images: Int
+    package var step: Int?
+    package var images: Int
     /// Mean squared error of the reconstruction on [-1, 1]: the training loss's `reconstruction` term.
-    public var reconstruction: Double
+    package var reconstruction: Double
     /// Mean squared error on [0, 1], the reconstruction clamped to [0, 1].
-    public var reconstructionUnit: Double
+    package var reconstructionUnit: Double
     /// 10 log10(1 / `reconstructionUnit`) in dB (peak 1), capped at `EvaluationReport.psnrCap`.
-    public var psnr: Double
-    public var top: LevelReport
-    public var bottom: LevelReport
+    package var psnr: Double
+    package var top: LevelReport
+    package var bottom: LevelReport
     /// Every class with at least one held-out image, by label.
-    public var perClass: [ClassReport]
+    package var perClass: [ClassReport]
 
     /// The PSNR of an exact reconstruction, which would otherwise be infinite (and not representable in JSON).
-    public static let psnrCap = 100.0
+    package static let psnrCap = 100.0
 
     /// One level's codebook use over the whole held-out set and its prior's NLL on the held-out codes.
-    public struct LevelReport: Codable, Sendable, Equatable {
+    package struct LevelReport: Codable, Sendable, Equatable {
         /// K.
-        public var codes: Int
+        package var codes: Int
         /// Codes chosen at least once.
-        public var used: Int
+        package var used: Int
         /// used / K.
-        public var usage: Double
+        package var usage: Double
         /// exp(-sum p_i log p_i) with p_i = n_i / sum n: K for uniform use, 1 for a collapsed codebook.
-        public var perplexity: Double
+        package var perplexity: Double
         /// Code positions the prior scored.
-        public var positions: Int
+        package var positions: Int
         /// Prior NLL per code in nats and in bits.
-        public var nats: Double
-        public var bits: Double
+        package var nats: Double
+        package var bits: Double
     }
 
     /// Reconstruction error of one class's held-out images.
-    public struct ClassReport: Codable, Sendable, Equatable {
-        public var label: Int
-        public var name: String
-        public var images: Int
-        public var reconstruction: Double
-        public var reconstructionUnit: Double
-        public var psnr: Double
+    package struct ClassReport: Codable, Sendable, Equatable {
+        package var label: Int
+        package var name: String
+        package var images: Int
+        package var reconstruction: Double
+        package var reconstructionUnit: Double
+        package var psnr: Double
     }
 
     /// The report of `sums` (the all-reduced buffer of `layout`); `classNames[label]` names a class where given.
-    public init(sums: [Double], layout: EvaluationLayout, classNames: [String] = [], step: Int? = nil) {
+    package init(sums: [Double], layout: EvaluationLayout, classNames: [String] = [], step: Int? = nil) {
         precondition(sums.count == layout.count, "\(sums.count) sums for a layout of \(layout.count)")
         self.step = step
         images = Int(sums[EvaluationLayout.images])
@@ -103,14 +103,14 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
     }
 
     /// The report as pretty-printed JSON with sorted keys.
-    public func json() throws -> String {
+    package func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
     }
 
     /// The report as a plain-text table for people.
-    public var table: String {
+    package var table: String {
         var lines: [String] = []
         lines.append("held-out evaluation: \(images) images" + (step.map { " after step \($0)" } ?? ""))
         lines.append(

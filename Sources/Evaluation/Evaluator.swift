@@ -14,15 +14,15 @@ import Numerics
 /// Each image's squared errors are summed on their own (in Double) before joining the totals, so splitting the
 /// split over ranks or batches changes only the order of the final additions; the models' fp32 outputs for an
 /// image can still differ by rounding if OpenBLAS picks other kernels for another batch size.
-public final class Evaluator {
-    public let vqvae: VQVAE
-    public let topPrior: TopPrior
-    public let bottomPrior: BottomPrior
-    public let layout: EvaluationLayout
+package final class Evaluator {
+    package let vqvae: VQVAE
+    package let topPrior: TopPrior
+    package let bottomPrior: BottomPrior
+    package let layout: EvaluationLayout
     /// This rank's sums since construction or `reset()`, laid out as `layout` says.
-    public private(set) var sums: [Double]
+    package private(set) var sums: [Double]
 
-    public init(vqvae: VQVAE, topPrior: TopPrior, bottomPrior: BottomPrior, classes: Int) {
+    package init(vqvae: VQVAE, topPrior: TopPrior, bottomPrior: BottomPrior, classes: Int) {
         let side = vqvae.config.imageSize
         precondition(
             topPrior.height == side / 8 && topPrior.width == side / 8 && bottomPrior.height == side / 4
@@ -43,17 +43,17 @@ public final class Evaluator {
     }
 
     /// Clears the sums for another pass.
-    public func reset() {
+    package func reset() {
         for i in 0..<sums.count { sums[i] = 0 }
     }
 
     /// Adds every batch `loader` yields (an `.evaluation` schedule ends after this rank's part).
-    public func accumulate(_ loader: BatchLoader) throws {
+    package func accumulate(_ loader: BatchLoader) throws {
         while let batch = try loader.next() { accumulate(images: batch.images, labels: batch.labels) }
     }
 
     /// Adds images [N, S, S, C] in [-1, 1] with their class labels.
-    public func accumulate(images: Tensor, labels: [Int32]) {
+    package func accumulate(images: Tensor, labels: [Int32]) {
         let n = images.n
         precondition(labels.count == n, "\(labels.count) labels for \(n) images")
         for label in labels {

@@ -3,13 +3,13 @@ import Model
 import Numerics
 
 /// Grids of held-out originals beside their reconstructions, for people watching a run improve.
-public enum ImageGrid {
+package enum ImageGrid {
     /// The colour between tiles: a mid grey that neither black nor white images merge into.
-    public static let background = Canvas.Colour(96, 96, 96)
+    package static let background = Canvas.Colour(96, 96, 96)
 
     /// Image `index` of `images` ([N, H, W, 3] in [-1, 1]) as 8-bit RGB: round((x + 1) * 127.5), clamped, the
     /// inverse of the loader's p * 2/255 - 1.
-    public static func image(_ images: Tensor, index: Int) -> RGBImage {
+    package static func image(_ images: Tensor, index: Int) -> RGBImage {
         precondition(images.shape.count == 4 && images.c == 3, "images \(images.shape): expected [N, H, W, 3]")
         precondition(index >= 0 && index < images.n, "image \(index) of \(images.n)")
         let perImage = images.h * images.w * 3, x = images.data + index * perImage
@@ -22,7 +22,7 @@ public enum ImageGrid {
     /// line, and `gap` pixels separate pairs, rows and the border. With images of S = `scale` * H pixels on a
     /// side (each pixel repeated, so that small images can be seen), pair p sits at column p % pairsPerRow, row
     /// p / pairsPerRow, its original's corner at (gap + column * (2S + 1 + gap), gap + row * (S + gap)).
-    public static func reconstructions(
+    package static func reconstructions(
         originals: Tensor, reconstructions: Tensor, pairsPerRow: Int = 8, gap: Int = 4, scale: Int = 1
     ) -> RGBImage {
         precondition(
@@ -45,7 +45,7 @@ public enum ImageGrid {
 
     /// Reconstructs `images` with `vqvae` (no training state moves) and writes the pair grid as a PNG at `path`.
     /// It runs a forward on the model's buffers: not between a training forward and its backward.
-    public static func writeReconstructions(
+    package static func writeReconstructions(
         of images: Tensor, vqvae: VQVAE, pairsPerRow: Int = 8, gap: Int = 4, scale: Int = 1, to path: String
     ) throws {
         _ = vqvae.forward(images, training: false)

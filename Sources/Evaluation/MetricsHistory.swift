@@ -7,28 +7,28 @@ import Foundation
 /// A train record contributes its reconstruction unless its schedule is "priors" and its prior NLLs unless its
 /// schedule is "vqvae" (those schedules log zeros for what they do not train). Records of other kinds are
 /// skipped, so that the log can grow new kinds without breaking old plots.
-public struct MetricsHistory: Sendable, Equatable {
+package struct MetricsHistory: Sendable, Equatable {
     /// One value at one step.
-    public struct Point: Sendable, Equatable {
-        public var step: Double
-        public var value: Double
-        public init(step: Double, value: Double) {
+    package struct Point: Sendable, Equatable {
+        package var step: Double
+        package var value: Double
+        package init(step: Double, value: Double) {
             self.step = step
             self.value = value
         }
     }
 
-    public var trainReconstruction: [Point] = []
-    public var trainTopNats: [Point] = []
-    public var trainBottomNats: [Point] = []
-    public var heldOutReconstruction: [Point] = []
-    public var heldOutTopNats: [Point] = []
-    public var heldOutBottomNats: [Point] = []
+    package var trainReconstruction: [Point] = []
+    package var trainTopNats: [Point] = []
+    package var trainBottomNats: [Point] = []
+    package var heldOutReconstruction: [Point] = []
+    package var heldOutTopNats: [Point] = []
+    package var heldOutBottomNats: [Point] = []
 
-    public init() {}
+    package init() {}
 
     /// Reads the metrics file at `path`.
-    public init(contentsOf path: String) throws {
+    package init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MetricsFileError(path: path, line: nil, reason: "cannot read the file")
         }
@@ -36,7 +36,7 @@ public struct MetricsHistory: Sendable, Equatable {
     }
 
     /// Parses metrics lines; `path` names the source in errors.
-    public init(text: String, path: String) throws {
+    package init(text: String, path: String) throws {
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
@@ -83,10 +83,10 @@ public struct MetricsHistory: Sendable, Equatable {
 }
 
 /// A metrics file that cannot be plotted: the file, the 1-based line where known, and why.
-public struct MetricsFileError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let line: Int?
-    public let reason: String
+package struct MetricsFileError: Error, CustomStringConvertible, Equatable {
+    package let path: String
+    package let line: Int?
+    package let reason: String
 
-    public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)" }
+    package var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(reason)" }
 }

@@ -8,18 +8,18 @@ import Numerics
 /// Sample j of class c has the global index c * `classStride` + j, which keys its random streams: it is the same
 /// whichever other classes are drawn, however many per class, and in whatever batches (up to the BLAS rounding
 /// `PriorSampler` describes). Dropout is off in sampling.
-public struct SampleGrid: Sendable {
-    public var classes: [Int32]
-    public var perClass: Int
-    public var temperature: Float
-    public var seed: UInt64
+package struct SampleGrid: Sendable {
+    package var classes: [Int32]
+    package var perClass: Int
+    package var temperature: Float
+    package var seed: UInt64
     /// At most this many samples go through the priors or the decoder together (memory against speed).
-    public var batch: Int
+    package var batch: Int
 
     /// Distance between the global indices of two consecutive classes' first samples.
-    public static let classStride = 1 << 32
+    package static let classStride = 1 << 32
 
-    public init(classes: [Int32], perClass: Int, temperature: Float = 1, seed: UInt64 = 0, batch: Int = 16) {
+    package init(classes: [Int32], perClass: Int, temperature: Float = 1, seed: UInt64 = 0, batch: Int = 16) {
         precondition(!classes.isEmpty && perClass > 0 && perClass < SampleGrid.classStride && batch > 0,
                      "\(classes.count) classes of \(perClass) samples in batches of \(batch)")
         self.classes = classes
@@ -30,17 +30,17 @@ public struct SampleGrid: Sendable {
     }
 
     /// Drawn samples in grid order (class after class): codes and their decoded images.
-    public struct Samples {
+    package struct Samples {
         /// Top codes [N, S/8, S/8] and bottom codes [N, S/4, S/4], row-major.
-        public var top: [Int32]
-        public var bottom: [Int32]
-        public var labels: [Int32]
+        package var top: [Int32]
+        package var bottom: [Int32]
+        package var labels: [Int32]
         /// [N, S, S, 3], in [-1, 1] as far as the decoder keeps to it.
-        public var images: Tensor
+        package var images: Tensor
     }
 
     /// Draws every sample and decodes it with `vqvae` (whose codebooks the priors were trained on).
-    public func draw(vqvae: VQVAE, top: TopPrior, bottom: BottomPrior) -> Samples {
+    package func draw(vqvae: VQVAE, top: TopPrior, bottom: BottomPrior) -> Samples {
         var topCodes: [Int32] = [], bottomCodes: [Int32] = [], labels: [Int32] = []
         for label in classes {
             precondition(
@@ -75,7 +75,7 @@ public struct SampleGrid: Sendable {
 
     /// The grid of `images` (in grid order) with `gap` pixels between tiles, each image pixel repeated into a
     /// `scale` x `scale` square; row labels read "c name" with `classNames[c]` where given.
-    public func image(of images: Tensor, classNames: [String] = [], gap: Int = 4, scale: Int = 1) -> RGBImage {
+    package func image(of images: Tensor, classNames: [String] = [], gap: Int = 4, scale: Int = 1) -> RGBImage {
         precondition(images.n == classes.count * perClass, "\(images.n) images for \(classes.count) x \(perClass)")
         precondition(gap >= 0 && scale > 0, "gap \(gap), scale \(scale)")
         let h = images.h * scale, w = images.w * scale
@@ -98,7 +98,7 @@ public struct SampleGrid: Sendable {
 
     /// Draws, decodes and writes the grid as a PNG at `path`; returns the samples.
     @discardableResult
-    public func write(
+    package func write(
         vqvae: VQVAE, top: TopPrior, bottom: BottomPrior, classNames: [String] = [], scale: Int = 1, to path: String
     ) throws -> Samples {
         let samples = draw(vqvae: vqvae, top: top, bottom: bottom)

@@ -1,7 +1,7 @@
 import CHDF5
 
 /// Anything that carries attributes: groups (the file's root included) and datasets.
-public protocol AttributeOwner {
+package protocol AttributeOwner {
     var file: File { get }
     var objectID: hid_t { get }
     var objectName: String { get }
@@ -12,7 +12,7 @@ extension AttributeOwner {
         HDF5Error(file: file.path, object: "\(objectName) attribute '\(attribute)'", message)
     }
 
-    public func hasAttribute(_ name: String) -> Bool { H5Aexists(objectID, name) > 0 }
+    package func hasAttribute(_ name: String) -> Bool { H5Aexists(objectID, name) > 0 }
 
     private func replaceAttribute(_ name: String, type: hid_t, space: hid_t, _ write: (hid_t) -> herr_t) throws {
         if hasAttribute(name) { H5Adelete(objectID, name) }
@@ -23,7 +23,7 @@ extension AttributeOwner {
     }
 
     /// Sets a numeric array attribute, replacing any previous value.
-    public func setAttribute<T: HDF5Element>(_ name: String, _ values: [T]) throws {
+    package func setAttribute<T: HDF5Element>(_ name: String, _ values: [T]) throws {
         var dims = [hsize_t(values.count)]
         let space = H5Screate_simple(1, &dims, nil)
         defer { H5Sclose(space) }
@@ -32,10 +32,10 @@ extension AttributeOwner {
         }
     }
 
-    public func setAttribute<T: HDF5Element>(_ name: String, _ value: T) throws { try setAttribute(name, [value]) }
+    package func setAttribute<T: HDF5Element>(_ name: String, _ value: T) throws { try setAttribute(name, [value]) }
 
     /// Sets a string attribute (variable-length UTF-8, as h5py writes them), replacing any previous value.
-    public func setAttribute(_ name: String, _ value: String) throws {
+    package func setAttribute(_ name: String, _ value: String) throws {
         let type = H5Tcopy(ch5_c_s1())
         defer { H5Tclose(type) }
         H5Tset_size(type, ch5_variable())
@@ -51,7 +51,7 @@ extension AttributeOwner {
     }
 
     /// Reads a numeric attribute as an array, converting to T's type.
-    public func attribute<T: HDF5Element>(_ name: String, as type: T.Type = T.self) throws -> [T] {
+    package func attribute<T: HDF5Element>(_ name: String, as type: T.Type = T.self) throws -> [T] {
         guard hasAttribute(name) else { throw error(name, "missing") }
         let attribute = H5Aopen(objectID, name, ch5_p_default())
         guard attribute >= 0 else { throw error(name, "cannot open") }
@@ -71,7 +71,7 @@ extension AttributeOwner {
     }
 
     /// Reads a scalar string attribute, fixed- or variable-length.
-    public func stringAttribute(_ name: String) throws -> String {
+    package func stringAttribute(_ name: String) throws -> String {
         guard hasAttribute(name) else { throw error(name, "missing") }
         let attribute = H5Aopen(objectID, name, ch5_p_default())
         guard attribute >= 0 else { throw error(name, "cannot open") }

@@ -1,17 +1,17 @@
 import CHDF5
 
 /// A dataset in a file: an n-dimensional array of one element type.
-public final class Dataset: AttributeOwner, @unchecked Sendable {
-    public let file: File
+package final class Dataset: AttributeOwner, @unchecked Sendable {
+    package let file: File
     let id: hid_t
     /// The dataset's path inside the file.
-    public let name: String
+    package let name: String
     /// The extent of each dimension.
-    public private(set) var shape: [Int]
+    package private(set) var shape: [Int]
     /// The stored element type, or nil when it is not one this project reads (strings, compounds, ...).
-    public let storedType: ElementType?
+    package let storedType: ElementType?
     /// A description of the stored type for error messages ("uint8", or the HDF5 class and size).
-    public let storedTypeDescription: String
+    package let storedTypeDescription: String
 
     init(file: File, id: hid_t, name: String) throws {
         self.file = file
@@ -31,14 +31,14 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
 
     deinit { H5Dclose(id) }
 
-    public var objectID: hid_t { id }
-    public var objectName: String { name }
+    package var objectID: hid_t { id }
+    package var objectName: String { name }
 
     /// The number of elements.
-    public var count: Int { shape.reduce(1, *) }
+    package var count: Int { shape.reduce(1, *) }
 
     /// The chunk shape, or nil for a contiguous dataset.
-    public var chunkShape: [Int]? {
+    package var chunkShape: [Int]? {
         let properties = H5Dget_create_plist(id)
         defer { H5Pclose(properties) }
         guard H5Pget_layout(properties) == H5D_CHUNKED else { return nil }
@@ -52,7 +52,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     private func error(_ message: String) -> HDF5Error { HDF5Error(file: file.path, object: name, message) }
 
     /// Sets the first dimension to `rows` (a dataset created `growable`; shrinking drops the rows past the end).
-    public func resizeRows(_ rows: Int) throws {
+    package func resizeRows(_ rows: Int) throws {
         var dims = shape.map { hsize_t($0) }
         dims[0] = hsize_t(rows)
         guard H5Dset_extent(id, &dims) >= 0 else { throw error("cannot resize to \(rows) rows (not growable?)") }
@@ -60,7 +60,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     }
 
     /// Reads rows `start ..< start + rows` of the first dimension into `buffer`, converting to T's type.
-    public func readRows<T: HDF5Element>(_ start: Int, count rows: Int, into buffer: UnsafeMutableBufferPointer<T>) throws {
+    package func readRows<T: HDF5Element>(_ start: Int, count rows: Int, into buffer: UnsafeMutableBufferPointer<T>) throws {
         guard !shape.isEmpty, start >= 0, rows >= 0, start + rows <= shape[0] else {
             throw error("rows \(start)..<\(start + rows) out of range for shape \(shape)")
         }
@@ -71,7 +71,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     }
 
     /// Writes rows `start ..< start + rows` of the first dimension from `buffer`.
-    public func writeRows<T: HDF5Element>(_ start: Int, count rows: Int, from buffer: UnsafeBufferPointer<T>) throws {
+    package func writeRows<T: HDF5Element>(_ start: Int, count rows: Int, from buffer: UnsafeBufferPointer<T>) throws {
         guard !shape.isEmpty, start >= 0, rows >= 0, start + rows <= shape[0] else {
             throw error("rows \(start)..<\(start + rows) out of range for shape \(shape)")
         }
@@ -97,7 +97,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     }
 
     /// Reads the whole dataset, converting to T's type.
-    public func read<T: HDF5Element>(as type: T.Type = T.self) throws -> [T] {
+    package func read<T: HDF5Element>(as type: T.Type = T.self) throws -> [T] {
         try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard H5Dread(id, T.elementType.nativeType, ch5_s_all(), ch5_s_all(), ch5_p_default(), buffer.baseAddress) >= 0
             else { throw error("read failed (corrupt file, or a compression filter this HDF5 lacks)") }
@@ -106,7 +106,7 @@ public final class Dataset: AttributeOwner, @unchecked Sendable {
     }
 
     /// Writes the whole dataset.
-    public func write<T: HDF5Element>(_ values: [T]) throws {
+    package func write<T: HDF5Element>(_ values: [T]) throws {
         guard values.count == count else { throw error("writing \(values.count) values into shape \(shape)") }
         let status = values.withUnsafeBufferPointer {
             H5Dwrite(id, T.elementType.nativeType, ch5_s_all(), ch5_s_all(), ch5_p_default(), $0.baseAddress)

@@ -1,7 +1,7 @@
 import CHDF5
 
 /// The scalar types datasets and attributes hold.
-public enum ElementType: String, Sendable, CustomStringConvertible {
+package enum ElementType: String, Sendable, CustomStringConvertible {
     case uint8, int16, int32, int64, uint64, float32, float64
 
     /// The in-memory HDF5 type for this element type.
@@ -17,7 +17,7 @@ public enum ElementType: String, Sendable, CustomStringConvertible {
         }
     }
 
-    public var byteSize: Int {
+    package var byteSize: Int {
         switch self {
         case .uint8: return 1
         case .int16: return 2
@@ -26,7 +26,7 @@ public enum ElementType: String, Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// Classifies a stored HDF5 type; nil for types this project does not read (strings, compounds, ...).
     init?(stored type: hid_t) {
@@ -54,14 +54,14 @@ public enum ElementType: String, Sendable, CustomStringConvertible {
 }
 
 /// A Swift scalar that maps to an HDF5 element type.
-public protocol HDF5Element {
+package protocol HDF5Element {
     static var elementType: ElementType { get }
 }
 
-extension UInt8: HDF5Element { public static var elementType: ElementType { .uint8 } }
-extension Int16: HDF5Element { public static var elementType: ElementType { .int16 } }
-extension Int32: HDF5Element { public static var elementType: ElementType { .int32 } }
-extension Int64: HDF5Element { public static var elementType: ElementType { .int64 } }
-extension UInt64: HDF5Element { public static var elementType: ElementType { .uint64 } }
-extension Float: HDF5Element { public static var elementType: ElementType { .float32 } }
-extension Double: HDF5Element { public static var elementType: ElementType { .float64 } }
+extension UInt8: HDF5Element { package static var elementType: ElementType { .uint8 } }
+extension Int16: HDF5Element { package static var elementType: ElementType { .int16 } }
+extension Int32: HDF5Element { package static var elementType: ElementType { .int32 } }
+extension Int64: HDF5Element { package static var elementType: ElementType { .int64 } }
+extension UInt64: HDF5Element { package static var elementType: ElementType { .uint64 } }
+extension Float: HDF5Element { package static var elementType: ElementType { .float32 } }
+extension Double: HDF5Element { package static var elementType: ElementType { .float64 } }

@@ -1,13 +1,13 @@
 import CHDF5
 
 /// An open HDF5 file; closed when the last reference goes away.
-public final class File: @unchecked Sendable {
+package final class File: @unchecked Sendable {
     /// The path the file was opened with, used in every error message.
-    public let path: String
+    package let path: String
     let id: hid_t
 
     /// How to open a file.
-    public enum Mode: Sendable {
+    package enum Mode: Sendable {
         case readOnly, readWrite
         /// Create a new file; fails if one exists.
         case create
@@ -15,7 +15,7 @@ public final class File: @unchecked Sendable {
         case truncate
     }
 
-    public init(path: String, mode: Mode) throws {
+    package init(path: String, mode: Mode) throws {
         ch5_silence_errors()
         self.path = path
         // No object timestamps: the same contents give the same bytes, so checksums compare runs.
@@ -39,22 +39,22 @@ public final class File: @unchecked Sendable {
     deinit { H5Fclose(id) }
 
     /// The root group, where datasets and attributes of the file live.
-    public var root: Group { Group(file: self, id: id, name: "/", owned: false) }
+    package var root: Group { Group(file: self, id: id, name: "/", owned: false) }
 
     /// Writes every buffered change to the operating system (pair with fsync for durability).
-    public func flush() throws {
+    package func flush() throws {
         guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw HDF5Error(file: path, "flush failed") }
     }
 
     /// The HDF5 library version as "major.minor.release".
-    public static var libraryVersion: String {
+    package static var libraryVersion: String {
         var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
         H5get_libversion(&major, &minor, &release)
         return "\(major).\(minor).\(release)"
     }
 
     /// Whether the library was built thread-safe (one global lock around every call).
-    public static var isThreadSafe: Bool {
+    package static var isThreadSafe: Bool {
         var safe: hbool_t = false
         H5is_library_threadsafe(&safe)
         return safe

@@ -1,11 +1,11 @@
 import CHDF5
 
 /// A group in a file: holds datasets, sub-groups and attributes.
-public final class Group: AttributeOwner, @unchecked Sendable {
-    public let file: File
+package final class Group: AttributeOwner, @unchecked Sendable {
+    package let file: File
     let id: hid_t
     /// The group's path inside the file.
-    public let name: String
+    package let name: String
     private let owned: Bool
 
     init(file: File, id: hid_t, name: String, owned: Bool) {
@@ -17,16 +17,16 @@ public final class Group: AttributeOwner, @unchecked Sendable {
 
     deinit { if owned { H5Gclose(id) } }
 
-    public var objectID: hid_t { id }
-    public var objectName: String { name }
+    package var objectID: hid_t { id }
+    package var objectName: String { name }
 
     private func childPath(_ child: String) -> String { name == "/" ? "/" + child : name + "/" + child }
 
     /// Whether a link named `child` exists in this group.
-    public func contains(_ child: String) -> Bool { H5Lexists(id, child, ch5_p_default()) > 0 }
+    package func contains(_ child: String) -> Bool { H5Lexists(id, child, ch5_p_default()) > 0 }
 
     /// The names of the links in this group, in name order.
-    public func childNames() throws -> [String] {
+    package func childNames() throws -> [String] {
         var info = H5G_info_t()
         guard H5Gget_info(id, &info) >= 0 else { throw HDF5Error(file: file.path, object: name, "cannot list group") }
         return try (0..<info.nlinks).map { index in
@@ -38,7 +38,7 @@ public final class Group: AttributeOwner, @unchecked Sendable {
         }
     }
 
-    public func createGroup(_ child: String) throws -> Group {
+    package func createGroup(_ child: String) throws -> Group {
         let creation = H5Pcreate(ch5_p_group_create())
         defer { H5Pclose(creation) }
         H5Pset_obj_track_times(creation, false)
@@ -47,7 +47,7 @@ public final class Group: AttributeOwner, @unchecked Sendable {
         return Group(file: file, id: gid, name: childPath(child), owned: true)
     }
 
-    public func openGroup(_ child: String) throws -> Group {
+    package func openGroup(_ child: String) throws -> Group {
         guard contains(child) else { throw HDF5Error(file: file.path, object: childPath(child), "no such group") }
         let gid = H5Gopen2(id, child, ch5_p_default())
         guard gid >= 0 else { throw HDF5Error(file: file.path, object: childPath(child), "not a group") }
@@ -58,7 +58,7 @@ public final class Group: AttributeOwner, @unchecked Sendable {
     /// `growable` lets its first dimension be extended later (chunked datasets only).
     ///
     /// Object timestamps are off, so the same contents always give the same file bytes (and checksums).
-    public func createDataset(
+    package func createDataset(
         _ child: String, type: ElementType, shape: [Int], chunk: [Int]? = nil, growable: Bool = false
     ) throws -> Dataset {
         let path = childPath(child)
@@ -86,13 +86,13 @@ public final class Group: AttributeOwner, @unchecked Sendable {
 
     /// Creates a dataset holding `values` with `shape` (product of shape == values.count).
     @discardableResult
-    public func writeDataset<T: HDF5Element>(_ child: String, _ values: [T], shape: [Int]? = nil) throws -> Dataset {
+    package func writeDataset<T: HDF5Element>(_ child: String, _ values: [T], shape: [Int]? = nil) throws -> Dataset {
         let dataset = try createDataset(child, type: T.elementType, shape: shape ?? [values.count])
         try dataset.write(values)
         return dataset
     }
 
-    public func openDataset(_ child: String) throws -> Dataset {
+    package func openDataset(_ child: String) throws -> Dataset {
         let path = childPath(child)
         guard contains(child) else { throw HDF5Error(file: file.path, object: path, "no such dataset") }
         let did = H5Dopen2(id, child, ch5_p_default())

@@ -1,16 +1,16 @@
 /// A failed HDF5 operation, naming the file and the object it was about.
-public struct HDF5Error: Error, CustomStringConvertible {
-    public let file: String
-    public let object: String
-    public let message: String
+package struct HDF5Error: Error, CustomStringConvertible {
+    package let file: String
+    package let object: String
+    package let message: String
 
-    public init(file: String, object: String = "", _ message: String) {
+    package init(file: String, object: String = "", _ message: String) {
         self.file = file
         self.object = object
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         object.isEmpty ? "\(file): \(message)" : "\(file): \(object): \(message)"
     }
 }

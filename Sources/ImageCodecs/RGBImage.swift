@@ -5,12 +5,12 @@ import Glibc
 #endif
 
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved (HWC).
-public struct RGBImage: Sendable, Equatable {
-    public let width: Int
-    public let height: Int
-    public var pixels: [UInt8]
+package struct RGBImage: Sendable, Equatable {
+    package let width: Int
+    package let height: Int
+    package var pixels: [UInt8]
 
-    public init(width: Int, height: Int, pixels: [UInt8]) {
+    package init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(pixels.count == width * height * 3, "RGBImage needs width * height * 3 bytes")
         self.width = width
         self.height = height
@@ -19,23 +19,23 @@ public struct RGBImage: Sendable, Equatable {
 }
 
 /// A file that could not be decoded or written, with the codec's reason.
-public struct ImageCodecError: Error, CustomStringConvertible {
-    public let path: String
-    public let reason: String
-    public init(path: String, reason: String) {
+package struct ImageCodecError: Error, CustomStringConvertible {
+    package let path: String
+    package let reason: String
+    package init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
-    public var description: String { "\(path): \(reason)" }
+    package var description: String { "\(path): \(reason)" }
 }
 
 /// JPEG and PNG decoding and PNG writing through libjpeg-turbo and libpng.
-public enum ImageCodecs {
-    public static var libpngVersion: String { String(cString: cic_libpng_version()) }
-    public static var libjpegVersion: Int { Int(cic_libjpeg_version()) }
+package enum ImageCodecs {
+    package static var libpngVersion: String { String(cString: cic_libpng_version()) }
+    package static var libjpegVersion: Int { Int(cic_libjpeg_version()) }
 
     /// Decodes JPEG or PNG bytes (chosen by signature) to RGB; `path` only names the source in errors.
-    public static func decode(_ bytes: [UInt8], path: String) throws -> RGBImage {
+    package static func decode(_ bytes: [UInt8], path: String) throws -> RGBImage {
         var error = [CChar](repeating: 0, count: 256)
         var width: Int32 = 0
         var height: Int32 = 0
@@ -55,13 +55,13 @@ public enum ImageCodecs {
     }
 
     /// Encodes `image` as JPEG bytes of `quality` (1-100); `path` only names the destination in errors.
-    public static func encodeJPEG(_ image: RGBImage, quality: Int = 90, path: String = "<memory>") throws -> [UInt8] {
+    package static func encodeJPEG(_ image: RGBImage, quality: Int = 90, path: String = "<memory>") throws -> [UInt8] {
         try encodeJPEG(pixels: image.pixels, width: image.width, height: image.height, components: 3, quality: quality,
                        path: path)
     }
 
     /// Encodes interleaved pixels of 1 (grey), 3 (RGB) or 4 (CMYK, as Adobe writes it) components as JPEG bytes.
-    public static func encodeJPEG(
+    package static func encodeJPEG(
         pixels: [UInt8], width: Int, height: Int, components: Int, quality: Int = 90, path: String = "<memory>"
     ) throws -> [UInt8] {
         precondition(pixels.count == width * height * components, "pixel count does not match the size")
@@ -76,7 +76,7 @@ public enum ImageCodecs {
     }
 
     /// Writes `image` as a PNG file at `path`.
-    public static func writePNG(_ image: RGBImage, to path: String) throws {
+    package static func writePNG(_ image: RGBImage, to path: String) throws {
         var error = [CChar](repeating: 0, count: 256)
         let status = image.pixels.withUnsafeBufferPointer {
             cic_png_write_rgb(path, $0.baseAddress, Int32(image.width), Int32(image.height), &error)

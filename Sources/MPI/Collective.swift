@@ -3,7 +3,7 @@
 /// no-op communicator.
 ///
 /// Every rank must call the same collectives in the same order.
-public protocol Collective: AnyObject {
+package protocol Collective: AnyObject {
     /// This process's rank, 0 ..< size.
     var rank: Int { get }
     /// The number of ranks.
@@ -23,7 +23,7 @@ public protocol Collective: AnyObject {
 }
 
 /// A non-blocking collective in flight.
-public protocol PendingCollective: AnyObject {
+package protocol PendingCollective: AnyObject {
     /// Advances the operation; true once it is complete.
     func test() throws -> Bool
     /// Blocks until the operation is complete.
@@ -32,15 +32,15 @@ public protocol PendingCollective: AnyObject {
 
 extension Collective {
     /// True on rank 0, the rank that prints and writes shared files.
-    public var isRoot: Bool { rank == 0 }
+    package var isRoot: Bool { rank == 0 }
 
     /// Copies `values` from `root` to every rank; other ranks' arrays must already have the same length.
-    public func broadcast<T: MPIElement>(_ values: inout [T], root: Int = 0) throws {
+    package func broadcast<T: MPIElement>(_ values: inout [T], root: Int = 0) throws {
         try values.withUnsafeMutableBufferPointer { try broadcast($0, root: root) }
     }
 
     /// Broadcasts a byte string of any length from `root` (for example a config file's text).
-    public func broadcast(bytes: [UInt8], root: Int = 0) throws -> [UInt8] {
+    package func broadcast(bytes: [UInt8], root: Int = 0) throws -> [UInt8] {
         var length = [Int64(bytes.count)]
         try broadcast(&length, root: root)
         var out = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
@@ -49,28 +49,28 @@ extension Collective {
     }
 
     /// Sums `buffer` over all ranks in place.
-    public func allReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws {
+    package func allReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws {
         try allReduce(buffer, op: .sum)
     }
 
     /// Starts summing `buffer` over all ranks in place.
-    public func startAllReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws -> PendingCollective {
+    package func startAllReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws -> PendingCollective {
         try startAllReduce(buffer, op: .sum)
     }
 
-    public func allReduce<T: MPIElement>(_ values: inout [T], op: ReduceOp = .sum) throws {
+    package func allReduce<T: MPIElement>(_ values: inout [T], op: ReduceOp = .sum) throws {
         try values.withUnsafeMutableBufferPointer { try allReduce($0, op: op) }
     }
 
     /// Reduces one value over all ranks.
-    public func allReduce<T: MPIElement>(_ value: T, op: ReduceOp = .sum) throws -> T {
+    package func allReduce<T: MPIElement>(_ value: T, op: ReduceOp = .sum) throws -> T {
         var values = [value]
         try allReduce(&values, op: op)
         return values[0]
     }
 
     /// Gathers every rank's values; the result holds `size` arrays in rank order.
-    public func allGather<T: MPIElement>(_ values: [T]) throws -> [[T]] {
+    package func allGather<T: MPIElement>(_ values: [T]) throws -> [[T]] {
         let count = try allReduce(Int64(values.count), op: .max)
         precondition(count == Int64(values.count), "allGather needs the same count on every rank")
         var flat = [T](unsafeUninitializedCapacity: values.count * size) { _, n in n = values.count * size }
@@ -81,7 +81,7 @@ extension Collective {
     }
 
     /// Gathers byte strings of different lengths from every rank, in rank order, on every rank.
-    public func allGather(bytes: [UInt8]) throws -> [[UInt8]] {
+    package func allGather(bytes: [UInt8]) throws -> [[UInt8]] {
         let lengths = try allGather([Int64(bytes.count)]).map { Int($0[0]) }
         let longest = lengths.max() ?? 0
         var padded = bytes

@@ -5,9 +5,9 @@ import CMPI
 final class Communicator: Collective, @unchecked Sendable {
     let handle: MPI_Comm
     /// This process's rank in the group.
-    public let rank: Int
+    package let rank: Int
     /// The number of ranks in the group.
-    public let size: Int
+    package let size: Int
 
     init(handle: MPI_Comm) {
         self.handle = handle
@@ -19,26 +19,26 @@ final class Communicator: Collective, @unchecked Sendable {
         size = Int(s)
     }
 
-    public func barrier() throws {
+    package func barrier() throws {
         try check(MPI_Barrier(handle), "MPI_Barrier")
     }
 
     /// Copies `buffer` from `root` to every rank.
-    public func broadcast<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
+    package func broadcast<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
         try check(
             MPI_Bcast(buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, Int32(root), handle),
             "MPI_Bcast of \(buffer.count) \(T.self)")
     }
 
     /// Reduces `buffer` element-wise over all ranks, leaving the result in `buffer` on every rank.
-    public func allReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws {
+    package func allReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws {
         try check(
             MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), T.mpiDatatype, op.handle, handle),
             "MPI_Allreduce of \(buffer.count) \(T.self)")
     }
 
     /// Starts a non-blocking in-place all-reduce. Open MPI advances it only inside MPI calls, so poll `test()`.
-    public func startAllReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws
+    package func startAllReduce<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws
         -> PendingCollective
     {
         let request = Request()
@@ -51,7 +51,7 @@ final class Communicator: Collective, @unchecked Sendable {
     }
 
     /// Gathers `count` values from every rank into `output` (size * count values, in rank order) on every rank.
-    public func allGather<T: MPIElement>(
+    package func allGather<T: MPIElement>(
         _ input: UnsafeBufferPointer<T>, into output: UnsafeMutableBufferPointer<T>
     ) throws {
         precondition(output.count == input.count * size, "allGather output must hold size * input.count values")
@@ -63,7 +63,7 @@ final class Communicator: Collective, @unchecked Sendable {
     }
 
     /// Ends the whole job at once with `code`: the way out of a state that other ranks cannot reach a collective from.
-    public func abort(code: Int32) -> Never {
+    package func abort(code: Int32) -> Never {
         MPI_Abort(handle, code)
         fatalError("MPI_Abort returned")
     }
@@ -74,14 +74,14 @@ final class Request: PendingCollective, @unchecked Sendable {
     var handle: MPI_Request? = cmpi_request_null()
 
     /// Advances the operation; true once it is complete.
-    public func test() throws -> Bool {
+    package func test() throws -> Bool {
         var done: Int32 = 0
         try check(MPI_Test(&handle, &done, cmpi_status_ignore()), "MPI_Test")
         return done != 0
     }
 
     /// Blocks until the operation is complete.
-    public func wait() throws {
+    package func wait() throws {
         try check(MPI_Wait(&handle, cmpi_status_ignore()), "MPI_Wait")
     }
 }

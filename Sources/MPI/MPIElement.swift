@@ -1,21 +1,21 @@
 import CMPI
 
 /// A Swift scalar type with a matching MPI datatype.
-public protocol MPIElement {
+package protocol MPIElement {
     static var mpiDatatype: MPI_Datatype { get }
 }
 
-extension Float: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_float() } }
-extension Double: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_double() } }
-extension Int32: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_int32() } }
-extension Int64: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_int64() } }
-extension UInt8: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_uint8() } }
-extension UInt32: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_uint32() } }
-extension UInt64: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_uint64() } }
-extension Int: MPIElement { public static var mpiDatatype: MPI_Datatype { cmpi_type_int64() } }
+extension Float: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_float() } }
+extension Double: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_double() } }
+extension Int32: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_int32() } }
+extension Int64: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_int64() } }
+extension UInt8: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_uint8() } }
+extension UInt32: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_uint32() } }
+extension UInt64: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_uint64() } }
+extension Int: MPIElement { package static var mpiDatatype: MPI_Datatype { cmpi_type_int64() } }
 
 /// A reduction operator.
-public enum ReduceOp: Sendable {
+package enum ReduceOp: Sendable {
     case sum, max, min
 
     var handle: MPI_Op {

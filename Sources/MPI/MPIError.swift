@@ -1,11 +1,11 @@
 import CMPI
 
 /// An MPI call that returned something other than MPI_SUCCESS.
-public struct MPIError: Error, CustomStringConvertible {
-    public let call: String
-    public let code: Int32
+package struct MPIError: Error, CustomStringConvertible {
+    package let call: String
+    package let code: Int32
 
-    public var description: String {
+    package var description: String {
         var buffer = [CChar](repeating: 0, count: 512)
         var length: Int32 = 0
         MPI_Error_string(code, &buffer, &length)

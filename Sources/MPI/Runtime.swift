@@ -4,14 +4,14 @@ import CMPI
 ///
 /// MPI itself is process-global; this type is the one place that starts and stops it, so that nothing else
 /// needs to know whether it is running.
-public final class MPIRuntime {
+package final class MPIRuntime {
     /// The thread support level the library granted.
-    public let threadLevel: ThreadLevel
+    package let threadLevel: ThreadLevel
     /// All ranks of the job (one when the program was not started by mpirun).
-    public let world: any Collective
+    package let world: any Collective
 
     /// Thread support levels of MPI_Init_thread.
-    public enum ThreadLevel: Int32, Comparable, Sendable {
+    package enum ThreadLevel: Int32, Comparable, Sendable {
         case single = 0, funneled, serialized, multiple
 
         init(raw: Int32) {
@@ -32,11 +32,11 @@ public final class MPIRuntime {
             }
         }
 
-        public static func < (a: ThreadLevel, b: ThreadLevel) -> Bool { a.rawValue < b.rawValue }
+        package static func < (a: ThreadLevel, b: ThreadLevel) -> Bool { a.rawValue < b.rawValue }
     }
 
     /// Initialises MPI asking for `threadLevel`; a program that was not started by mpirun runs as a world of one.
-    public init(threadLevel requested: ThreadLevel = .multiple) throws {
+    package init(threadLevel requested: ThreadLevel = .multiple) throws {
         var provided: Int32 = 0
         try check(MPI_Init_thread(nil, nil, requested.raw, &provided), "MPI_Init_thread")
         threadLevel = ThreadLevel(raw: provided)
@@ -50,7 +50,7 @@ public final class MPIRuntime {
     }
 
     /// The library's own version string (for example "Open MPI v4.1.4, ...").
-    public static var libraryVersion: String {
+    package static var libraryVersion: String {
         var buffer = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
         var length: Int32 = 0
         MPI_Get_library_version(&buffer, &length)
@@ -58,7 +58,7 @@ public final class MPIRuntime {
     }
 
     /// The name of the host this rank runs on.
-    public static var processorName: String {
+    package static var processorName: String {
         var buffer = [CChar](repeating: 0, count: Int(cmpi_max_processor_name()) + 1)
         var length: Int32 = 0
         MPI_Get_processor_name(&buffer, &length)
@@ -66,7 +66,7 @@ public final class MPIRuntime {
     }
 
     /// Seconds since an arbitrary point, from MPI_Wtime.
-    public static func wallTime() -> Double { MPI_Wtime() }
+    package static func wallTime() -> Double { MPI_Wtime() }
 }
 
 extension String {

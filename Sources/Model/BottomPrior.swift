@@ -2,16 +2,16 @@ import Numerics
 
 /// The gated PixelCNN over the bottom code map, conditioned on the class and on the top codes through a
 /// conditioning stack whose output every gated layer projects into both of its gates; no attention.
-public final class BottomPrior {
-    public let config: PriorConfig
-    public let height: Int
-    public let width: Int
+package final class BottomPrior {
+    package let config: PriorConfig
+    package let height: Int
+    package let width: Int
     let network: GatedPixelCNN
     let conditioning: ConditioningStack
     private let likelihood = PriorLikelihood()
 
     /// `height` and `width` are the bottom map's; the top map is half as high and wide.
-    public init(_ store: ParameterStore, name: String, config: PriorConfig, height: Int, width: Int) {
+    package init(_ store: ParameterStore, name: String, config: PriorConfig, height: Int, width: Int) {
         do { try config.validate() } catch { preconditionFailure("\(error)") }
         precondition(height > 0 && width > 0 && height % 2 == 0 && width % 2 == 0,
                      "bottom prior over a \(height)x\(width) map: both extents must be even")
@@ -31,7 +31,7 @@ public final class BottomPrior {
 
     /// Logits [N, H, W, K] for bottom codes [N, H, W], top codes [N, H/2, W/2] and one class label per sample;
     /// layer-owned until the next forward.
-    public func forward(
+    package func forward(
         codes: [Int32], topCodes: [Int32], labels: [Int32], batch: Int, dropout: DropoutContext?
     ) -> Tensor {
         network.forward(
@@ -40,13 +40,13 @@ public final class BottomPrior {
     }
 
     /// Accumulates the parameter gradients (conditioning stack included) for the last forward's logits.
-    public func backward(_ dLogits: Tensor) {
+    package func backward(_ dLogits: Tensor) {
         network.backward(dLogits)
         conditioning.backward(network.conditioningGradient)
     }
 
     /// The NLL of `codes` given `topCodes` without dropout (an evaluation forward: it replaces the last forward).
-    public func negativeLogLikelihood(
+    package func negativeLogLikelihood(
         codes: [Int32], topCodes: [Int32], labels: [Int32], batch: Int
     ) -> NegativeLogLikelihood {
         likelihood.measure(

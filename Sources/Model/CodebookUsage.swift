@@ -5,16 +5,16 @@ import Darwin
 #endif
 
 /// How much of one codebook a batch used, and how much is alive in the EMA counts.
-public struct CodebookUsage: Sendable, Equatable {
-    public let numCodes: Int
+package struct CodebookUsage: Sendable, Equatable {
+    package let numCodes: Int
     /// Codes assigned at least one vector in the batch the statistics cover.
-    public let usedCodes: Int
+    package let usedCodes: Int
     /// Codes whose EMA count N_i is at least the dead-code threshold.
-    public let liveCodes: Int
+    package let liveCodes: Int
     /// exp(-sum p_i log p_i) with p_i = n_i / sum n of the batch: K for uniform use, 1 for a collapsed codebook.
-    public let perplexity: Double
+    package let perplexity: Double
 
-    public init(numCodes: Int, usedCodes: Int, liveCodes: Int, perplexity: Double) {
+    package init(numCodes: Int, usedCodes: Int, liveCodes: Int, perplexity: Double) {
         self.numCodes = numCodes
         self.usedCodes = usedCodes
         self.liveCodes = liveCodes
@@ -22,9 +22,9 @@ public struct CodebookUsage: Sendable, Equatable {
     }
 
     /// Codes used in the batch / K.
-    public var usage: Double { Double(usedCodes) / Double(max(numCodes, 1)) }
+    package var usage: Double { Double(usedCodes) / Double(max(numCodes, 1)) }
     /// Live codes / K.
-    public var liveUsage: Double { Double(liveCodes) / Double(max(numCodes, 1)) }
+    package var liveUsage: Double { Double(liveCodes) / Double(max(numCodes, 1)) }
 
     /// Usage from batch counts n [K] and EMA counts N [K].
     static func measure(

@@ -26,30 +26,30 @@ import Numerics
 /// same vectors whatever the world size.
 ///
 /// State for checkpoints: `codebook` [K, D], `counts` N [K], `sums` m [K, D], `updateCount`, `isInitialized`.
-public final class EMAQuantizer {
-    public let numCodes: Int
-    public let dimension: Int
+package final class EMAQuantizer {
+    package let numCodes: Int
+    package let dimension: Int
     /// With `level`, keys the random streams of initialisation and restarts.
-    public let seed: UInt64
-    public let level: VQVAELevel
-    public var decay: Float
-    public var epsilon: Float
+    package let seed: UInt64
+    package let level: VQVAELevel
+    package var decay: Float
+    package var epsilon: Float
     /// Codes with N_i below this are dead (`deadCodes()`); restarted codes start with N_i equal to it.
-    public var deadCodeThreshold: Float
+    package var deadCodeThreshold: Float
 
     /// The codes e [K, D].
-    public let codebook: UnsafeMutableBufferPointer<Float>
+    package let codebook: UnsafeMutableBufferPointer<Float>
     /// EMA counts N [K].
-    public let counts: UnsafeMutableBufferPointer<Float>
+    package let counts: UnsafeMutableBufferPointer<Float>
     /// EMA sums m [K, D].
-    public let sums: UnsafeMutableBufferPointer<Float>
+    package let sums: UnsafeMutableBufferPointer<Float>
     /// EMA updates applied so far; restarts key their random stream with it.
-    public var updateCount = 0
+    package var updateCount = 0
     /// Whether the codebook holds data (set by `initialize`, or by a caller restoring a checkpoint).
-    public var isInitialized = false
+    package var isInitialized = false
 
     /// Floats in one statistics buffer: K counts then K*D sums.
-    public var statisticsCount: Int { numCodes * (1 + dimension) }
+    package var statisticsCount: Int { numCodes * (1 + dimension) }
 
     private let quantizer: VectorQuantizer
     /// Chosen candidate rows, gathered before they are written into the codebook.
@@ -58,7 +58,7 @@ public final class EMAQuantizer {
     private var input: Tensor?
     private var surrogate: StraightThroughSurrogate?
 
-    public init(
+    package init(
         numCodes: Int, dimension: Int, seed: UInt64, level: VQVAELevel, decay: Float, epsilon: Float,
         deadCodeThreshold: Float
     ) {
@@ -89,7 +89,7 @@ public final class EMAQuantizer {
 
     /// The nearest code of every vector of `z` ([..., D]); the result is owned by the quantiser. `z` must stay
     /// unchanged until `backward` and `accumulateStatistics`.
-    public func forward(_ z: Tensor) -> Tensor {
+    package func forward(_ z: Tensor) -> Tensor {
         precondition(isInitialized, "level \(level) codebook used before initialize(from:count:)")
         input = z
         if let surrogate { return surrogate.forward(z) }
@@ -97,16 +97,16 @@ public final class EMAQuantizer {
     }
 
     /// Nearest codes of `z` without keeping anything for backward.
-    public func search(_ z: Tensor) -> [Int32] {
+    package func search(_ z: Tensor) -> [Int32] {
         precondition(isInitialized, "level \(level) codebook used before initialize(from:count:)")
         return quantizer.search(z, codebook: codebook.baseAddress!)
     }
 
     /// The codes chosen by the last forward or search.
-    public var indices: [Int32] { quantizer.indices }
+    package var indices: [Int32] { quantizer.indices }
 
     /// Writes the codes of `indices` into `output`, shaped `shape` + [D].
-    public func lookup(_ indices: [Int32], shape: [Int], into output: Tensor) {
+    package func lookup(_ indices: [Int32], shape: [Int], into output: Tensor) {
         for index in indices {
             precondition(index >= 0 && Int(index) < numCodes, "code \(index) outside 0..<\(numCodes)")
         }
@@ -115,10 +115,10 @@ public final class EMAQuantizer {
     }
 
     /// mean((sg[e] - z)^2) of the last forward.
-    public func commitmentLoss() -> Float { surrogate?.commitmentLoss() ?? quantizer.commitmentLoss() }
+    package func commitmentLoss() -> Float { surrogate?.commitmentLoss() ?? quantizer.commitmentLoss() }
 
     /// dL/dz: `dQuantized` passed straight through plus `beta` times the commitment loss's gradient.
-    public func backward(_ dQuantized: Tensor, commitment beta: Float) -> Tensor {
+    package func backward(_ dQuantized: Tensor, commitment beta: Float) -> Tensor {
         if let surrogate { return surrogate.backward(dQuantized, commitment: beta) }
         return quantizer.backward(dQuantized, commitment: beta)
     }
@@ -127,7 +127,7 @@ public final class EMAQuantizer {
 
     /// Adds the last forward's statistics (layout in the type's documentation) to `target`, vector by vector; a
     /// caller accumulating micro-batches wraps this in a `MicroBatchSum` so that each is summed from zero.
-    public func accumulateStatistics(into target: UnsafeMutablePointer<Float>) {
+    package func accumulateStatistics(into target: UnsafeMutablePointer<Float>) {
         guard let z = input else { preconditionFailure("statistics before forward") }
         let k = numCodes, d = dimension, chosen = quantizer.indices
         precondition(chosen.count * d == z.count, "statistics of a search that was not the last forward")
@@ -141,7 +141,7 @@ public final class EMAQuantizer {
     }
 
     /// Moves N, m and the codebook by statistics summed over the step's micro-batches and ranks.
-    public func applyUpdate(from statistics: UnsafePointer<Float>) {
+    package func applyUpdate(from statistics: UnsafePointer<Float>) {
         precondition(isInitialized, "level \(level) EMA update before initialize(from:count:)")
         let k = numCodes, d = dimension, keep = decay, take = 1 - decay
         let n = counts.baseAddress!, m = sums.baseAddress!, e = codebook.baseAddress!, batchSums = statistics + k
@@ -159,7 +159,7 @@ public final class EMAQuantizer {
     }
 
     /// Usage of the batch whose statistics are given, and of the EMA counts.
-    public func usage(from statistics: UnsafePointer<Float>) -> CodebookUsage {
+    package func usage(from statistics: UnsafePointer<Float>) -> CodebookUsage {
         CodebookUsage.measure(
             batchCounts: statistics, emaCounts: counts.baseAddress!, numCodes: numCodes, threshold: deadCodeThreshold)
     }
@@ -168,13 +168,13 @@ public final class EMAQuantizer {
 
     /// The candidate position (in 0..<candidateCount) that becomes code i, for every i: distinct while
     /// candidateCount >= K. A caller that cannot afford to gather every candidate fetches just these.
-    public func initializationPositions(candidateCount: Int) -> [Int] {
+    package func initializationPositions(candidateCount: Int) -> [Int] {
         choosePositions(numCodes, among: candidateCount, purpose: .codebookInitialization, keys: [level.streamKey])
     }
 
     /// Initialises from `selected` (K rows: the candidates at `initializationPositions`, in that order), taken from
     /// a batch of `candidateCount` vectors.
-    public func initialize(selected: UnsafePointer<Float>, candidateCount: Int) {
+    package func initialize(selected: UnsafePointer<Float>, candidateCount: Int) {
         let k = numCodes, d = dimension
         let share = deadCodeThreshold > 0 ? deadCodeThreshold : Float(candidateCount) / Float(k)
         codebook.baseAddress!.update(from: selected, count: k * d)
@@ -186,7 +186,7 @@ public final class EMAQuantizer {
 
     /// Initialises the codebook from `count` candidate vectors ([count, D], e.g. the encoder outputs of the first
     /// global batch in global sample order).
-    public func initialize(from candidates: UnsafePointer<Float>, count: Int) {
+    package func initialize(from candidates: UnsafePointer<Float>, count: Int) {
         gather(candidates, at: initializationPositions(candidateCount: count))
         initialize(selected: selected.data, candidateCount: count)
     }
@@ -194,11 +194,11 @@ public final class EMAQuantizer {
     // MARK: Dead-code restarts
 
     /// Codes whose EMA count is below the threshold, in increasing order.
-    public func deadCodes() -> [Int] { (0..<numCodes).filter { counts[$0] < deadCodeThreshold } }
+    package func deadCodes() -> [Int] { (0..<numCodes).filter { counts[$0] < deadCodeThreshold } }
 
     /// The dead codes and, for each, the candidate position (in 0..<candidateCount) that replaces it, keyed by
     /// the update count so that every rank agrees after the same updates.
-    public func restartPositions(candidateCount: Int) -> (codes: [Int], positions: [Int]) {
+    package func restartPositions(candidateCount: Int) -> (codes: [Int], positions: [Int]) {
         let dead = deadCodes()
         let positions = choosePositions(
             dead.count, among: candidateCount, purpose: .codeRestart, keys: [UInt64(updateCount), level.streamKey])
@@ -207,7 +207,7 @@ public final class EMAQuantizer {
 
     /// Sets code `codes[r]` to row r of `selected`, with N at the threshold and m = N e so that it is not dead
     /// again until it goes unused.
-    public func restart(codes: [Int], selected: UnsafePointer<Float>) {
+    package func restart(codes: [Int], selected: UnsafePointer<Float>) {
         let d = dimension, count = deadCodeThreshold
         for (r, code) in codes.enumerated() {
             let v = selected + r * d, e = codebook.baseAddress! + code * d, m = sums.baseAddress! + code * d
@@ -222,7 +222,7 @@ public final class EMAQuantizer {
     /// Restarts every dead code from `count` candidate vectors ([count, D], the current batch's encoder outputs in
     /// global sample order); returns how many were restarted.
     @discardableResult
-    public func restartDeadCodes(from candidates: UnsafePointer<Float>, count: Int) -> Int {
+    package func restartDeadCodes(from candidates: UnsafePointer<Float>, count: Int) -> Int {
         let (codes, positions) = restartPositions(candidateCount: count)
         guard !codes.isEmpty else { return 0 }
         gather(candidates, at: positions)

@@ -1,39 +1,39 @@
 /// A configuration value that cannot build a prior, naming the field at fault.
-public struct PriorConfigError: Error, CustomStringConvertible, Equatable {
-    public let field: String
-    public let reason: String
+package struct PriorConfigError: Error, CustomStringConvertible, Equatable {
+    package let field: String
+    package let reason: String
 
-    public init(field: String, reason: String) {
+    package init(field: String, reason: String) {
         self.field = field
         self.reason = reason
     }
 
-    public var description: String { "prior config: \(field) \(reason)" }
+    package var description: String { "prior config: \(field) \(reason)" }
 }
 
 /// The shape of a gated PixelCNN prior (top or bottom); fields the top prior does not use (conditioning) and the
 /// bottom prior does not use (attention) are ignored there.
-public struct PriorConfig: Sendable, Equatable {
+package struct PriorConfig: Sendable, Equatable {
     /// K: the number of codes, and so the width of the softmax at every position.
-    public var codebookSize: Int
-    public var classes: Int
+    package var codebookSize: Int
+    package var classes: Int
     /// Feature channels of both stacks; each gate sees twice as many pre-activations.
-    public var channels: Int
+    package var channels: Int
     /// Gated layers; the first uses mask A with `firstKernel`, the others mask B with `kernel`.
-    public var layers: Int
-    public var firstKernel: Int
-    public var kernel: Int
+    package var layers: Int
+    package var firstKernel: Int
+    package var kernel: Int
     /// Causal self-attention on the horizontal stream after every this many gated layers (0: none).
-    public var attentionEvery: Int
-    public var heads: Int
-    public var dropout: Float
+    package var attentionEvery: Int
+    package var heads: Int
+    package var dropout: Float
     /// 1x1 layers after the gated stack, the last of which produces the K logits (ReLU before each).
-    public var outputLayers: Int
+    package var outputLayers: Int
     /// Residual blocks of the bottom prior's conditioning stack over the top codes.
-    public var conditioningLayers: Int
-    public var conditioningChannels: Int
+    package var conditioningLayers: Int
+    package var conditioningChannels: Int
 
-    public init(
+    package init(
         codebookSize: Int = 512, classes: Int = 1000, channels: Int = 512, layers: Int = 20, firstKernel: Int = 5,
         kernel: Int = 5, attentionEvery: Int = 0, heads: Int = 8, dropout: Float = 0.1, outputLayers: Int = 20,
         conditioningLayers: Int = 20, conditioningChannels: Int = 512
@@ -55,19 +55,19 @@ public struct PriorConfig: Sendable, Equatable {
     /// The paper's ImageNet top prior as this project recalls its appendix (docs/MODEL.md): 20 layers of 512,
     /// filter 5, attention every 5 layers with 8 heads (its "residual 2048" has no counterpart here: the residual
     /// path is `channels` wide).
-    public static let paperTop = PriorConfig(attentionEvery: 5, conditioningLayers: 0)
+    package static let paperTop = PriorConfig(attentionEvery: 5, conditioningLayers: 0)
 
     /// The paper's ImageNet bottom prior: 20 layers of 512, no attention, a conditioning stack of 20 blocks.
-    public static let paperBottom = PriorConfig()
+    package static let paperBottom = PriorConfig()
 
     /// The benchmark prior (docs/PERFORMANCE.md), for both levels: 10 gated layers of 128 channels, first kernel 7
     /// then 3, 10 classes, K = 512; no attention (a top prior opts in by setting `attentionEvery`).
-    public static let small = PriorConfig(
+    package static let small = PriorConfig(
         codebookSize: 512, classes: 10, channels: 128, layers: 10, firstKernel: 7, kernel: 3, attentionEvery: 0,
         heads: 4, dropout: 0.1, outputLayers: 2, conditioningLayers: 2, conditioningChannels: 128)
 
     /// Throws for the first field that cannot build a prior.
-    public func validate() throws {
+    package func validate() throws {
         func fail(_ field: String, _ reason: String) -> PriorConfigError {
             PriorConfigError(field: field, reason: reason)
         }
@@ -94,13 +94,13 @@ public struct PriorConfig: Sendable, Equatable {
 }
 
 /// Where a training forward draws its dropout masks; nil in its place means evaluation (no dropout).
-public struct DropoutContext: Sendable {
-    public var seed: UInt64
-    public var step: Int
+package struct DropoutContext: Sendable {
+    package var seed: UInt64
+    package var step: Int
     /// The global index of this rank's first sample in the global batch.
-    public var firstSample: Int
+    package var firstSample: Int
 
-    public init(seed: UInt64, step: Int, firstSample: Int) {
+    package init(seed: UInt64, step: Int, firstSample: Int) {
         self.seed = seed
         self.step = step
         self.firstSample = firstSample

@@ -25,11 +25,11 @@ import Numerics
 ///
 /// Sampling runs forwards on the priors' layer-owned buffers: do not sample between a training forward and its
 /// backward.
-public enum PriorSampler {
+package enum PriorSampler {
     /// Top codes [N, H, W], then bottom codes [N, 2H, 2W], for one class label per sample.
     /// `firstSample` is the global index of the first sample (so a batch split over ranks draws what one rank
     /// drawing them all would).
-    public static func sample(
+    package static func sample(
         top: TopPrior, bottom: BottomPrior, labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0
     ) -> (top: [Int32], bottom: [Int32]) {
         precondition(bottom.height == 2 * top.height && bottom.width == 2 * top.width,
@@ -121,7 +121,7 @@ public enum PriorSampler {
 
 extension TopPrior {
     /// Top code maps [N, H, W] for one class label per sample (see PriorSampler for determinism and cost).
-    public func sample(labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0) -> [Int32] {
+    package func sample(labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0) -> [Int32] {
         PriorSampler.sampleRaster(
             network, height: height, labels: labels, conditioning: nil, temperature: temperature, seed: seed,
             purpose: .topSampling, firstSample: firstSample)
@@ -130,7 +130,7 @@ extension TopPrior {
 
 extension BottomPrior {
     /// Bottom code maps [N, H, W] given top codes [N, H/2, W/2]; the conditioning stack runs once for the batch.
-    public func sample(
+    package func sample(
         topCodes: [Int32], labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0
     ) -> [Int32] {
         let features = conditioningFeatures(topCodes: topCodes, batch: labels.count)

@@ -2,15 +2,15 @@ import Numerics
 
 /// The class-conditional gated PixelCNN over the top code map, with causal self-attention every
 /// `config.attentionEvery` layers.
-public final class TopPrior {
-    public let config: PriorConfig
-    public let height: Int
-    public let width: Int
+package final class TopPrior {
+    package let config: PriorConfig
+    package let height: Int
+    package let width: Int
     let network: GatedPixelCNN
     private let likelihood = PriorLikelihood()
 
     /// Registers the prior's parameters in `store` under `name`; the caller materialises the store afterwards.
-    public init(_ store: ParameterStore, name: String, config: PriorConfig, height: Int, width: Int) {
+    package init(_ store: ParameterStore, name: String, config: PriorConfig, height: Int, width: Int) {
         do { try config.validate() } catch { preconditionFailure("\(error)") }
         precondition(height > 0 && width > 0, "top prior over a \(height)x\(width) map")
         self.config = config
@@ -21,29 +21,29 @@ public final class TopPrior {
     }
 
     /// Logits [N, H, W, K] for codes [N, H, W] and one class label per sample; layer-owned until the next forward.
-    public func forward(codes: [Int32], labels: [Int32], batch: Int, dropout: DropoutContext?) -> Tensor {
+    package func forward(codes: [Int32], labels: [Int32], batch: Int, dropout: DropoutContext?) -> Tensor {
         network.forward(
             codes: codes, labels: labels, batch: batch, rows: height, conditioning: nil, dropout: dropout)
     }
 
     /// Accumulates the parameter gradients for the gradient of the last forward's logits.
-    public func backward(_ dLogits: Tensor) { network.backward(dLogits) }
+    package func backward(_ dLogits: Tensor) { network.backward(dLogits) }
 
     /// The NLL of `codes` under the prior without dropout (an evaluation forward: it replaces the last forward).
-    public func negativeLogLikelihood(codes: [Int32], labels: [Int32], batch: Int) -> NegativeLogLikelihood {
+    package func negativeLogLikelihood(codes: [Int32], labels: [Int32], batch: Int) -> NegativeLogLikelihood {
         likelihood.measure(forward(codes: codes, labels: labels, batch: batch, dropout: nil), codes: codes)
     }
 }
 
 /// The NLL of code maps under a prior's logits: the sum in nats over positions, and nats or bits per code.
-public final class PriorLikelihood {
+package final class PriorLikelihood {
     private let crossEntropy = SoftmaxCrossEntropy()
 
-    public init() {}
+    package init() {}
 
     /// The summed NLL of `codes` (one per position of `logits` [..., K]); its `natsPerPosition` and
     /// `bitsPerPosition` are the per-code figures.
-    public func measure(_ logits: Tensor, codes: [Int32]) -> NegativeLogLikelihood {
+    package func measure(_ logits: Tensor, codes: [Int32]) -> NegativeLogLikelihood {
         crossEntropy.forward(logits, targets: codes)
     }
 }

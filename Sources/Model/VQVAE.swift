@@ -19,15 +19,15 @@ import Numerics
 ///  5. `applyEMAUpdate()` from the summed statistics, which also clears `emaStatistics`;
 ///  6. `restartDeadCodes()` when `restartsDue` (or, distributed, each level's restart from gathered candidates).
 /// Micro-batch a then b accumulates exactly a + b (gradients and statistics), as a two-rank all-reduce does.
-public final class VQVAE {
-    public let config: VQVAEConfig
-    public let store: ParameterStore
+package final class VQVAE {
+    package let config: VQVAEConfig
+    package let store: ParameterStore
     /// The top (H/8) and bottom (H/4) quantisers.
-    public let top: EMAQuantizer
-    public let bottom: EMAQuantizer
+    package let top: EMAQuantizer
+    package let bottom: EMAQuantizer
     /// Both levels' statistics of this rank's micro-batches since the last update: [top | bottom], each laid out
     /// [K counts | K*D sums] as `EMAQuantizer` documents. Ranks sum it in place before `applyEMAUpdate`.
-    public let emaStatistics: UnsafeMutableBufferPointer<Float>
+    package let emaStatistics: UnsafeMutableBufferPointer<Float>
 
     private let bottomEncoder: Encoder
     private let topEncoder: Encoder
@@ -56,7 +56,7 @@ public final class VQVAE {
     private var lastBottomInput: Tensor?
 
     /// Builds the network in `store` (empty); `seed` keys the codebook initialisation and restart streams.
-    public init(_ store: ParameterStore, config: VQVAEConfig, seed: UInt64 = 0) throws {
+    package init(_ store: ParameterStore, config: VQVAEConfig, seed: UInt64 = 0) throws {
         try config.validate()
         precondition(store.count == 0 && !store.isMaterialized, "a VQ-VAE needs an empty parameter store of its own")
         self.config = config
@@ -86,10 +86,10 @@ public final class VQVAE {
     deinit { emaStatistics.deallocate() }
 
     /// The quantiser of `level`.
-    public func quantizer(_ level: VQVAELevel) -> EMAQuantizer { level == .top ? top : bottom }
+    package func quantizer(_ level: VQVAELevel) -> EMAQuantizer { level == .top ? top : bottom }
 
     /// Where `level`'s statistics start in `emaStatistics`.
-    public func statisticsOffset(_ level: VQVAELevel) -> Int { level == .top ? 0 : top.statisticsCount }
+    package func statisticsOffset(_ level: VQVAELevel) -> Int { level == .top ? 0 : top.statisticsCount }
 
     private func checkImages(_ images: Tensor) {
         precondition(
@@ -102,7 +102,7 @@ public final class VQVAE {
 
     /// Runs the network on `images`; with `training`, keeps what `backward` needs and adds both levels' EMA
     /// statistics to `emaStatistics`.
-    public func forward(_ images: Tensor, training: Bool) -> VQVAELosses {
+    package func forward(_ images: Tensor, training: Bool) -> VQVAELosses {
         checkImages(images)
         let features = bottomEncoder.forward(images)
         let topInput = topProjection.forward(topEncoder.forward(features))
@@ -128,7 +128,7 @@ public final class VQVAE {
     }
 
     /// The reconstruction of the last forward (owned by the model, valid until the next call).
-    public var reconstruction: Tensor {
+    package var reconstruction: Tensor {
         guard let lastOutput else { preconditionFailure("reconstruction before forward") }
         return lastOutput
     }
@@ -139,7 +139,7 @@ public final class VQVAE {
     /// The pass sums this micro-batch's gradients from zero and only then adds the earlier micro-batches', so
     /// that the result does not depend on how a batch is split into micro-batches or ranks (for two parts).
     @discardableResult
-    public func backward(scale: Float = 1, inputGradient: Bool = false) -> Tensor? {
+    package func backward(scale: Float = 1, inputGradient: Bool = false) -> Tensor? {
         precondition(readyForBackward, "backward needs a forward(_:training: true) just before it")
         precondition(store.isMaterialized, "the store must be materialized")
         readyForBackward = false
@@ -193,7 +193,7 @@ public final class VQVAE {
     /// distributed, over ranks), clears it, and returns the usage of each level (the batch's, and the live codes
     /// after the update).
     @discardableResult
-    public func applyEMAUpdate() -> PerLevel<CodebookUsage> {
+    package func applyEMAUpdate() -> PerLevel<CodebookUsage> {
         let usage = PerLevel<CodebookUsage>(top: applyEMAUpdate(.top), bottom: applyEMAUpdate(.bottom))
         emaStatistics.update(repeating: 0)
         return usage
@@ -206,7 +206,7 @@ public final class VQVAE {
     }
 
     /// Whether the configuration calls for dead-code restarts after the latest EMA update.
-    public var restartsDue: Bool {
+    package var restartsDue: Bool {
         config.restartDeadCodes && top.updateCount > 0 && top.updateCount % config.restartInterval == 0
     }
 
@@ -215,7 +215,7 @@ public final class VQVAE {
     /// `lastQuantizerInput` after each forward and calls the quantisers' `restartDeadCodes(from:count:)`); returns
     /// how many codes of each level were restarted.
     @discardableResult
-    public func restartDeadCodes() -> (top: Int, bottom: Int) {
+    package func restartDeadCodes() -> (top: Int, bottom: Int) {
         guard restartsDue else { return (0, 0) }
         let zTop = lastQuantizerInput(.top), zBottom = lastQuantizerInput(.bottom)
         return (
@@ -225,7 +225,7 @@ public final class VQVAE {
     }
 
     /// The vectors `level` quantised in the last forward or encode ([N, h, w, D]): restart candidates.
-    public func lastQuantizerInput(_ level: VQVAELevel) -> Tensor {
+    package func lastQuantizerInput(_ level: VQVAELevel) -> Tensor {
         guard let z = level == .top ? lastTopInput : lastBottomInput else {
             preconditionFailure("no \(level) quantiser input before a forward")
         }
@@ -236,7 +236,7 @@ public final class VQVAE {
 
     /// Runs the encoders up to `level`'s quantiser input for `images` (the bottom level needs the top codebook
     /// initialised): the candidates a caller gathers to initialise that level's codebook.
-    public func quantizerInput(for images: Tensor, level: VQVAELevel) -> Tensor {
+    package func quantizerInput(for images: Tensor, level: VQVAELevel) -> Tensor {
         checkImages(images)
         readyForBackward = false
         let features = bottomEncoder.forward(images)
@@ -250,7 +250,7 @@ public final class VQVAE {
     }
 
     /// On one process: initialises the top codebook from `images`' top quantiser inputs, then the bottom one.
-    public func initializeCodebooks(from images: Tensor) {
+    package func initializeCodebooks(from images: Tensor) {
         for level in VQVAELevel.allCases {
             let z = quantizerInput(for: images, level: level)
             quantizer(level).initialize(from: z.data, count: z.count / config.codeDim)
@@ -258,14 +258,14 @@ public final class VQVAE {
     }
 
     /// The codes of `images`: top [N, H/8, W/8] and bottom [N, H/4, W/4], row-major.
-    public func encode(_ images: Tensor) -> (top: [Int32], bottom: [Int32]) {
+    package func encode(_ images: Tensor) -> (top: [Int32], bottom: [Int32]) {
         let zBottom = quantizerInput(for: images, level: .bottom)
         return (top.indices, bottom.search(zBottom))
     }
 
     /// The images of codes top [N, S/8, S/8] and bottom [N, S/4, S/4] with S = `config.imageSize`, as
     /// [N, S, S, channels] (owned by the model, valid until the next call).
-    public func decode(top topCodes: [Int32], bottom bottomCodes: [Int32]) -> Tensor {
+    package func decode(top topCodes: [Int32], bottom bottomCodes: [Int32]) -> Tensor {
         let side = config.imageSize / 8, n = topCodes.count / (side * side)
         precondition(
             topCodes.count == n * side * side && bottomCodes.count == 4 * topCodes.count,

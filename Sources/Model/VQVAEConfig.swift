@@ -1,37 +1,37 @@
 /// Every hyper-parameter of the hierarchical VQ-VAE and its EMA codebooks; defaults are the paper's ImageNet settings.
-public struct VQVAEConfig: Sendable, Equatable, Codable {
+package struct VQVAEConfig: Sendable, Equatable, Codable {
     /// Side of the square input images in pixels; the top codes are imageSize/8 on a side, the bottom imageSize/4.
-    public var imageSize: Int = 256
+    package var imageSize: Int = 256
     /// Colour channels of the images (3 for RGB).
-    public var imageChannels: Int = 3
+    package var imageChannels: Int = 3
     /// Hidden channels C of the encoders and decoders.
-    public var channels: Int = 128
+    package var channels: Int = 128
     /// Channels inside each residual block (the paper's 64; the popular PyTorch port uses 32).
-    public var residualChannels: Int = 64
+    package var residualChannels: Int = 64
     /// Residual blocks per stack.
-    public var residualBlocks: Int = 2
+    package var residualBlocks: Int = 2
     /// Codes per codebook K (one codebook per level).
-    public var codebookSize: Int = 512
+    package var codebookSize: Int = 512
     /// Dimension D of each code.
-    public var codeDim: Int = 64
+    package var codeDim: Int = 64
     /// Weight beta of the commitment loss.
-    public var beta: Float = 0.25
+    package var beta: Float = 0.25
     /// EMA decay gamma of the codebook statistics.
-    public var emaDecay: Float = 0.99
+    package var emaDecay: Float = 0.99
     /// Laplace smoothing eps of the EMA counts.
-    public var emaEpsilon: Float = 1e-5
+    package var emaEpsilon: Float = 1e-5
     /// A code whose EMA count N_i falls below this is dead; it is in units of assigned vectors per (global) batch,
     /// so 1 means "used less than about once per batch lately".
-    public var deadCodeThreshold: Float = 1
+    package var deadCodeThreshold: Float = 1
     /// Whether dead codes are restarted from encoder outputs of the current batch.
-    public var restartDeadCodes: Bool = true
+    package var restartDeadCodes: Bool = true
     /// Restarts happen after every `restartInterval`-th EMA update.
-    public var restartInterval: Int = 1
+    package var restartInterval: Int = 1
 
-    public init() {}
+    package init() {}
 
     /// A small model for tests and demos: 32x32 images, 64 hidden channels, 128 codes of 32 dimensions.
-    public static var small: VQVAEConfig {
+    package static var small: VQVAEConfig {
         var config = VQVAEConfig()
         config.imageSize = 32
         config.channels = 64
@@ -43,7 +43,7 @@ public struct VQVAEConfig: Sendable, Equatable, Codable {
     }
 
     /// Throws for values no model can be built or trained with, naming the field.
-    public func validate() throws {
+    package func validate() throws {
         func fail(_ field: String, _ value: Any, _ reason: String) -> VQVAEConfigError {
             VQVAEConfigError(field: field, value: "\(value)", reason: reason)
         }
@@ -69,10 +69,10 @@ public struct VQVAEConfig: Sendable, Equatable, Codable {
 }
 
 /// An impossible configuration value: which field, its value and why.
-public struct VQVAEConfigError: Error, Equatable, CustomStringConvertible {
-    public let field: String
-    public let value: String
-    public let reason: String
+package struct VQVAEConfigError: Error, Equatable, CustomStringConvertible {
+    package let field: String
+    package let value: String
+    package let reason: String
 
-    public var description: String { "invalid VQ-VAE configuration: \(field) = \(value) \(reason)" }
+    package var description: String { "invalid VQ-VAE configuration: \(field) = \(value) \(reason)" }
 }

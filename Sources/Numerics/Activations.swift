@@ -7,9 +7,9 @@ import Darwin
 /// An element-wise activation (ReLU, ELU, tanh or sigmoid) with its backward pass.
 ///
 /// Each of these has a derivative expressible through its output alone, so the layer keeps only its output.
-public final class Activation {
+package final class Activation {
     /// The function applied.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         case relu
         /// alpha * (exp(x) - 1) for x <= 0, x otherwise (PyTorch's ELU).
         case elu(alpha: Float)
@@ -17,14 +17,14 @@ public final class Activation {
         case sigmoid
     }
 
-    public let kind: Kind
-    public let output = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+    package let kind: Kind
+    package let output = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
 
-    public init(_ kind: Kind) { self.kind = kind }
+    package init(_ kind: Kind) { self.kind = kind }
 
     /// Applies the function to every element of `x`.
-    public func forward(_ x: Tensor) -> Tensor {
+    package func forward(_ x: Tensor) -> Tensor {
         output.resize(like: x)
         let src = x.data, dst = output.data, count = x.count
         switch kind {
@@ -51,7 +51,7 @@ public final class Activation {
     }
 
     /// The gradient with respect to the last forward's input.
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         precondition(dOutput.count == output.count, "gradient \(dOutput.shape) for output \(output.shape)")
         inputGradient.resize(like: output)
         let y = output.data, dy = dOutput.data, dx = inputGradient.data, count = output.count
@@ -77,7 +77,7 @@ public final class Activation {
 
     /// The logistic function, written so that neither branch overflows exp for large |x|.
     @inlinable
-    public static func sigmoid(_ x: Float) -> Float {
+    package static func sigmoid(_ x: Float) -> Float {
         if x >= 0 { return 1 / (1 + expf(-x)) }
         let e = expf(x)
         return e / (1 + e)

@@ -8,18 +8,18 @@ import Darwin
 ///
 /// The moments are flat buffers in the parameter store's layout, so a checkpoint saves them by offset and a
 /// sharded checkpoint can split them at any parameter boundary.
-public final class Adam {
-    public var beta1: Float
-    public var beta2: Float
-    public var epsilon: Float
-    public var weightDecay: Float
+package final class Adam {
+    package var beta1: Float
+    package var beta2: Float
+    package var epsilon: Float
+    package var weightDecay: Float
     /// Steps taken so far; bias correction uses it, and a checkpoint must restore it.
-    public var step: Int = 0
+    package var step: Int = 0
     /// First and second moment estimates, one per parameter value.
-    public let m: UnsafeMutableBufferPointer<Float>
-    public let v: UnsafeMutableBufferPointer<Float>
+    package let m: UnsafeMutableBufferPointer<Float>
+    package let v: UnsafeMutableBufferPointer<Float>
 
-    public init(count: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    package init(count: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -36,7 +36,7 @@ public final class Adam {
     }
 
     /// Applies one update with learning rate `lr` to `count` values from their gradients.
-    public func update(values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Float) {
+    package func update(values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Float) {
         step += 1
         let b1 = beta1, b2 = beta2, eps = epsilon, decay = weightDecay
         let correction1 = 1 - Float(Double(b1).power(step))
@@ -82,9 +82,9 @@ extension Double {
 }
 
 /// Global-norm gradient clipping, as torch.nn.utils.clip_grad_norm_.
-public enum GradientClipping {
+package enum GradientClipping {
     /// The L2 norm of `count` gradients, accumulated in Double so the result does not depend on fp32 order.
-    public static func norm(_ gradients: UnsafePointer<Float>, count: Int) -> Double {
+    package static func norm(_ gradients: UnsafePointer<Float>, count: Int) -> Double {
         var sum = 0.0
         for i in 0..<count { sum += Double(gradients[i]) * Double(gradients[i]) }
         return sum.squareRoot()
@@ -92,7 +92,7 @@ public enum GradientClipping {
 
     /// Scales the gradients so that their global norm is at most `maxNorm`; returns the norm before clipping.
     @discardableResult
-    public static func clip(_ gradients: UnsafeMutablePointer<Float>, count: Int, maxNorm: Double) -> Double {
+    package static func clip(_ gradients: UnsafeMutablePointer<Float>, count: Int, maxNorm: Double) -> Double {
         let total = norm(gradients, count: count)
         if total > maxNorm {
             let scale = Float(maxNorm / (total + 1e-6))
@@ -103,16 +103,16 @@ public enum GradientClipping {
 }
 
 /// A learning-rate schedule: linear warm-up, then constant or cosine decay to a floor.
-public struct LearningRateSchedule: Sendable, Equatable {
-    public enum Decay: String, Sendable, Codable, CaseIterable { case constant, cosine }
+package struct LearningRateSchedule: Sendable, Equatable {
+    package enum Decay: String, Sendable, Codable, CaseIterable { case constant, cosine }
 
-    public var base: Float
-    public var warmupSteps: Int
-    public var decay: Decay
-    public var totalSteps: Int
-    public var minimum: Float
+    package var base: Float
+    package var warmupSteps: Int
+    package var decay: Decay
+    package var totalSteps: Int
+    package var minimum: Float
 
-    public init(base: Float, warmupSteps: Int = 0, decay: Decay = .constant, totalSteps: Int = 0, minimum: Float = 0) {
+    package init(base: Float, warmupSteps: Int = 0, decay: Decay = .constant, totalSteps: Int = 0, minimum: Float = 0) {
         self.base = base
         self.warmupSteps = warmupSteps
         self.decay = decay
@@ -121,7 +121,7 @@ public struct LearningRateSchedule: Sendable, Equatable {
     }
 
     /// The rate for step `step` (0-based: the first update uses step 0).
-    public func rate(at step: Int) -> Float {
+    package func rate(at step: Int) -> Float {
         if step < warmupSteps { return base * Float(step + 1) / Float(warmupSteps) }
         switch decay {
         case .constant:

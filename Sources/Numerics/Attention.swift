@@ -11,21 +11,21 @@ import Darwin
 /// - `inputProjection` (name + ".qkv"): weight [3C, C], rows [W_q; W_k; W_v] (in_proj_weight), bias [3C];
 /// - `outputProjection` (name + ".out"): weight [C, C] (out_proj.weight), bias [C];
 /// - head h uses channels h*C/heads ..< (h+1)*C/heads of each of q, k and v; scores are q.k / sqrt(C/heads).
-public final class CausalSelfAttention {
-    public let channels: Int
-    public let heads: Int
-    public let strict: Bool
-    public let inputProjection: Linear
-    public let outputProjection: Linear
+package final class CausalSelfAttention {
+    package let channels: Int
+    package let heads: Int
+    package let strict: Bool
+    package let inputProjection: Linear
+    package let outputProjection: Linear
     /// Softmax weights [N, heads, T, T] of the last forward (T = H*W), zero above the causal limit.
-    public let probabilities = Tensor(shape: [0])
+    package let probabilities = Tensor(shape: [0])
     /// Per-head attention outputs, heads side by side: [N, H, W, C], the output projection's input.
     private let context = Tensor(shape: [0])
     private let qkvGradient = Tensor(shape: [0])
     private let scoreGradient = Tensor(shape: [0])
     private var qkv: Tensor?
 
-    public init(_ store: ParameterStore, name: String, channels: Int, heads: Int, strict: Bool = false) {
+    package init(_ store: ParameterStore, name: String, channels: Int, heads: Int, strict: Bool = false) {
         precondition(heads > 0 && channels % heads == 0, "\(channels) channels do not split into \(heads) heads")
         self.channels = channels
         self.heads = heads
@@ -34,7 +34,7 @@ public final class CausalSelfAttention {
         outputProjection = Linear(store, name: name + ".out", inFeatures: channels, outFeatures: channels)
     }
 
-    public func forward(_ x: Tensor) -> Tensor {
+    package func forward(_ x: Tensor) -> Tensor {
         precondition(x.shape.count == 4 && x.c == channels, "attention over \(channels) channels applied to \(x.shape)")
         let batch = x.n, t = x.h * x.w, c = channels, dh = c / heads
         let qkv = inputProjection.forward(x)
@@ -58,7 +58,7 @@ public final class CausalSelfAttention {
     }
 
     /// Returns dL/dx and adds the gradients of both projections to the store.
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         guard let qkv else { preconditionFailure("attention backward before forward") }
         let dContext = outputProjection.backward(dOutput)
         let batch = context.n, t = context.h * context.w, c = channels, dh = c / heads

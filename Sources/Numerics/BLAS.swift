@@ -1,11 +1,11 @@
 import COpenBLAS
 
 /// Single-precision matrix products on OpenBLAS, row-major.
-public enum BLAS {
+package enum BLAS {
     /// C = alpha * op(A) * op(B) + beta * C, with op(A) of shape [m, k], op(B) [k, n], C [m, n], all row-major.
     /// `lda`, `ldb`, `ldc` default to the packed row lengths of the stored (untransposed) matrices.
     @inlinable
-    public static func sgemm(
+    package static func sgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
         b: UnsafePointer<Float>, ldb: Int? = nil,
@@ -20,16 +20,16 @@ public enum BLAS {
     }
 
     /// The number of threads OpenBLAS uses for one call.
-    public static var threadCount: Int {
+    package static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
     }
 
     /// Sets OpenBLAS's thread count (one per rank when every core runs a rank).
-    public static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+    package static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
 
     /// The build configuration string ("OpenBLAS 0.3.21 DYNAMIC_ARCH ...").
-    public static var configuration: String { String(cString: openblas_get_config()) }
+    package static var configuration: String { String(cString: openblas_get_config()) }
 
     /// The kernel family picked at run time ("Zen", "Haswell", ...).
-    public static var coreName: String { String(cString: openblas_get_corename()) }
+    package static var coreName: String { String(cString: openblas_get_corename()) }
 }

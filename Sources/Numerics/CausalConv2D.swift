@@ -12,20 +12,20 @@
 /// further shift. Shifting is chosen over masking a full k x k kernel because it stores and multiplies only the
 /// taps that can be nonzero: about half the FLOPs and parameters of a masked kernel, and no mask to re-apply
 /// after each optimiser step. The weight is a Conv2D weight [outC, kh, kw, inC] of the shifted kernel shape.
-public final class CausalConv2D {
+package final class CausalConv2D {
     /// Which PixelCNN stack the convolution belongs to.
-    public enum Stack: Sendable { case vertical, horizontal }
+    package enum Stack: Sendable { case vertical, horizontal }
 
     /// Mask A (first layer) excludes the current row (vertical) or position (horizontal); mask B includes it.
-    public enum Mask: Sendable { case a, b }
+    package enum Mask: Sendable { case a, b }
 
-    public let stack: Stack
-    public let mask: Mask
-    public let kernel: Int
+    package let stack: Stack
+    package let mask: Mask
+    package let kernel: Int
     /// The shifted convolution that does the work (its parameters are `name.weight` and `name.bias`).
-    public let convolution: Conv2D
+    package let convolution: Conv2D
 
-    public init(
+    package init(
         _ store: ParameterStore, name: String, stack: Stack, mask: Mask, kernel: Int,
         inChannels: Int, outChannels: Int, bias: Bool = true
     ) {
@@ -50,8 +50,8 @@ public final class CausalConv2D {
     }
 
     /// The causal convolution of x (same height and width as x); owned by the layer until the next forward.
-    public func forward(_ x: Tensor) -> Tensor { convolution.forward(x) }
+    package func forward(_ x: Tensor) -> Tensor { convolution.forward(x) }
 
     /// Accumulates the parameter gradients and returns the layer-owned input gradient.
-    public func backward(_ dOutput: Tensor) -> Tensor { convolution.backward(dOutput) }
+    package func backward(_ dOutput: Tensor) -> Tensor { convolution.backward(dOutput) }
 }

@@ -1,13 +1,13 @@
 /// Concatenation of two NHWC tensors along the channel (last) axis: [..., Ca] ++ [..., Cb] -> [..., Ca + Cb].
-public final class ChannelConcat {
-    public let output = Tensor(shape: [0])
-    public let firstGradient = Tensor(shape: [0])
-    public let secondGradient = Tensor(shape: [0])
+package final class ChannelConcat {
+    package let output = Tensor(shape: [0])
+    package let firstGradient = Tensor(shape: [0])
+    package let secondGradient = Tensor(shape: [0])
     private var firstWidth = 0
 
-    public init() {}
+    package init() {}
 
-    public func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
+    package func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(
             a.shape.dropLast() == b.shape.dropLast(), "concat of \(a.shape) and \(b.shape): leading extents differ")
         let ca = a.c, cb = b.c, width = ca + cb, rows = a.rowCount
@@ -20,7 +20,7 @@ public final class ChannelConcat {
     }
 
     /// The gradients of (a, b).
-    public func backward(_ dOutput: Tensor) -> (Tensor, Tensor) {
+    package func backward(_ dOutput: Tensor) -> (Tensor, Tensor) {
         precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
         let ca = firstWidth, cb = output.c - ca
         var shape = output.shape
@@ -57,14 +57,14 @@ public final class ChannelConcat {
 }
 
 /// Split of an NHWC tensor along the channel axis into its first `firstWidth` channels and the rest.
-public final class ChannelSplit {
-    public let first = Tensor(shape: [0])
-    public let second = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+package final class ChannelSplit {
+    package let first = Tensor(shape: [0])
+    package let second = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
 
-    public init() {}
+    package init() {}
 
-    public func forward(_ x: Tensor, firstWidth: Int) -> (Tensor, Tensor) {
+    package func forward(_ x: Tensor, firstWidth: Int) -> (Tensor, Tensor) {
         let width = x.c
         precondition(firstWidth >= 0 && firstWidth <= width, "split \(x.shape) at channel \(firstWidth)")
         var shape = x.shape
@@ -78,7 +78,7 @@ public final class ChannelSplit {
     }
 
     /// The input gradient from the gradients of both parts.
-    public func backward(_ dFirst: Tensor, _ dSecond: Tensor) -> Tensor {
+    package func backward(_ dFirst: Tensor, _ dSecond: Tensor) -> Tensor {
         precondition(dFirst.shape == first.shape && dSecond.shape == second.shape, "split gradients of wrong shape")
         let ca = first.c, cb = second.c
         var shape = first.shape

@@ -7,16 +7,16 @@
 /// keeps the input's size (the VQ-VAE's 3x3 layers, the priors' 2x3 vertical stacks) runs its forward pass and input
 /// gradient and weight gradient as Winograd F(2x2, 3x3) or F(2x2, 2x3) instead (`WinogradConvolution`).
 /// docs/PERFORMANCE.md has the measurements behind these choices.
-public final class Conv2D {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernelHeight: Int
-    public let kernelWidth: Int
-    public let strideY: Int
-    public let strideX: Int
-    public let padding: Padding
-    public let weight: Parameter
-    public let bias: Parameter?
+package final class Conv2D {
+    package let inChannels: Int
+    package let outChannels: Int
+    package let kernelHeight: Int
+    package let kernelWidth: Int
+    package let strideY: Int
+    package let strideX: Int
+    package let padding: Padding
+    package let weight: Parameter
+    package let bias: Parameter?
 
     private let store: ParameterStore
     private let output = Tensor(shape: [0])
@@ -27,7 +27,7 @@ public final class Conv2D {
     let winograd: WinogradConvolution?
     private var input: Tensor?
 
-    public init(
+    package init(
         _ store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
         kernelHeight: Int, kernelWidth: Int, strideY: Int = 1, strideX: Int = 1, padding: Padding, bias: Bool = true
     ) {
@@ -53,7 +53,7 @@ public final class Conv2D {
     }
 
     /// A square kernel with the same stride and padding in both directions.
-    public convenience init(
+    package convenience init(
         _ store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
         kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true
     ) {
@@ -73,7 +73,7 @@ public final class Conv2D {
     }
 
     /// The output shape for an input of shape [N, H, W, inC].
-    public func outputShape(for inputShape: [Int]) -> [Int] {
+    package func outputShape(for inputShape: [Int]) -> [Int] {
         let g = ConvolutionGeometry(
             batch: inputShape[0], inputHeight: inputShape[1], inputWidth: inputShape[2], channels: inChannels,
             kernelHeight: kernelHeight, kernelWidth: kernelWidth, strideY: strideY, strideX: strideX,
@@ -82,7 +82,7 @@ public final class Conv2D {
     }
 
     /// y = conv(x) + bias; the result is owned by the layer and valid until the next forward.
-    public func forward(_ x: Tensor) -> Tensor {
+    package func forward(_ x: Tensor) -> Tensor {
         store.passObserver?.passBegan()
         defer { store.passObserver?.passEnded() }
         precondition(x.shape.count == 4 && x.c == inChannels, "input \(x.shape) for \(inChannels) channels")
@@ -117,14 +117,14 @@ public final class Conv2D {
     }
 
     /// Parameter gradients then the input gradient, for the upstream gradient `dOutput` of the last forward.
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         backwardParameters(dOutput)
         return backwardInput(dOutput)
     }
 
     /// Accumulates the weight and bias gradients (+=) into the store: dW += dY^T * columns, block by block.
     /// A first layer, whose input is the data, needs only this half of `backward`.
-    public func backwardParameters(_ dOutput: Tensor) {
+    package func backwardParameters(_ dOutput: Tensor) {
         store.passObserver?.passBegan()
         defer { store.passObserver?.passEnded() }
         guard let x = input else { preconditionFailure("backward before forward") }
@@ -160,7 +160,7 @@ public final class Conv2D {
     /// the padding mirrored (k - 1 - p), so it is a gather plus one GEMM with inner size kh*kw*outC, and no
     /// scatter. Larger strides: dColumns = dY * W, then a scatter-add of the columns back onto the input (both
     /// block by block).
-    public func backwardInput(_ dOutput: Tensor) -> Tensor {
+    package func backwardInput(_ dOutput: Tensor) -> Tensor {
         store.passObserver?.passBegan()
         defer { store.passObserver?.passEnded() }
         guard let x = input else { preconditionFailure("backward before forward") }

@@ -6,16 +6,16 @@
 /// then a scatter-add onto the output; backward gathers dY's columns once per block and uses them for both
 /// dW += x^T * columns and dX = columns * W^T.
 /// Output size: (H - 1) * stride - top - bottom + kh (and likewise for the width); negative padding grows it.
-public final class ConvTranspose2D {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernelHeight: Int
-    public let kernelWidth: Int
-    public let strideY: Int
-    public let strideX: Int
-    public let padding: Padding
-    public let weight: Parameter
-    public let bias: Parameter?
+package final class ConvTranspose2D {
+    package let inChannels: Int
+    package let outChannels: Int
+    package let kernelHeight: Int
+    package let kernelWidth: Int
+    package let strideY: Int
+    package let strideX: Int
+    package let padding: Padding
+    package let weight: Parameter
+    package let bias: Parameter?
 
     private let store: ParameterStore
     private let output = Tensor(shape: [0])
@@ -23,7 +23,7 @@ public final class ConvTranspose2D {
     private let columns = Tensor(shape: [0])
     private var input: Tensor?
 
-    public init(
+    package init(
         _ store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
         kernelHeight: Int, kernelWidth: Int, strideY: Int = 1, strideX: Int = 1, padding: Padding, bias: Bool = true
     ) {
@@ -47,7 +47,7 @@ public final class ConvTranspose2D {
     }
 
     /// A square kernel with the same stride and padding in both directions.
-    public convenience init(
+    package convenience init(
         _ store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
         kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true
     ) {
@@ -57,7 +57,7 @@ public final class ConvTranspose2D {
     }
 
     /// The output shape for an input of shape [N, H, W, inC].
-    public func outputShape(for inputShape: [Int]) -> [Int] {
+    package func outputShape(for inputShape: [Int]) -> [Int] {
         [
             inputShape[0], (inputShape[1] - 1) * strideY - padding.top - padding.bottom + kernelHeight,
             (inputShape[2] - 1) * strideX - padding.left - padding.right + kernelWidth, outChannels,
@@ -77,7 +77,7 @@ public final class ConvTranspose2D {
     }
 
     /// y = convTranspose(x) + bias; the result is owned by the layer and valid until the next forward.
-    public func forward(_ x: Tensor) -> Tensor {
+    package func forward(_ x: Tensor) -> Tensor {
         store.passObserver?.passBegan()
         defer { store.passObserver?.passEnded() }
         precondition(x.shape.count == 4 && x.c == inChannels, "input \(x.shape) for \(inChannels) channels")
@@ -102,17 +102,17 @@ public final class ConvTranspose2D {
 
     /// Parameter gradients then the input gradient, for the upstream gradient `dOutput` of the last forward;
     /// each block of dY's columns is gathered once for both.
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         backwardPasses(dOutput, parameters: true, input: true)
         return inputGradient
     }
 
     /// Accumulates the weight and bias gradients (+=) into the store: dW += x^T * columns(dY).
-    public func backwardParameters(_ dOutput: Tensor) { backwardPasses(dOutput, parameters: true, input: false) }
+    package func backwardParameters(_ dOutput: Tensor) { backwardPasses(dOutput, parameters: true, input: false) }
 
     /// The gradient with respect to the last forward's input (overwritten, owned by the layer): a stride-s
     /// convolution of dY, dX = columns(dY) * W^T.
-    public func backwardInput(_ dOutput: Tensor) -> Tensor {
+    package func backwardInput(_ dOutput: Tensor) -> Tensor {
         backwardPasses(dOutput, parameters: false, input: true)
         return inputGradient
     }

@@ -4,23 +4,23 @@
 /// The mask of element e of global sample s is drawn at index e of the counter-based stream keyed by
 /// (seed, `RandomPurpose.dropout`, layerId, step, s), so it does not depend on how samples are spread over ranks or on
 /// what any other layer drew.
-public final class Dropout {
-    public let probability: Float
-    public let layerId: UInt64
-    public let output = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+package final class Dropout {
+    package let probability: Float
+    package let layerId: UInt64
+    package let output = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
     /// Per element 0 or 1/(1-p) for the last training forward.
     private let mask = Tensor(shape: [0])
     private var masked = false
 
-    public init(probability: Float, layerId: UInt64) {
+    package init(probability: Float, layerId: UInt64) {
         precondition(probability >= 0 && probability < 1, "dropout probability \(probability) outside [0, 1)")
         self.probability = probability
         self.layerId = layerId
     }
 
     /// `x` is [N, ...] holding global samples firstSample ..< firstSample + N of this step's global batch.
-    public func forward(_ x: Tensor, seed: UInt64, step: Int, firstSample: Int, training: Bool) -> Tensor {
+    package func forward(_ x: Tensor, seed: UInt64, step: Int, firstSample: Int, training: Bool) -> Tensor {
         output.resize(like: x)
         masked = training && probability > 0
         guard masked else {
@@ -90,7 +90,7 @@ public final class Dropout {
         )
     }
 
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         precondition(dOutput.count == output.count, "gradient \(dOutput.shape) for output \(output.shape)")
         inputGradient.resize(like: output)
         let dy = dOutput.data, dx = inputGradient.data

@@ -10,16 +10,16 @@
 ///
 /// It shares the weight, bias and table parameters of the Conv2D and CodeEmbedding it stands for (same names, so
 /// checkpoints and parameter counts do not change) and accumulates their gradients into the store.
-public final class EmbeddedConvolution {
-    public let numCodes: Int
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernelHeight: Int
-    public let kernelWidth: Int
-    public let padding: Padding
-    public let weight: Parameter
-    public let bias: Parameter?
-    public let table: Parameter
+package final class EmbeddedConvolution {
+    package let numCodes: Int
+    package let inChannels: Int
+    package let outChannels: Int
+    package let kernelHeight: Int
+    package let kernelWidth: Int
+    package let padding: Padding
+    package let weight: Parameter
+    package let bias: Parameter?
+    package let table: Parameter
 
     private let store: ParameterStore
     private let output = Tensor(shape: [0])
@@ -33,7 +33,7 @@ public final class EmbeddedConvolution {
     private var inputShape: [Int] = []
 
     /// The convolution `convolution` (stride 1) of the output of `embedding`, on their parameters.
-    public init(_ store: ParameterStore, embedding: CodeEmbedding, convolution: Conv2D) {
+    package init(_ store: ParameterStore, embedding: CodeEmbedding, convolution: Conv2D) {
         precondition(convolution.strideY == 1 && convolution.strideX == 1, "table convolution needs stride 1")
         precondition(
             convolution.inChannels == embedding.dimension,
@@ -58,7 +58,7 @@ public final class EmbeddedConvolution {
 
     /// The convolution of the embedded codes [N, H, W] (`shape`, row-major): [N, H', W', outC] with the
     /// geometry of the Conv2D it stands for; owned by the layer until the next forward.
-    public func forward(_ codes: [Int32], shape: [Int]) -> Tensor {
+    package func forward(_ codes: [Int32], shape: [Int]) -> Tensor {
         store.passObserver?.passBegan()
         defer { store.passObserver?.passEnded() }
         precondition(shape.count == 3 && codes.count == shape.reduce(1, *), "\(codes.count) codes for shape \(shape)")
@@ -91,7 +91,7 @@ public final class EmbeddedConvolution {
     }
 
     /// Accumulates dW, dBias and the table's gradient dE (+=) for the upstream gradient of the last forward.
-    public func backward(_ dOutput: Tensor) {
+    package func backward(_ dOutput: Tensor) {
         store.passObserver?.passBegan()
         defer { store.passObserver?.passEnded() }
         let g = geometry(batch: inputShape[0], height: inputShape[1], width: inputShape[2])

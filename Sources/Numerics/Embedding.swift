@@ -1,15 +1,15 @@
 /// A learned class embedding [numClasses, C] added at every position of an NHWC feature map [N, H, W, C]: the
 /// class conditioning of the gated PixelCNN priors.
-public final class ClassEmbedding {
-    public let numClasses: Int
-    public let channels: Int
-    public let weight: Parameter
-    public let output = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+package final class ClassEmbedding {
+    package let numClasses: Int
+    package let channels: Int
+    package let weight: Parameter
+    package let output = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
     private let store: ParameterStore
     private var labels: [Int32] = []
 
-    public init(_ store: ParameterStore, name: String, numClasses: Int, channels: Int) {
+    package init(_ store: ParameterStore, name: String, numClasses: Int, channels: Int) {
         self.store = store
         self.numClasses = numClasses
         self.channels = channels
@@ -17,7 +17,7 @@ public final class ClassEmbedding {
     }
 
     /// y[n, h, w, :] = x[n, h, w, :] + E[labels[n], :].
-    public func forward(_ x: Tensor, labels: [Int32]) -> Tensor {
+    package func forward(_ x: Tensor, labels: [Int32]) -> Tensor {
         precondition(x.c == channels, "class embedding of \(channels) channels added to \(x.shape)")
         precondition(labels.count == x.shape[0], "\(labels.count) labels for a batch of \(x.shape[0])")
         self.labels.removeAll(keepingCapacity: true)
@@ -38,7 +38,7 @@ public final class ClassEmbedding {
     }
 
     /// Returns dL/dx (a copy of dL/dy) and adds each sample's gradient, summed over positions, to its class's row.
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
         inputGradient.copy(from: dOutput)
         let labels = self.labels
@@ -56,15 +56,15 @@ public final class ClassEmbedding {
 }
 
 /// A code embedding [K, D]: integer code maps [N, H, W] to feature maps [N, H, W, D] (the priors' input layer).
-public final class CodeEmbedding {
-    public let numCodes: Int
-    public let dimension: Int
-    public let weight: Parameter
-    public let output = Tensor(shape: [0])
+package final class CodeEmbedding {
+    package let numCodes: Int
+    package let dimension: Int
+    package let weight: Parameter
+    package let output = Tensor(shape: [0])
     private let store: ParameterStore
     private var codes: [Int32] = []
 
-    public init(_ store: ParameterStore, name: String, numCodes: Int, dimension: Int) {
+    package init(_ store: ParameterStore, name: String, numCodes: Int, dimension: Int) {
         self.store = store
         self.numCodes = numCodes
         self.dimension = dimension
@@ -72,7 +72,7 @@ public final class CodeEmbedding {
     }
 
     /// `codes` holds the code map of `shape` (for example [N, H, W]) in row-major order.
-    public func forward(_ codes: [Int32], shape: [Int]) -> Tensor {
+    package func forward(_ codes: [Int32], shape: [Int]) -> Tensor {
         precondition(codes.count == shape.reduce(1, *), "\(codes.count) codes for shape \(shape)")
         self.codes.removeAll(keepingCapacity: true)
         self.codes.append(contentsOf: codes)
@@ -87,7 +87,7 @@ public final class CodeEmbedding {
     }
 
     /// Adds dL/dy to the rows of the codes looked up; integer inputs have no gradient.
-    public func backward(_ dOutput: Tensor) {
+    package func backward(_ dOutput: Tensor) {
         precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
         let codes = self.codes
         let d = dimension, dy = dOutput.data, dTable = store.gradient(weight)

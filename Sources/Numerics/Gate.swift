@@ -8,15 +8,15 @@ import Darwin
 ///
 /// Input [..., 2C], output [..., C]; the layer keeps tanh(a) and sigmoid(b) (same layout as the input) for backward,
 /// which reads nothing else, so a caller may release the output once it has been read.
-public final class GatedActivation {
-    public let output = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+package final class GatedActivation {
+    package let output = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
     /// tanh(a) in the first half of the channels, sigmoid(b) in the second.
     private let gates = Tensor(shape: [0])
 
-    public init() {}
+    package init() {}
 
-    public func forward(_ x: Tensor) -> Tensor {
+    package func forward(_ x: Tensor) -> Tensor {
         let width = x.c
         precondition(width % 2 == 0, "gated unit needs an even channel count, got \(x.shape)")
         let c = width / 2, rows = x.rowCount
@@ -47,7 +47,7 @@ public final class GatedActivation {
         return output
     }
 
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         precondition(2 * dOutput.count == gates.count, "gradient \(dOutput.shape) for input \(gates.shape)")
         inputGradient.resize(like: gates)
         let width = gates.c, c = width / 2, rows = gates.rowCount

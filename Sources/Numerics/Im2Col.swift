@@ -2,13 +2,13 @@
 ///
 /// Causal (shifted) convolutions need unequal sides, and cropping lets a kernel that must not see the current
 /// row or column stop one short of it.
-public struct Padding: Sendable, Equatable {
-    public var top: Int
-    public var bottom: Int
-    public var left: Int
-    public var right: Int
+package struct Padding: Sendable, Equatable {
+    package var top: Int
+    package var bottom: Int
+    package var left: Int
+    package var right: Int
 
-    public init(top: Int, bottom: Int, left: Int, right: Int) {
+    package init(top: Int, bottom: Int, left: Int, right: Int) {
         self.top = top
         self.bottom = bottom
         self.left = left
@@ -16,10 +16,10 @@ public struct Padding: Sendable, Equatable {
     }
 
     /// The same padding on all four sides.
-    public init(_ all: Int) { self.init(top: all, bottom: all, left: all, right: all) }
+    package init(_ all: Int) { self.init(top: all, bottom: all, left: all, right: all) }
 
     /// `vertical` above and below, `horizontal` left and right.
-    public init(vertical: Int, horizontal: Int) {
+    package init(vertical: Int, horizontal: Int) {
         self.init(top: vertical, bottom: vertical, left: horizontal, right: horizontal)
     }
 }

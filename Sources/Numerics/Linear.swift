@@ -1,17 +1,17 @@
 /// A fully connected layer y = x W^T + b over the last axis: [..., in] -> [..., out], weight [out, in], bias [out]
 /// (PyTorch's nn.Linear layout and initialisation); on NHWC feature maps it is a 1x1 convolution.
-public final class Linear {
-    public let inFeatures: Int
-    public let outFeatures: Int
-    public let weight: Parameter
-    public let bias: Parameter?
-    public let output = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+package final class Linear {
+    package let inFeatures: Int
+    package let outFeatures: Int
+    package let weight: Parameter
+    package let bias: Parameter?
+    package let output = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
     private let store: ParameterStore
     /// The last forward's input, read again by backward for the weight gradient; callers must not change it between.
     private var input: Tensor?
 
-    public init(_ store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
+    package init(_ store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.store = store
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
@@ -22,7 +22,7 @@ public final class Linear {
             : nil
     }
 
-    public func forward(_ x: Tensor) -> Tensor {
+    package func forward(_ x: Tensor) -> Tensor {
         precondition(x.c == inFeatures, "linear layer with \(inFeatures) inputs applied to \(x.shape)")
         input = x
         let rows = x.rowCount, n = outFeatures
@@ -42,7 +42,7 @@ public final class Linear {
     }
 
     /// Returns dL/dx and adds dL/dW and dL/db to the store's gradients.
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("linear backward before forward") }
         let rows = x.rowCount, n = outFeatures, k = inFeatures
         precondition(dOutput.count == rows * n && dOutput.c == n, "gradient \(dOutput.shape) for input \(x.shape)")

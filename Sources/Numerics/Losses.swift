@@ -5,15 +5,15 @@ import Darwin
 #endif
 
 /// Mean squared error mean((prediction - target)^2) over all elements, with its gradient for the prediction.
-public final class MeanSquaredError {
-    public let inputGradient = Tensor(shape: [0])
+package final class MeanSquaredError {
+    package let inputGradient = Tensor(shape: [0])
     /// prediction - target of the last forward.
     private let difference = Tensor(shape: [0])
 
-    public init() {}
+    package init() {}
 
     /// The loss value, accumulated in Double.
-    public func forward(_ prediction: Tensor, _ target: Tensor) -> Float {
+    package func forward(_ prediction: Tensor, _ target: Tensor) -> Float {
         precondition(prediction.shape == target.shape, "MSE of \(prediction.shape) against \(target.shape)")
         difference.resize(like: prediction)
         let p = prediction.data, t = target.data, d = difference.data
@@ -27,7 +27,7 @@ public final class MeanSquaredError {
     }
 
     /// dL/dprediction scaled by `dLoss` (the upstream gradient of the loss value; 1 for the loss itself).
-    public func backward(_ dLoss: Float = 1) -> Tensor {
+    package func backward(_ dLoss: Float = 1) -> Tensor {
         inputGradient.resize(like: difference)
         let scale = 2 * dLoss / Float(max(difference.count, 1))
         let d = difference.data, g = inputGradient.data
@@ -37,31 +37,31 @@ public final class MeanSquaredError {
 }
 
 /// A summed negative log-likelihood and the number of positions it covers, for reporting and reducing across ranks.
-public struct NegativeLogLikelihood: Sendable, Equatable {
+package struct NegativeLogLikelihood: Sendable, Equatable {
     /// Sum over positions of -log p(target), in nats.
-    public var sum: Double
-    public var count: Int
+    package var sum: Double
+    package var count: Int
 
-    public init(sum: Double, count: Int) {
+    package init(sum: Double, count: Int) {
         self.sum = sum
         self.count = count
     }
 
-    public var natsPerPosition: Double { count == 0 ? 0 : sum / Double(count) }
-    public var bitsPerPosition: Double { natsPerPosition / M_LN2 }
+    package var natsPerPosition: Double { count == 0 ? 0 : sum / Double(count) }
+    package var bitsPerPosition: Double { natsPerPosition / M_LN2 }
 }
 
 /// Softmax cross-entropy over the last axis (K classes) of logits [..., K] with one integer target per position.
-public final class SoftmaxCrossEntropy {
-    public let inputGradient = Tensor(shape: [0])
+package final class SoftmaxCrossEntropy {
+    package let inputGradient = Tensor(shape: [0])
     /// Softmax of the last forward's logits, kept for the gradient.
-    public let probabilities = Tensor(shape: [0])
+    package let probabilities = Tensor(shape: [0])
     private var targets: [Int32] = []
 
-    public init() {}
+    package init() {}
 
     /// The summed NLL (stable log-sum-exp) and the number of positions.
-    public func forward(_ logits: Tensor, targets: [Int32]) -> NegativeLogLikelihood {
+    package func forward(_ logits: Tensor, targets: [Int32]) -> NegativeLogLikelihood {
         let k = logits.c, rows = logits.rowCount
         precondition(targets.count == rows, "\(targets.count) targets for logits \(logits.shape)")
         self.targets.removeAll(keepingCapacity: true)
@@ -88,7 +88,7 @@ public final class SoftmaxCrossEntropy {
     }
 
     /// The gradient of the mean NLL over positions, scaled by `dLoss`: (softmax - onehot(target)) * dLoss / count.
-    public func backward(_ dLoss: Float = 1) -> Tensor {
+    package func backward(_ dLoss: Float = 1) -> Tensor {
         let targets = self.targets
         let k = probabilities.c, rows = targets.count
         inputGradient.resize(like: probabilities)

@@ -1,10 +1,10 @@
 /// Adds one micro-batch's contribution to a flat running sum (gradients, EMA statistics) so that the contribution
 /// is first summed from zero and only then added: micro-batches a then b give exactly a + b, the bits a two-rank
 /// all-reduce of a and b gives. (Accumulating b straight onto a would round differently.)
-public final class MicroBatchSum {
+package final class MicroBatchSum {
     private var carry: UnsafeMutableBufferPointer<Float>
 
-    public init(capacity: Int = 0) {
+    package init(capacity: Int = 0) {
         carry = .allocate(capacity: max(capacity, 1))
     }
 
@@ -12,7 +12,7 @@ public final class MicroBatchSum {
 
     /// Runs `body`, which adds one micro-batch's contribution into `total[0..<count]`, so that the contribution is
     /// summed from zero and then added to what `total` held before.
-    public func add<Result>(
+    package func add<Result>(
         into total: UnsafeMutablePointer<Float>, count: Int, _ body: () throws -> Result
     ) rethrows -> Result {
         if carry.count < count {

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// How a parameter's initial values are drawn.
-public enum Initializer: Sendable, Equatable {
+package enum Initializer: Sendable, Equatable {
     /// Uniform in [-bound, bound]: PyTorch's default for convolution and linear weights and biases is
     /// bound = 1/sqrt(fan_in) (Kaiming-uniform with a = sqrt(5)).
     case uniform(bound: Float)
@@ -11,17 +11,17 @@ public enum Initializer: Sendable, Equatable {
     case constant(Float)
 
     /// PyTorch's default for a layer whose weight has `fanIn` inputs per output.
-    public static func pytorchDefault(fanIn: Int) -> Initializer { .uniform(bound: 1 / Float(fanIn).squareRoot()) }
+    package static func pytorchDefault(fanIn: Int) -> Initializer { .uniform(bound: 1 / Float(fanIn).squareRoot()) }
 }
 
 /// A named slice of the flat parameter buffer.
-public struct Parameter: Sendable, Equatable {
-    public let index: Int
-    public let name: String
-    public let shape: [Int]
-    public let offset: Int
-    public var count: Int { shape.reduce(1, *) }
-    public let initializer: Initializer
+package struct Parameter: Sendable, Equatable {
+    package let index: Int
+    package let name: String
+    package let shape: [Int]
+    package let offset: Int
+    package var count: Int { shape.reduce(1, *) }
+    package let initializer: Initializer
 }
 
 /// All trainable parameters of a model in one contiguous buffer, and all gradients in another of the same layout.
@@ -29,16 +29,16 @@ public struct Parameter: Sendable, Equatable {
 /// Layers register their tensors at construction, in a fixed order, then `materialize` allocates both buffers and
 /// draws initial values from counter-based streams keyed by (seed, parameter index): the same seed gives the same
 /// model on every rank, and the flat buffers can be all-reduced, checksummed and checkpointed without copying.
-public final class ParameterStore {
-    public private(set) var parameters: [Parameter] = []
-    public private(set) var count = 0
-    public private(set) var values: UnsafeMutablePointer<Float>
-    public private(set) var gradients: UnsafeMutablePointer<Float>
-    public private(set) var isMaterialized = false
+package final class ParameterStore {
+    package private(set) var parameters: [Parameter] = []
+    package private(set) var count = 0
+    package private(set) var values: UnsafeMutablePointer<Float>
+    package private(set) var gradients: UnsafeMutablePointer<Float>
+    package private(set) var isMaterialized = false
     /// Sees every convolution pass of the model's layers (a benchmark's timer); nil in training.
-    public var passObserver: PassObserver?
+    package var passObserver: PassObserver?
 
-    public init() {
+    package init() {
         values = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         gradients = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     }
@@ -49,7 +49,7 @@ public final class ParameterStore {
     }
 
     /// Registers a parameter; `name` is its path in checkpoints ("encoder.bottom.conv1.weight").
-    public func register(_ name: String, shape: [Int], initializer: Initializer) -> Parameter {
+    package func register(_ name: String, shape: [Int], initializer: Initializer) -> Parameter {
         precondition(!isMaterialized, "register \(name) before materialize()")
         precondition(!parameters.contains { $0.name == name }, "parameter \(name) registered twice")
         let parameter = Parameter(
@@ -60,7 +60,7 @@ public final class ParameterStore {
     }
 
     /// Allocates the buffers, zeroes the gradients and draws every parameter's initial values.
-    public func materialize(seed: UInt64) {
+    package func materialize(seed: UInt64) {
         precondition(!isMaterialized, "materialize() called twice")
         values.deallocate()
         gradients.deallocate()
@@ -84,15 +84,15 @@ public final class ParameterStore {
 
     /// The values of `parameter`.
     @inlinable
-    public func value(_ parameter: Parameter) -> UnsafeMutablePointer<Float> { values + parameter.offset }
+    package func value(_ parameter: Parameter) -> UnsafeMutablePointer<Float> { values + parameter.offset }
 
     /// The gradient accumulator of `parameter`.
     @inlinable
-    public func gradient(_ parameter: Parameter) -> UnsafeMutablePointer<Float> { gradients + parameter.offset }
+    package func gradient(_ parameter: Parameter) -> UnsafeMutablePointer<Float> { gradients + parameter.offset }
 
     /// Sets every gradient to zero before a step's backward passes accumulate into them.
-    public func zeroGradients() { gradients.update(repeating: 0, count: count) }
+    package func zeroGradients() { gradients.update(repeating: 0, count: count) }
 
     /// The parameter named `name`, if registered.
-    public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
+    package func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
 }

@@ -9,12 +9,12 @@ import Darwin
 /// A value depends only on (seed, stream, index), never on how many values were drawn before, so any rank can
 /// draw the numbers of any sample: dropout masks, initialisation and restarts come out the same whatever the
 /// world size, and nothing needs to be saved in a checkpoint.
-public struct CounterRandom: Sendable {
-    public let seed: UInt64
-    public let stream: UInt64
+package struct CounterRandom: Sendable {
+    package let seed: UInt64
+    package let stream: UInt64
 
     /// A stream identified by the seed and any list of keys, for example (purpose, step, global sample index).
-    public init(seed: UInt64, keys: [UInt64]) {
+    package init(seed: UInt64, keys: [UInt64]) {
         self.seed = seed
         var s: UInt64 = 0x9E37_79B9_7F4A_7C15
         for key in keys { s = CounterRandom.mix(s ^ CounterRandom.mix(key &+ 0x632B_E59B_D9B4_E019)) }
@@ -38,7 +38,7 @@ public struct CounterRandom: Sendable {
 
     /// Four 32-bit random words for block `index` of the stream.
     @inlinable
-    public func block(_ index: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
+    package func block(_ index: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
         var c0 = UInt32(truncatingIfNeeded: index), c1 = UInt32(truncatingIfNeeded: index >> 32)
         var c2 = UInt32(truncatingIfNeeded: stream), c3 = UInt32(truncatingIfNeeded: stream >> 32)
         var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
@@ -61,7 +61,7 @@ public struct CounterRandom: Sendable {
     /// is word k of block `first` + b, so position 4 (first + b) + k of the stream. Eight lanes let the
     /// multiplications run as vector instructions, where dropout's masks spent most of their time.
     @inlinable
-    public func blocks(_ first: UInt64) -> (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>) {
+    package func blocks(_ first: UInt64) -> (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>) {
         let lanes = SIMD8<UInt64>(0, 1, 2, 3, 4, 5, 6, 7) &+ first
         var c0 = SIMD8<UInt32>(truncatingIfNeeded: lanes), c1 = SIMD8<UInt32>(truncatingIfNeeded: lanes &>> 32)
         var c2 = SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: stream))
@@ -84,7 +84,7 @@ public struct CounterRandom: Sendable {
 
     /// A 32-bit random word at position `index` of the stream.
     @inlinable
-    public func word(_ index: UInt64) -> UInt32 {
+    package func word(_ index: UInt64) -> UInt32 {
         let b = block(index >> 2)
         switch index & 3 {
         case 0: return b.0
@@ -96,11 +96,11 @@ public struct CounterRandom: Sendable {
 
     /// A uniform value in [0, 1) at position `index` (24 random bits, so every value is exact in fp32).
     @inlinable
-    public func uniform(_ index: UInt64) -> Float { Float(word(index) >> 8) * (1.0 / 16_777_216.0) }
+    package func uniform(_ index: UInt64) -> Float { Float(word(index) >> 8) * (1.0 / 16_777_216.0) }
 
     /// A standard normal value at position `index` (Box-Muller on two words of one block).
     @inlinable
-    public func normal(_ index: UInt64) -> Float {
+    package func normal(_ index: UInt64) -> Float {
         let b = block(index)
         let u1 = (Double(b.0) + 1) / 4_294_967_297.0
         let u2 = Double(b.1) / 4_294_967_296.0
@@ -109,7 +109,7 @@ public struct CounterRandom: Sendable {
 
     /// A uniform integer in 0 ..< bound at position `index`.
     @inlinable
-    public func integer(_ index: UInt64, below bound: Int) -> Int {
+    package func integer(_ index: UInt64, below bound: Int) -> Int {
         let b = block(index)
         let wide = (UInt64(b.0) << 32) | UInt64(b.1)
         return Int(wide.multipliedFullWidth(by: UInt64(bound)).high)

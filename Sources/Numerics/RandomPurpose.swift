@@ -1,7 +1,7 @@
 /// What a counter-based random stream is for: the first key of every stream, so that no two uses of the generator
 /// ever draw the same numbers. The values are fixed forever: changing one changes every result drawn with it
 /// (initial parameters, masks, shuffles), and runs would no longer resume bit for bit.
-public enum RandomPurpose: UInt64, Sendable, CaseIterable {
+package enum RandomPurpose: UInt64, Sendable, CaseIterable {
     /// Initial parameter values, keyed by parameter index.
     case parameterInitialization = 0x1417
     /// Which encoder outputs become the codes of the data-dependent codebook start, keyed by level.
@@ -27,7 +27,7 @@ public enum RandomPurpose: UInt64, Sendable, CaseIterable {
 
 extension CounterRandom {
     /// The stream for `purpose` and its further `keys` (step, sample index, ...).
-    public init(seed: UInt64, purpose: RandomPurpose, keys: [UInt64] = []) {
+    package init(seed: UInt64, purpose: RandomPurpose, keys: [UInt64] = []) {
         self.init(seed: seed, keys: [purpose.rawValue] + keys)
     }
 }

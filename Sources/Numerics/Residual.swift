@@ -2,12 +2,12 @@
 ///
 /// The gradient of both inputs is the output gradient itself, so backward returns `dOutput` and copies nothing;
 /// a caller that needs to modify one branch's gradient copies it first.
-public final class ResidualAdd {
-    public let output = Tensor(shape: [0])
+package final class ResidualAdd {
+    package let output = Tensor(shape: [0])
 
-    public init() {}
+    package init() {}
 
-    public func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
+    package func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "residual add of \(a.shape) and \(b.shape)")
         output.resize(like: a)
         let x = a.data, y = b.data, z = output.data
@@ -16,10 +16,10 @@ public final class ResidualAdd {
     }
 
     /// The gradients of (a, b).
-    public func backward(_ dOutput: Tensor) -> (Tensor, Tensor) { (dOutput, dOutput) }
+    package func backward(_ dOutput: Tensor) -> (Tensor, Tensor) { (dOutput, dOutput) }
 
     /// target += source: where a tensor feeds several layers, its gradient is the sum of theirs.
-    public static func accumulate(_ source: Tensor, into target: Tensor) {
+    package static func accumulate(_ source: Tensor, into target: Tensor) {
         precondition(source.shape == target.shape, "accumulate \(source.shape) into \(target.shape)")
         let s = source.data, t = target.data
         for i in 0..<source.count { t[i] += s[i] }

@@ -6,14 +6,14 @@ import Glibc
 ///
 /// Layers keep their outputs in tensors they own and `resize` them per call: memory is reallocated only when a
 /// call needs more than any call before, so a training loop allocates nothing after its first step.
-public final class Tensor {
-    public private(set) var shape: [Int]
-    public private(set) var count: Int
-    public private(set) var data: UnsafeMutablePointer<Float>
+package final class Tensor {
+    package private(set) var shape: [Int]
+    package private(set) var count: Int
+    package private(set) var data: UnsafeMutablePointer<Float>
     private var capacity: Int
 
     /// A tensor of `shape`, filled with zeros.
-    public init(shape: [Int]) {
+    package init(shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in \(shape)")
         self.shape = shape
         count = shape.reduce(1, *)
@@ -23,7 +23,7 @@ public final class Tensor {
     }
 
     /// A tensor of `shape` holding `values` (row-major).
-    public convenience init(shape: [Int], values: [Float]) {
+    package convenience init(shape: [Int], values: [Float]) {
         self.init(shape: shape)
         precondition(values.count == count, "\(values.count) values for shape \(shape)")
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
@@ -39,7 +39,7 @@ public final class Tensor {
     }
 
     /// Gives the tensor a new shape; contents are unspecified unless the count is unchanged.
-    public func resize(_ newShape: [Int]) {
+    package func resize(_ newShape: [Int]) {
         let newCount = newShape.reduce(1, *)
         if newCount > capacity {
             free(data)
@@ -53,7 +53,7 @@ public final class Tensor {
     /// Hands the memory back to the allocator until the next `resize`: for a gradient once it has been consumed,
     /// so that backward holds only the gradients still to be read, as a framework that frees them would, and the
     /// allocator reuses the space for the next layer's.
-    public func release() {
+    package func release() {
         guard capacity > 0 else { return }
         free(data)
         data = Tensor.allocate(0)
@@ -63,25 +63,25 @@ public final class Tensor {
     }
 
     /// Gives the tensor the shape of `other` (the usual way to size a gradient buffer).
-    public func resize(like other: Tensor) { resize(other.shape) }
+    package func resize(like other: Tensor) { resize(other.shape) }
 
-    public func zero() { data.update(repeating: 0, count: count) }
+    package func zero() { data.update(repeating: 0, count: count) }
 
     /// The contents as an array (for tests and small reads).
-    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+    package var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
 
     /// Copies `other`'s shape and contents.
-    public func copy(from other: Tensor) {
+    package func copy(from other: Tensor) {
         resize(other.shape)
         data.update(from: other.data, count: count)
     }
 
     /// The buffer as a Swift buffer pointer.
-    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+    package var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
 
     /// Extents of a rank-4 NHWC tensor.
-    public var n: Int { shape[0] }
-    public var h: Int { shape[1] }
-    public var w: Int { shape[2] }
-    public var c: Int { shape[shape.count - 1] }
+    package var n: Int { shape[0] }
+    package var h: Int { shape[1] }
+    package var w: Int { shape[2] }
+    package var c: Int { shape[shape.count - 1] }
 }

@@ -1,11 +1,11 @@
 /// Nearest-neighbour up-sampling by 2 of an NHWC feature map: [N, H, W, C] -> [N, 2H, 2W, C].
-public final class NearestUpsample2x {
-    public let output = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+package final class NearestUpsample2x {
+    package let output = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
 
-    public init() {}
+    package init() {}
 
-    public func forward(_ x: Tensor) -> Tensor {
+    package func forward(_ x: Tensor) -> Tensor {
         precondition(x.shape.count == 4, "up-sampling needs NHWC, got \(x.shape)")
         let n = x.n, h = x.h, w = x.w, c = x.c
         output.resize([n, 2 * h, 2 * w, c])
@@ -27,7 +27,7 @@ public final class NearestUpsample2x {
     }
 
     /// Each input position receives the sum of the gradients of its four copies.
-    public func backward(_ dOutput: Tensor) -> Tensor {
+    package func backward(_ dOutput: Tensor) -> Tensor {
         precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")
         let n = output.n, h = output.h / 2, w = output.w / 2, c = output.c
         inputGradient.resize([n, h, w, c])

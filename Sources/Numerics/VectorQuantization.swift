@@ -1,13 +1,13 @@
 /// Vector quantisation against one codebook [K, D]: nearest-code search, code gather, the straight-through
 /// gradient and the commitment loss beta * mean((z - sg[e])^2).
-public final class VectorQuantizer {
-    public let numCodes: Int
-    public let dimension: Int
+package final class VectorQuantizer {
+    package let numCodes: Int
+    package let dimension: Int
     /// The quantised vectors e[index] of the last forward, shaped like its input.
-    public let quantized = Tensor(shape: [0])
-    public let inputGradient = Tensor(shape: [0])
+    package let quantized = Tensor(shape: [0])
+    package let inputGradient = Tensor(shape: [0])
     /// The code chosen for each input vector by the last search.
-    public private(set) var indices: [Int32] = []
+    package private(set) var indices: [Int32] = []
     /// Dot products of one block of inputs with every code, then their distances.
     private let distances = Tensor(shape: [0])
     private let codeNorms = Tensor(shape: [0])
@@ -16,7 +16,7 @@ public final class VectorQuantizer {
     /// Input vectors per GEMM in the search: bounds the distance buffer at rowsPerBlock x K.
     static let rowsPerBlock = 256
 
-    public init(numCodes: Int, dimension: Int) {
+    package init(numCodes: Int, dimension: Int) {
         self.numCodes = numCodes
         self.dimension = dimension
     }
@@ -24,7 +24,7 @@ public final class VectorQuantizer {
     /// For each vector z of `z` ([..., D]) the index of the code minimising |z|^2 - 2 z.e + |e|^2 (ties go to the
     /// lowest index); `codebook` holds K x D values.
     @discardableResult
-    public func search(_ z: Tensor, codebook: UnsafePointer<Float>) -> [Int32] {
+    package func search(_ z: Tensor, codebook: UnsafePointer<Float>) -> [Int32] {
         precondition(z.c == dimension, "search with \(dimension)-dimensional codes on \(z.shape)")
         let k = numCodes, d = dimension, rows = z.rowCount
         codeNorms.resize([k])
@@ -68,7 +68,7 @@ public final class VectorQuantizer {
     }
 
     /// Writes codebook rows `indices` into `output`, resized to `shape` + [D].
-    public static func gather(
+    package static func gather(
         codebook: UnsafePointer<Float>, dimension: Int, indices: [Int32], shape: [Int], into output: Tensor
     ) {
         precondition(indices.count == shape.reduce(1, *), "\(indices.count) indices for shape \(shape)")
@@ -80,7 +80,7 @@ public final class VectorQuantizer {
     }
 
     /// Searches and gathers; keeps `z` (callers must not change it before backward) for the commitment loss.
-    public func forward(_ z: Tensor, codebook: UnsafePointer<Float>) -> Tensor {
+    package func forward(_ z: Tensor, codebook: UnsafePointer<Float>) -> Tensor {
         input = z
         let chosen = search(z, codebook: codebook)
         VectorQuantizer.gather(
@@ -89,7 +89,7 @@ public final class VectorQuantizer {
     }
 
     /// mean((z - e)^2) over every element of the last forward, accumulated in Double.
-    public func commitmentLoss() -> Float {
+    package func commitmentLoss() -> Float {
         guard let z = input else { preconditionFailure("commitment loss before forward") }
         let a = z.data, e = quantized.data
         var sum = 0.0
@@ -102,7 +102,7 @@ public final class VectorQuantizer {
 
     /// dL/dz: the quantised output's gradient passed straight through, plus `commitment` (beta) times the gradient
     /// of the commitment loss, 2 (z - e) / count.
-    public func backward(_ dQuantized: Tensor, commitment beta: Float) -> Tensor {
+    package func backward(_ dQuantized: Tensor, commitment beta: Float) -> Tensor {
         guard let z = input else { preconditionFailure("quantiser backward before forward") }
         precondition(dQuantized.shape == quantized.shape, "gradient \(dQuantized.shape) for \(quantized.shape)")
         inputGradient.resize(like: z)

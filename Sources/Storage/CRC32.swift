@@ -2,20 +2,20 @@ import CZlib
 import Foundation
 
 /// CRC-32 (zlib's, the same as Python's zlib.crc32), the checksum manifests record for shards and checkpoints.
-public struct CRC32: Sendable {
-    public private(set) var value: UInt32 = 0
+package struct CRC32: Sendable {
+    package private(set) var value: UInt32 = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         value = UInt32(crc32_z(UInt(value), base.assumingMemoryBound(to: UInt8.self), bytes.count))
     }
 
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    package mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
     /// The checksum of a whole file, read in 4 MiB blocks.
-    public static func file(_ path: String) throws -> UInt32 {
+    package static func file(_ path: String) throws -> UInt32 {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw StorageError(path: path, "cannot open for reading")
         }
@@ -30,5 +30,5 @@ public struct CRC32: Sendable {
     }
 
     /// The checksum as eight hex digits, the form manifests store.
-    public var hex: String { String(format: "%08x", value) }
+    package var hex: String { String(format: "%08x", value) }
 }

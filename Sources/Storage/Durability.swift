@@ -5,9 +5,9 @@ import Glibc
 #endif
 
 /// Writes that survive a crash: fsync of files and directories, and replace-by-rename.
-public enum Durability {
+package enum Durability {
     /// Flushes a file's (or a directory's) contents and metadata to the device.
-    public static func fsync(_ path: String) throws {
+    package static func fsync(_ path: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw StorageError(path: path, "cannot open to fsync: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -15,7 +15,7 @@ public enum Durability {
     }
 
     /// Renames `from` to `to` (atomic on one file system, replacing a file at `to`) and makes the rename durable.
-    public static func rename(_ from: String, to: String) throws {
+    package static func rename(_ from: String, to: String) throws {
         guard Glibc.rename(from, to) == 0 else {
             throw StorageError(path: to, "cannot rename \(from) here: \(String(cString: strerror(errno)))")
         }
@@ -24,7 +24,7 @@ public enum Durability {
 
     /// Writes `data` to `path` through a temporary file, fsync and rename: readers see the old file or the new
     /// one, never a part.
-    public static func writeAtomically(_ data: Data, to path: String) throws {
+    package static func writeAtomically(_ data: Data, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: data) else {
             throw StorageError(path: temporary, "cannot write")

@@ -6,17 +6,17 @@ import Foundation
 
 /// A replica restored from a committed checkpoint, for the tools that use a trained model without training it:
 /// `evaluate`, `sample` and `extract-codes`.
-public struct CheckpointedReplica {
-    public let replica: Replica
-    public let config: ExperimentConfig
+package struct CheckpointedReplica {
+    package let replica: Replica
+    package let config: ExperimentConfig
     /// The image manifest the config names (classes and the held-out split).
-    public let manifest: ShardManifest
-    public let path: String
+    package let manifest: ShardManifest
+    package let path: String
 
     /// Loads `checkpoint` (a step directory, or "auto" for the newest committed one in the config's checkpoint
     /// directory). The config is `configPath` if given, else the one saved in the checkpoint; `overrides` apply to
     /// either. Rank 0 resolves "auto" and every rank loads the same checkpoint.
-    public static func load(
+    package static func load(
         checkpoint: String, configPath: String?, overrides: [String], coordinator: Coordinator
     ) throws -> CheckpointedReplica {
         var path = checkpoint

@@ -10,12 +10,12 @@ import Numerics
 ///
 /// Ranks split the shards (shard i on rank i mod world size); rank 0 writes the manifest after every rank is done,
 /// and a failure on any rank fails every rank before that.
-public struct CodeExtraction {
-    public let imageManifestPath: String
-    public let output: String
-    public let batch: Int
+package struct CodeExtraction {
+    package let imageManifestPath: String
+    package let output: String
+    package let batch: Int
 
-    public init(imageManifestPath: String, output: String, batch: Int = 32) {
+    package init(imageManifestPath: String, output: String, batch: Int = 32) {
         self.imageManifestPath = imageManifestPath
         self.output = output
         self.batch = batch
@@ -23,7 +23,7 @@ public struct CodeExtraction {
 
     /// Extracts with `vqvae` (codebooks initialised, e.g. loaded from a checkpoint); `source` names the checkpoint
     /// in the shards' attributes.
-    public func run(replica: Replica, coordinator: Coordinator, source: String) throws -> ShardManifest? {
+    package func run(replica: Replica, coordinator: Coordinator, source: String) throws -> ShardManifest? {
         let vqvae = replica.vqvae
         let fingerprint = replica.vqvaeFingerprint
         let imageManifest = try ShardManifest.load(imageManifestPath)

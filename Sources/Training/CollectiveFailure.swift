@@ -5,7 +5,7 @@ import DataPipeline
 
 /// An error every rank raises alike (a collective decision, or the same bad input read by all), so only rank 0
 /// needs to report it.
-public protocol CollectiveFailure: Error {}
+package protocol CollectiveFailure: Error {}
 
 extension TrainingError: CollectiveFailure {}
 extension CoordinationError: CollectiveFailure {}

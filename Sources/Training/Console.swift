@@ -6,14 +6,14 @@ import Foundation
 /// mpirun relays the ranks' output through a pseudo-terminal of a few kilobytes, and while it tears a job down after
 /// a SIGTERM of its own it stops reading for odls_base_sigkill_timeout seconds: a rank printing directly would block
 /// in write(2) there and never reach the checkpoint that the stop asks for.
-public final class Console: @unchecked Sendable {
+package final class Console: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [Data] = []
     private var writing = false
     private let descriptor: Int32
 
     /// Starts the writer thread for `descriptor` (standard output unless told otherwise).
-    public init(descriptor: Int32 = STDOUT_FILENO) {
+    package init(descriptor: Int32 = STDOUT_FILENO) {
         self.descriptor = descriptor
         let thread = Thread { [self] in drain() }
         thread.name = "console"
@@ -21,7 +21,7 @@ public final class Console: @unchecked Sendable {
     }
 
     /// Queues `line` and a newline and returns at once.
-    public func print(_ line: String) {
+    package func print(_ line: String) {
         condition.lock()
         pending.append(Data((line + "\n").utf8))
         condition.signal()
@@ -30,7 +30,7 @@ public final class Console: @unchecked Sendable {
 
     /// Waits until everything queued is written, or `seconds` passed; false when lines were still waiting.
     @discardableResult
-    public func flush(within seconds: Double) -> Bool {
+    package func flush(within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         condition.lock()
         defer { condition.unlock() }

@@ -5,17 +5,17 @@ import Foundation
 /// `vqvae2 evaluate` on every rank of the job: loads a checkpoint, evaluates it on held-out data (each rank its own
 /// batches, sums added over ranks, so any number of ranks gives the same numbers), and on rank 0 writes the JSON
 /// report and prints the table.
-public struct EvaluationRun {
-    public let checkpoint: String
-    public let configPath: String?
-    public let overrides: [String]
+package struct EvaluationRun {
+    package let checkpoint: String
+    package let configPath: String?
+    package let overrides: [String]
     /// The held-out data: a shard manifest (its held-out split), or one .h5 shard; nil: the config's data.manifest.
-    public let data: String?
-    public let batch: Int
+    package let data: String?
+    package let batch: Int
     /// Where the JSON report goes; nil: <run.directory>/evaluation.json.
-    public let output: String?
+    package let output: String?
 
-    public init(checkpoint: String, configPath: String?, overrides: [String], data: String?, batch: Int, output: String?) {
+    package init(checkpoint: String, configPath: String?, overrides: [String], data: String?, batch: Int, output: String?) {
         self.checkpoint = checkpoint
         self.configPath = configPath
         self.overrides = overrides
@@ -26,7 +26,7 @@ public struct EvaluationRun {
 
     /// Evaluates; returns the report (the same on every rank).
     @discardableResult
-    public func run(coordinator: Coordinator, out: (String) -> Void) throws -> EvaluationReport {
+    package func run(coordinator: Coordinator, out: (String) -> Void) throws -> EvaluationReport {
         let shard = data.map { $0.hasSuffix(".h5") } ?? false
         let manifestOverride = shard ? [] : data.map { ["data.manifest=\($0)"] } ?? []
         let loaded = try CheckpointedReplica.load(

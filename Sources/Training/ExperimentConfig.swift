@@ -8,24 +8,24 @@ import Numerics
 /// Keys are snake_case versions of the fields. The defaults live here and in the model's config structs, and only
 /// there: they are the paper's ImageNet 256 settings (docs/MODEL.md), so a config that omits a key gets the paper's
 /// value. configs/demo.yaml writes every key down.
-public struct ExperimentConfig: Sendable, Equatable {
-    public var model = VQVAEConfig()
-    public var topPrior = PriorConfig.paperTop
-    public var bottomPrior = PriorConfig.paperBottom
-    public var data = DataSettings()
-    public var train = TrainSettings()
-    public var intervals = IntervalSettings()
-    public var checkpoints = CheckpointSettings()
-    public var distributed = DistributedSettings()
+package struct ExperimentConfig: Sendable, Equatable {
+    package var model = VQVAEConfig()
+    package var topPrior = PriorConfig.paperTop
+    package var bottomPrior = PriorConfig.paperBottom
+    package var data = DataSettings()
+    package var train = TrainSettings()
+    package var intervals = IntervalSettings()
+    package var checkpoints = CheckpointSettings()
+    package var distributed = DistributedSettings()
     /// Where metrics, pictures and checkpoints of the run go.
-    public var runDirectory = "runs/demo"
+    package var runDirectory = "runs/demo"
     /// The text of the file the config came from (saved beside checkpoints; the model fingerprint hashes it).
-    public var sourcePath = ""
+    package var sourcePath = ""
 
-    public init() {}
+    package init() {}
 
     /// Which parts a step trains.
-    public enum Schedule: String, Sendable, CaseIterable {
+    package enum Schedule: String, Sendable, CaseIterable {
         /// VQ-VAE and both priors every step, the priors on the batch's codes.
         case joint
         /// The staged schedule's first part: the VQ-VAE alone.
@@ -34,64 +34,64 @@ public struct ExperimentConfig: Sendable, Equatable {
         case priors
     }
 
-    public struct DataSettings: Sendable, Equatable {
-        public var manifest = "runs/demo-data/manifest.json"
+    package struct DataSettings: Sendable, Equatable {
+        package var manifest = "runs/demo-data/manifest.json"
         /// Code shards' manifest for the `priors` schedule (written by `vqvae2 extract-codes`).
-        public var codesManifest = "runs/demo/codes/manifest.json"
-        public var trainSplit = "train"
-        public var heldoutSplit = "heldout"
-        public var flip = true
-        public var prefetch = 3
-        public var verifyChecksums = false
-        public var imagesDataset = "images"
-        public var labelsDataset = "labels"
+        package var codesManifest = "runs/demo/codes/manifest.json"
+        package var trainSplit = "train"
+        package var heldoutSplit = "heldout"
+        package var flip = true
+        package var prefetch = 3
+        package var verifyChecksums = false
+        package var imagesDataset = "images"
+        package var labelsDataset = "labels"
     }
 
-    public struct TrainSettings: Sendable, Equatable {
-        public var schedule = Schedule.joint
-        public var seed: UInt64 = 0
+    package struct TrainSettings: Sendable, Equatable {
+        package var schedule = Schedule.joint
+        package var seed: UInt64 = 0
         /// The paper's global batch for the VQ-VAE.
-        public var globalBatch = 128
+        package var globalBatch = 128
         /// Micro-batches per rank per step: the rank's share is split and gradients summed before one update.
-        public var microBatches = 1
-        public var steps = 1000
-        public var learningRate: Float = 3e-4
-        public var priorLearningRate: Float = 3e-4
-        public var warmupSteps = 0
-        public var decay = LearningRateSchedule.Decay.constant
-        public var minimumLearningRate: Float = 0
-        public var weightDecay: Float = 0
+        package var microBatches = 1
+        package var steps = 1000
+        package var learningRate: Float = 3e-4
+        package var priorLearningRate: Float = 3e-4
+        package var warmupSteps = 0
+        package var decay = LearningRateSchedule.Decay.constant
+        package var minimumLearningRate: Float = 0
+        package var weightDecay: Float = 0
         /// Global-norm clipping of each model's gradients; 0 turns it off.
-        public var clipGradientNorm: Float = 0
-        public var adamBeta1: Float = 0.9
-        public var adamBeta2: Float = 0.999
-        public var adamEpsilon: Float = 1e-8
+        package var clipGradientNorm: Float = 0
+        package var adamBeta1: Float = 0.9
+        package var adamBeta2: Float = 0.999
+        package var adamEpsilon: Float = 1e-8
     }
 
-    public struct IntervalSettings: Sendable, Equatable {
+    package struct IntervalSettings: Sendable, Equatable {
         /// Steps between progress lines and metrics records.
-        public var logEvery = 10
+        package var logEvery = 10
         /// Steps between checks that every rank holds bit-identical parameters, optimiser state and codebooks.
-        public var checkEvery = 100
-        public var checkpointEvery = 500
-        public var evaluateEvery = 500
-        public var picturesEvery = 500
+        package var checkEvery = 100
+        package var checkpointEvery = 500
+        package var evaluateEvery = 500
+        package var picturesEvery = 500
     }
 
-    public struct CheckpointSettings: Sendable, Equatable {
-        public var directory = "runs/demo/checkpoints"
+    package struct CheckpointSettings: Sendable, Equatable {
+        package var directory = "runs/demo/checkpoints"
         /// Committed checkpoints kept; older ones are deleted after a new one commits.
-        public var keep = 3
+        package var keep = 3
     }
 
-    public struct DistributedSettings: Sendable, Equatable {
-        public var bucketMegabytes: Float = 2
+    package struct DistributedSettings: Sendable, Equatable {
+        package var bucketMegabytes: Float = 2
         /// Start each model's gradient all-reduce as soon as its backward is done, overlapping the next one's.
-        public var overlap = true
+        package var overlap = true
     }
 
     /// Reads `path`, applies `overrides` ("section.key=value"), and checks every value.
-    public static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
+    package static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(path: path, line: 0, "cannot read the config file")
         }
@@ -103,14 +103,14 @@ public struct ExperimentConfig: Sendable, Equatable {
     }
 
     /// Every "section.key" a config file may set.
-    public static var knownKeys: [String] {
+    package static var knownKeys: [String] {
         let reader = ConfigReader(try! ConfigDocument(text: "", path: "(defaults)"))
         _ = try! parse(reader)
         return reader.requestedKeys
     }
 
     /// Builds the config from a parsed document; every key not read here is an error.
-    public static func parse(_ document: ConfigDocument) throws -> ExperimentConfig {
+    package static func parse(_ document: ConfigDocument) throws -> ExperimentConfig {
         try parse(ConfigReader(document))
     }
 
@@ -226,7 +226,7 @@ public struct ExperimentConfig: Sendable, Equatable {
     }
 
     /// The check that needs the world size: the global batch must split into micro-batches on every rank.
-    public func validate(worldSize: Int) throws {
+    package func validate(worldSize: Int) throws {
         let perRank = train.globalBatch / max(worldSize, 1)
         guard train.globalBatch % worldSize == 0 else {
             throw ConfigError(

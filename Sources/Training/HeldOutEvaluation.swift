@@ -6,19 +6,19 @@ import Numerics
 
 /// Evaluation of a replica on the held-out split, over all ranks: each rank evaluates its batches, the sums are
 /// added over ranks, and every rank gets the same report (every image counted exactly once).
-public final class HeldOutEvaluation {
-    public let manifest: ShardManifest
-    public let shards: ShardSet
-    public let batch: Int
+package final class HeldOutEvaluation {
+    package let manifest: ShardManifest
+    package let shards: ShardSet
+    package let batch: Int
 
-    public init(manifestPath: String, split: String, batch: Int) throws {
+    package init(manifestPath: String, split: String, batch: Int) throws {
         (manifest, shards) = try ShardSet.open(manifest: manifestPath, split: split)
         self.batch = batch
     }
 
     /// Evaluation on image shard files given directly (for example a held-out shard written by another tool),
     /// with the classes of `manifest`.
-    public init(shardPaths: [String], manifest: ShardManifest, batch: Int) throws {
+    package init(shardPaths: [String], manifest: ShardManifest, batch: Int) throws {
         self.manifest = manifest
         shards = try ShardSet.images(
             paths: shardPaths, names: manifest.datasetNames, imageSize: manifest.imageSize, classCount: manifest.classes.count)
@@ -26,7 +26,7 @@ public final class HeldOutEvaluation {
     }
 
     /// Evaluates `replica` (dropout off; no state moves) and returns the report for `step`.
-    public func run(_ replica: Replica, coordinator: Coordinator, step: Int?) throws -> EvaluationReport {
+    package func run(_ replica: Replica, coordinator: Coordinator, step: Int?) throws -> EvaluationReport {
         let evaluator = Evaluator(
             vqvae: replica.vqvae, topPrior: replica.topPrior, bottomPrior: replica.bottomPrior,
             classes: manifest.classes.count)
@@ -40,7 +40,7 @@ public final class HeldOutEvaluation {
     }
 
     /// The first `count` held-out images (the same ones every time, so grids of successive steps compare).
-    public func firstImages(_ count: Int) throws -> Tensor {
+    package func firstImages(_ count: Int) throws -> Tensor {
         let loader = BatchLoader(
             shards: shards, schedule: .evaluation(EvaluationPartition(count: shards.count, rank: 0, worldSize: 1, batch: min(count, shards.count))))
         defer { loader.stop() }
@@ -52,14 +52,14 @@ public final class HeldOutEvaluation {
 
 /// The pictures a run leaves in `<run.directory>/pictures`: reconstructions of held-out images, samples per class,
 /// and the training curves.
-public struct RunPictures {
-    public let directory: String
+package struct RunPictures {
+    package let directory: String
 
-    public init(runDirectory: String) { directory = runDirectory + "/pictures" }
+    package init(runDirectory: String) { directory = runDirectory + "/pictures" }
 
     /// Writes `reconstructions-<step>.png` and `reconstructions.png` (the latest); returns the latter's path.
     @discardableResult
-    public func reconstructions(of images: Tensor, replica: Replica, step: Int) throws -> String {
+    package func reconstructions(of images: Tensor, replica: Replica, step: Int) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let scale = max(1, 128 / replica.config.model.imageSize)
         let stepped = directory + String(format: "/reconstructions-%08d.png", step)
@@ -72,7 +72,7 @@ public struct RunPictures {
 
     /// Writes `curves.png` from the run's metrics log.
     @discardableResult
-    public func curves(metrics: String) throws -> String {
+    package func curves(metrics: String) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/curves.png"
         try CurvePlot().write(metrics: metrics, to: path)
@@ -81,7 +81,7 @@ public struct RunPictures {
 
     /// Draws `perClass` samples of each class and writes them to `path` (default `samples.png` here).
     @discardableResult
-    public func samples(
+    package func samples(
         replica: Replica, classes: [Int32], perClass: Int, temperature: Float, seed: UInt64, classNames: [String],
         to explicitPath: String? = nil
     ) throws -> String {

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Appends one JSON object per line to the run's metrics file (rank 0 only), for plots and for people.
-public final class MetricsLog {
-    public let path: String
+package final class MetricsLog {
+    package let path: String
     private let handle: FileHandle
     private let encoder = JSONEncoder()
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
@@ -22,7 +22,7 @@ public final class MetricsLog {
     deinit { try? handle.close() }
 
     /// Writes `record` as one line, tagged with `kind` ("train", "eval").
-    public func append<T: Encodable>(_ record: T, kind: String) throws {
+    package func append<T: Encodable>(_ record: T, kind: String) throws {
         var line = try encoder.encode(record)
         // {"kind":"train",...}: splice the kind into the object rather than nesting it.
         line.removeFirst()

@@ -1,11 +1,11 @@
 /// The three models a replica trains, each with its own parameter store and Adam.
-public enum ModelPart: Sendable, CaseIterable, Equatable {
+package enum ModelPart: Sendable, CaseIterable, Equatable {
     case vqvae
     case topPrior
     case bottomPrior
 
     /// The part's name in checkpoints, exports and logs.
-    public var name: String {
+    package var name: String {
         switch self {
         case .vqvae: return "vqvae"
         case .topPrior: return "top_prior"
@@ -13,27 +13,27 @@ public enum ModelPart: Sendable, CaseIterable, Equatable {
         }
     }
 
-    public var isPrior: Bool { self != .vqvae }
+    package var isPrior: Bool { self != .vqvae }
 }
 
 /// One value for each model part: parameter stores, optimisers.
-public struct PerPart<Value> {
-    public var vqvae: Value
-    public var topPrior: Value
-    public var bottomPrior: Value
+package struct PerPart<Value> {
+    package var vqvae: Value
+    package var topPrior: Value
+    package var bottomPrior: Value
 
-    public init(vqvae: Value, topPrior: Value, bottomPrior: Value) {
+    package init(vqvae: Value, topPrior: Value, bottomPrior: Value) {
         self.vqvae = vqvae
         self.topPrior = topPrior
         self.bottomPrior = bottomPrior
     }
 
     /// Builds each part's value from the part.
-    public init(_ make: (ModelPart) throws -> Value) rethrows {
+    package init(_ make: (ModelPart) throws -> Value) rethrows {
         self.init(vqvae: try make(.vqvae), topPrior: try make(.topPrior), bottomPrior: try make(.bottomPrior))
     }
 
-    public subscript(part: ModelPart) -> Value {
+    package subscript(part: ModelPart) -> Value {
         switch part {
         case .vqvae: return vqvae
         case .topPrior: return topPrior
@@ -42,5 +42,5 @@ public struct PerPart<Value> {
     }
 
     /// The values in `ModelPart.allCases` order (the order of buckets, checkpoints and logs).
-    public var all: [Value] { ModelPart.allCases.map { self[$0] } }
+    package var all: [Value] { ModelPart.allCases.map { self[$0] } }
 }

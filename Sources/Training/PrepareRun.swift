@@ -5,15 +5,15 @@ import Foundation
 /// `vqvae2 prepare` on every rank of the job: an ImageNet-layout folder (or the built-in demo image set) to HDF5
 /// shards and a manifest. Ranks convert different shards (`PrepareJob.shards(forRank:of:)`); rank 0 writes the
 /// manifest once every rank's shards are finished, and a failure on any rank fails every rank before that.
-public struct PrepareRun {
+package struct PrepareRun {
     /// What the demo image set holds, when one is drawn first.
-    public struct Demo: Sendable {
-        public var directory: String
-        public var classes: Int
-        public var trainPerClass: Int
-        public var validationPerClass: Int
+    package struct Demo: Sendable {
+        package var directory: String
+        package var classes: Int
+        package var trainPerClass: Int
+        package var validationPerClass: Int
 
-        public init(directory: String, classes: Int, trainPerClass: Int, validationPerClass: Int) {
+        package init(directory: String, classes: Int, trainPerClass: Int, validationPerClass: Int) {
             self.directory = directory
             self.classes = classes
             self.trainPerClass = trainPerClass
@@ -21,12 +21,12 @@ public struct PrepareRun {
         }
     }
 
-    public let options: PrepareOptions
-    public let demo: Demo?
+    package let options: PrepareOptions
+    package let demo: Demo?
     /// Convert again even if the output holds a finished conversion (and do not keep finished shards).
-    public let force: Bool
+    package let force: Bool
 
-    public init(options: PrepareOptions, demo: Demo?, force: Bool) {
+    package init(options: PrepareOptions, demo: Demo?, force: Bool) {
         self.options = options
         self.demo = demo
         self.force = force
@@ -35,7 +35,7 @@ public struct PrepareRun {
     /// Converts; rank 0 prints progress and the report through `out`. Returns the manifest on rank 0 (nil on the
     /// others, and when there was nothing to do).
     @discardableResult
-    public func run(coordinator: Coordinator, out: @escaping (String) -> Void) throws -> ShardManifest? {
+    package func run(coordinator: Coordinator, out: @escaping (String) -> Void) throws -> ShardManifest? {
         let manifestPath = options.output + "/" + ShardManifest.fileName
         if !force, FileManager.default.fileExists(atPath: manifestPath) {
             if coordinator.isRoot {

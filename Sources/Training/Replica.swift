@@ -5,21 +5,21 @@ import Numerics
 ///
 /// Each model part has its own parameter store (so the staged schedule can train one part at a time and the
 /// gradient reducer can start one model's all-reduce while the next one's backward runs).
-public final class Replica {
-    public let config: ExperimentConfig
-    public let stores: PerPart<ParameterStore>
-    public let vqvae: VQVAE
-    public let topPrior: TopPrior
-    public let bottomPrior: BottomPrior
-    public let optimizers: PerPart<Adam>
+package final class Replica {
+    package let config: ExperimentConfig
+    package let stores: PerPart<ParameterStore>
+    package let vqvae: VQVAE
+    package let topPrior: TopPrior
+    package let bottomPrior: BottomPrior
+    package let optimizers: PerPart<Adam>
     /// Optimiser steps completed: the next step's index.
-    public var step = 0
+    package var step = 0
     /// When the priors were trained on extracted code shards: the fingerprint of the VQ-VAE that made them.
-    public var priorCodesFingerprint: String?
+    package var priorCodesFingerprint: String?
 
     /// Builds the models for `classes` classes, each initialised from (seed, parameter index) streams: every rank
     /// builds the same replica from the same seed.
-    public init(config: ExperimentConfig, classes: Int) throws {
+    package init(config: ExperimentConfig, classes: Int) throws {
         self.config = config
         let stores = PerPart { _ in ParameterStore() }
         self.stores = stores
@@ -48,7 +48,7 @@ public final class Replica {
     }
 
     /// The learning rate of `part` at the current step.
-    public func learningRate(_ part: ModelPart) -> Float {
+    package func learningRate(_ part: ModelPart) -> Float {
         let t = config.train
         let schedule = LearningRateSchedule(
             base: part.isPrior ? t.priorLearningRate : t.learningRate, warmupSteps: t.warmupSteps,
@@ -58,7 +58,7 @@ public final class Replica {
 
     /// Every float of state, by name: parameters, Adam moments, codebooks and EMA statistics. What replicas must
     /// agree on bit for bit, and what a checkpoint saves.
-    public var stateTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
+    package var stateTensors: [(name: String, values: UnsafeMutableBufferPointer<Float>)] {
         var tensors: [(String, UnsafeMutableBufferPointer<Float>)] = []
         for part in ModelPart.allCases {
             let store = stores[part]
@@ -76,7 +76,7 @@ public final class Replica {
     }
 
     /// The buffers rank 0 broadcasts at start-up: every store's parameters (codebooks start from data later).
-    public var initialParameters: [UnsafeMutableBufferPointer<Float>] {
+    package var initialParameters: [UnsafeMutableBufferPointer<Float>] {
         stores.all.map { UnsafeMutableBufferPointer(start: $0.values, count: $0.count) }
     }
 }

@@ -8,7 +8,7 @@ import Storage
 /// fingerprint that tells a checkpoint of this model from another model's.
 extension Replica {
     /// The state as named, shaped tensors (views of the replica's own buffers: loading fills them in place).
-    public var checkpointTensors: [StateTensor] {
+    package var checkpointTensors: [StateTensor] {
         let k = config.model.codebookSize, d = config.model.codeDim
         return stateTensors.map { tensor in
             let shape: [Int]
@@ -23,7 +23,7 @@ extension Replica {
 
     /// Identifies the model: its architecture (not the training settings, so a resumed run may change the batch,
     /// the learning rate or the step budget, but not the network).
-    public func fingerprint(classes: Int) -> String {
+    package func fingerprint(classes: Int) -> String {
         let text = "vqvae \(config.model)\ntop \(topPrior.config)\nbottom \(bottomPrior.config)\nclasses \(classes)"
         var crc = CRC32()
         crc.update(Array(text.utf8))
@@ -32,7 +32,7 @@ extension Replica {
 
     /// Identifies the VQ-VAE's current weights and codebooks: code shards record it, and priors trained on them
     /// remember it, so that priors are never paired with a VQ-VAE whose codes they did not learn.
-    public var vqvaeFingerprint: String {
+    package var vqvaeFingerprint: String {
         var crc = CRC32()
         for tensor in stateTensors where tensor.name == "\(ModelPart.vqvae.name)/parameters" || tensor.name.hasSuffix("/codebook") {
             crc.update(UnsafeRawBufferPointer(tensor.values))
@@ -41,7 +41,7 @@ extension Replica {
     }
 
     /// The scalar state at `position` (the next sample to read).
-    public func checkpointMetadata(position: DataPosition) -> CheckpointMetadata {
+    package func checkpointMetadata(position: DataPosition) -> CheckpointMetadata {
         var optimizerSteps: [String: Int] = [:]
         for part in ModelPart.allCases { optimizerSteps[part.name] = optimizers[part].step }
         return CheckpointMetadata(
@@ -57,7 +57,7 @@ extension Replica {
     }
 
     /// Restores the scalars of `metadata` (the tensors are filled by the load itself); returns the data position.
-    public func restore(_ metadata: CheckpointMetadata) -> DataPosition {
+    package func restore(_ metadata: CheckpointMetadata) -> DataPosition {
         step = metadata.step
         for part in ModelPart.allCases { optimizers[part].step = metadata.optimizerSteps[part.name] ?? 0 }
         let initialized = metadata.extras["codebooks_initialized"] == "true"

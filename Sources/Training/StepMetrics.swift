@@ -1,35 +1,35 @@
 import Model
 
 /// What one step measured, summed or averaged over every rank (identical on all of them).
-public struct StepMetrics: Codable, Sendable, Equatable {
-    public var step = 0
-    public var schedule = ExperimentConfig.Schedule.joint
+package struct StepMetrics: Codable, Sendable, Equatable {
+    package var step = 0
+    package var schedule = ExperimentConfig.Schedule.joint
     /// Mean squared error of the reconstruction on [-1, 1], and the commitment terms (VQ-VAE schedules).
-    public var reconstruction = 0.0
-    public var commitmentTop = 0.0
-    public var commitmentBottom = 0.0
+    package var reconstruction = 0.0
+    package var commitmentTop = 0.0
+    package var commitmentBottom = 0.0
     /// Prior cross-entropy in nats per code (prior schedules).
-    public var topNats = 0.0
-    public var bottomNats = 0.0
+    package var topNats = 0.0
+    package var bottomNats = 0.0
     /// Codebook use: fraction of codes the global batch used, fraction alive in the EMA counts, perplexity.
-    public var topUsage = 0.0
-    public var topLive = 0.0
-    public var topPerplexity = 0.0
-    public var bottomUsage = 0.0
-    public var bottomLive = 0.0
-    public var bottomPerplexity = 0.0
-    public var restartedTop = 0
-    public var restartedBottom = 0
-    public var learningRate = 0.0
+    package var topUsage = 0.0
+    package var topLive = 0.0
+    package var topPerplexity = 0.0
+    package var bottomUsage = 0.0
+    package var bottomLive = 0.0
+    package var bottomPerplexity = 0.0
+    package var restartedTop = 0
+    package var restartedBottom = 0
+    package var learningRate = 0.0
     /// Images in the global batch, wall seconds of the step, and seconds of communication left exposed.
-    public var images = 0
-    public var seconds = 0.0
-    public var exposedCommunication = 0.0
+    package var images = 0
+    package var seconds = 0.0
+    package var exposedCommunication = 0.0
 
-    public init() {}
+    package init() {}
 
     /// Records `losses` in the loss fields.
-    public mutating func record(_ losses: StepLosses) {
+    package mutating func record(_ losses: StepLosses) {
         reconstruction = losses.reconstruction
         commitmentTop = losses.commitment.top
         commitmentBottom = losses.commitment.bottom
@@ -47,7 +47,7 @@ public struct StepMetrics: Codable, Sendable, Equatable {
         bottomPerplexity = usage.bottom.perplexity
     }
 
-    public var topBits: Double { topNats / 0.693_147_180_559_945_3 }
-    public var bottomBits: Double { bottomNats / 0.693_147_180_559_945_3 }
-    public var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
+    package var topBits: Double { topNats / 0.693_147_180_559_945_3 }
+    package var bottomBits: Double { bottomNats / 0.693_147_180_559_945_3 }
+    package var imagesPerSecond: Double { seconds > 0 ? Double(images) / seconds : 0 }
 }

@@ -1,6 +1,6 @@
 extension ExperimentConfig.Schedule: Codable {
     /// The model parts a step of this schedule trains.
-    public var trainedParts: [ModelPart] {
+    package var trainedParts: [ModelPart] {
         switch self {
         case .joint: return ModelPart.allCases
         case .vqvae: return [.vqvae]

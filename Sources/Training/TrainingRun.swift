@@ -12,31 +12,31 @@ import Storage
 /// Every rank runs this with the same config; rank 0 prints and writes the metrics log, the others stay quiet
 /// unless something goes wrong. Collectives happen in the same order on every rank: all decisions (stop, NaN,
 /// divergence) are taken together.
-public final class TrainingRun {
-    public let config: ExperimentConfig
-    public let coordinator: Coordinator
-    public let reducer: GradientReducer
-    public let replica: Replica
-    public let manifest: ShardManifest
-    public let shards: ShardSet
-    public private(set) var position = DataPosition()
-    public let checkpoints: CheckpointWriter
+package final class TrainingRun {
+    package let config: ExperimentConfig
+    package let coordinator: Coordinator
+    package let reducer: GradientReducer
+    package let replica: Replica
+    package let manifest: ShardManifest
+    package let shards: ShardSet
+    package private(set) var position = DataPosition()
+    package let checkpoints: CheckpointWriter
     /// The config file's text and the overrides, saved in every checkpoint.
-    public let configText: String
-    public let fingerprint: String
+    package let configText: String
+    package let fingerprint: String
     /// Set by SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 on any rank; checked at every step boundary.
-    public let signals: StopSignals?
+    package let signals: StopSignals?
     /// The held-out images (nil in the priors schedule when the image manifest is not there: codes alone cannot
     /// be decoded into reconstructions).
-    public let heldOut: HeldOutEvaluation?
-    public let pictures: RunPictures
+    package let heldOut: HeldOutEvaluation?
+    package let pictures: RunPictures
     /// The checkpoint written because a stop signal arrived, once `run` returned for that reason (nil when the run
     /// finished its steps): what `vqvae2 train` reports to the launcher.
-    public private(set) var stoppedOnRequest: SavedCheckpoint?
+    package private(set) var stoppedOnRequest: SavedCheckpoint?
     private let out: (String) -> Void
     private let fault = TrainingFault.fromEnvironment()
 
-    public init(
+    package init(
         config: ExperimentConfig, coordinator: Coordinator, configText: String, signals: StopSignals?,
         output: @escaping (String) -> Void = { print($0) }
     ) throws {
@@ -71,7 +71,7 @@ public final class TrainingRun {
     /// position. `request` is a checkpoint directory, or "auto" for the newest committed one (none: a fresh start).
     /// Returns the loaded path.
     @discardableResult
-    public func resume(_ request: String) throws -> String? {
+    package func resume(_ request: String) throws -> String? {
         var path = request
         if request == "auto" {
             let newest = coordinator.isRoot ? try CheckpointCatalog.latestCommitted(in: config.checkpoints.directory) ?? "" : ""
@@ -110,7 +110,7 @@ public final class TrainingRun {
 
     /// Checks that the replicas agree, then writes and commits a checkpoint of the current state.
     @discardableResult
-    public func saveCheckpoint() throws -> SavedCheckpoint {
+    package func saveCheckpoint() throws -> SavedCheckpoint {
         try checkReplicasAgree()
         let saved = try checkpoints.save(
             replica.checkpointTensors, metadata: replica.checkpointMetadata(position: position), config: configText,
@@ -123,7 +123,7 @@ public final class TrainingRun {
 
     /// Trains until `config.train.steps`; returns the last step's metrics.
     @discardableResult
-    public func run() throws -> StepMetrics? {
+    package func run() throws -> StepMetrics? {
         let t = config.train
         switch t.schedule {
         case .priors: try checkCodesMatchTheVQVAE()
@@ -187,7 +187,7 @@ public final class TrainingRun {
 
     /// Evaluates on the held-out split (all ranks), logs the report and prints its summary on rank 0.
     @discardableResult
-    public func evaluate(log: MetricsLog?) throws -> EvaluationReport? {
+    package func evaluate(log: MetricsLog?) throws -> EvaluationReport? {
         guard let heldOut else { return nil }
         let report = try heldOut.run(replica, coordinator: coordinator, step: replica.step)
         if coordinator.isRoot {
@@ -218,12 +218,12 @@ public final class TrainingRun {
     }
 
     /// Parameters, optimiser state and codebooks must hold the same bits on every rank.
-    public func checkReplicasAgree() throws {
+    package func checkReplicasAgree() throws {
         try coordinator.verifyIdentical(replica.stateTensors.map { ($0.name, UnsafeBufferPointer($0.values)) })
     }
 
     /// CRC-32 of every state tensor, "name=crc" in order: what tests compare between runs.
-    public var stateChecksums: String {
+    package var stateChecksums: String {
         replica.stateTensors.map { tensor in
             var crc = CRC32()
             crc.update(UnsafeRawBufferPointer(tensor.values))
@@ -255,7 +255,7 @@ func formatDuration(_ seconds: Double) -> String {
 }
 
 /// A run that cannot start: the message names the file and setting at fault.
-public struct TrainingSetupError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct TrainingSetupError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

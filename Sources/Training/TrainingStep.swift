@@ -20,12 +20,12 @@ import Numerics
 ///     and the losses averaged over ranks;
 ///  4. `update`: optional gradient clipping, Adam, the EMA update, and dead-code restarts from candidates
 ///     gathered over ranks.
-public final class TrainingStep {
-    public let replica: Replica
-    public let coordinator: Coordinator
-    public let reducer: GradientReducer
+package final class TrainingStep {
+    package let replica: Replica
+    package let coordinator: Coordinator
+    package let reducer: GradientReducer
     /// The parts this step trains: the schedule's, or a benchmark's single prior.
-    public let parts: [ModelPart]
+    package let parts: [ModelPart]
     private let loss = PerLevel(top: SoftmaxCrossEntropy(), bottom: SoftmaxCrossEntropy())
     private let priorGradientSums = PerLevel(top: MicroBatchSum(), bottom: MicroBatchSum())
     private let microImages = Tensor(shape: [0])
@@ -33,7 +33,7 @@ public final class TrainingStep {
     private var candidates = PerLevel<[Float]>(repeating: [])
 
     /// `parts` defaults to the schedule's (`config.train.schedule.trainedParts`).
-    public init(replica: Replica, coordinator: Coordinator, reducer: GradientReducer, parts: [ModelPart]? = nil) {
+    package init(replica: Replica, coordinator: Coordinator, reducer: GradientReducer, parts: [ModelPart]? = nil) {
         self.replica = replica
         self.coordinator = coordinator
         self.reducer = reducer
@@ -54,7 +54,7 @@ public final class TrainingStep {
     }
 
     /// Runs one step on `batch` (this rank's slice) and returns metrics summed over ranks.
-    public func run(_ batch: Batch) throws -> StepMetrics {
+    package func run(_ batch: Batch) throws -> StepMetrics {
         let start = Date()
         let microCount = replica.config.train.microBatches
         var metrics = StepMetrics()
@@ -240,10 +240,10 @@ public final class TrainingStep {
 }
 
 /// A step that cannot go on.
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
+package enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFinite(step: Int, ranks: [Int])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .nonFinite(let step, let ranks):
             return "step \(step): a loss is NaN or infinite on rank(s) \(ranks.map(String.init).joined(separator: ", ")); all ranks stopped"

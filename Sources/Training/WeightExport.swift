@@ -6,16 +6,16 @@ import Model
 import Storage
 
 /// A failed weight export, naming the file (and the dataset, where one is at fault).
-public struct WeightExportError: Error, CustomStringConvertible {
-    public let path: String
-    public let reason: String
+package struct WeightExportError: Error, CustomStringConvertible {
+    package let path: String
+    package let reason: String
 
-    public init(path: String, _ reason: String) {
+    package init(path: String, _ reason: String) {
         self.path = path
         self.reason = reason
     }
 
-    public var description: String { "\(path): \(reason)" }
+    package var description: String { "\(path): \(reason)" }
 }
 
 /// The model's weights in one HDF5 file for other tools (h5py, PyTorch ports): one fp32 dataset per parameter, at
@@ -23,20 +23,20 @@ public struct WeightExportError: Error, CustomStringConvertible {
 ///
 /// Unlike a checkpoint it holds no optimiser or EMA state and is not sharded: it is for using a model, not for
 /// resuming its training.
-public enum WeightExport {
+package enum WeightExport {
     /// The layout version written as the root attribute `format_version`.
-    public static let formatVersion = 1
+    package static let formatVersion = 1
 
     /// What was written, for the command's report.
-    public struct Summary: Sendable, Equatable {
-        public let path: String
-        public let datasets: Int
-        public let values: Int
-        public let bytes: Int
+    package struct Summary: Sendable, Equatable {
+        package let path: String
+        package let datasets: Int
+        package let values: Int
+        package let bytes: Int
     }
 
     /// The dataset paths and shapes an export of `replica` holds, in the order they are written.
-    public static func datasets(of replica: Replica) -> [(path: String, shape: [Int])] {
+    package static func datasets(of replica: Replica) -> [(path: String, shape: [Int])] {
         var list: [(String, [Int])] = []
         for part in ModelPart.allCases {
             for parameter in replica.stores[part].parameters { list.append(("\(part.name)/\(parameter.name)", parameter.shape)) }
@@ -52,7 +52,7 @@ public enum WeightExport {
     /// The file is written under a temporary name, fsynced and renamed, so `path` is either absent, the previous
     /// file, or the complete export. An existing `path` is refused unless `overwrite`.
     @discardableResult
-    public static func write(
+    package static func write(
         _ replica: Replica, to path: String, step: Int, modelFingerprint: String, config: String, overwrite: Bool = false
     ) throws -> Summary {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
@@ -75,7 +75,7 @@ public enum WeightExport {
     /// Loads `checkpoint` as `vqvae2 evaluate` does (see `CheckpointedReplica.load`) and writes its weights to
     /// `output` on rank 0; every rank loads, so the command behaves the same under mpirun.
     @discardableResult
-    public static func export(
+    package static func export(
         checkpoint: String, configPath: String?, overrides: [String], coordinator: Coordinator, output: String,
         overwrite: Bool
     ) throws -> (summary: Summary?, source: CheckpointedReplica) {

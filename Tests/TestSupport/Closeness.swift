@@ -1,7 +1,7 @@
 import XCTest
 
 /// Norm-relative comparison used against golden values: |ours - ref| <= relative * max|ref| + absolute, per element.
-public func assertClose(
+package func assertClose(
     _ ours: [Float], _ reference: [Float], relative: Float = 1e-5, absolute: Float = 1e-6,
     _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
 ) {

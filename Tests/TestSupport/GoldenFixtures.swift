@@ -5,8 +5,8 @@ import Numerics
 ///
 /// A fixture file is JSON: {"tensor name": {"shape": [...], "data": [...]}, ...}; shapes are in our layout
 /// (NHWC activations, [out, kh, kw, in] convolution weights), the script permutes PyTorch's tensors.
-public struct GoldenFixture {
-    public let path: String
+package struct GoldenFixture {
+    package let path: String
     private let tensors: [String: Entry]
 
     struct Entry: Decodable {
@@ -15,7 +15,7 @@ public struct GoldenFixture {
     }
 
     /// Loads `Tests/Golden/fixtures/<name>.json`.
-    public init(_ name: String) throws {
+    package init(_ name: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         path = root.appendingPathComponent("Golden/fixtures/\(name).json").path
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -23,7 +23,7 @@ public struct GoldenFixture {
     }
 
     /// The tensor named `name`; a missing one is a clear test failure, not a crash.
-    public func tensor(_ name: String) throws -> Tensor {
+    package func tensor(_ name: String) throws -> Tensor {
         guard let entry = tensors[name] else {
             throw FixtureError(message: "\(path): no tensor '\(name)' (have \(tensors.keys.sorted()))")
         }
@@ -31,12 +31,12 @@ public struct GoldenFixture {
     }
 
     /// The values of `name` as a flat array.
-    public func values(_ name: String) throws -> [Float] { try tensor(name).array }
+    package func values(_ name: String) throws -> [Float] { try tensor(name).array }
 
-    public var names: [String] { tensors.keys.sorted() }
+    package var names: [String] { tensors.keys.sorted() }
 }
 
-public struct FixtureError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+package struct FixtureError: Error, CustomStringConvertible {
+    package let message: String
+    package var description: String { message }
 }

@@ -7,13 +7,13 @@ import XCTest
 /// outputs. Each y_i carries a rounding error of a few ulps of its magnitude, so the difference quotient carries
 /// about ulp * sum|w_i y_i| / h of noise; the truncation error of the central difference is O(h^2). The check
 /// allows `roundingFactor` times the first plus a relative `truncation` share of the gradient.
-public struct GradientCheck {
-    public var step: Float
-    public var roundingFactor: Double
-    public var truncation: Double
-    public var samples: Int
+package struct GradientCheck {
+    package var step: Float
+    package var roundingFactor: Double
+    package var truncation: Double
+    package var samples: Int
 
-    public init(step: Float = 1e-2, roundingFactor: Double = 64, truncation: Double = 2e-3, samples: Int = 48) {
+    package init(step: Float = 1e-2, roundingFactor: Double = 64, truncation: Double = 2e-3, samples: Int = 48) {
         self.step = step
         self.roundingFactor = roundingFactor
         self.truncation = truncation
@@ -21,13 +21,13 @@ public struct GradientCheck {
     }
 
     /// Fixed pseudo-random weights for the projection loss.
-    public static func lossWeights(count: Int, seed: UInt64 = 7) -> [Float] {
+    package static func lossWeights(count: Int, seed: UInt64 = 7) -> [Float] {
         let random = CounterRandom(seed: seed, keys: [0xF00D])
         return (0..<count).map { 2 * random.uniform(UInt64($0)) - 1 }
     }
 
     /// L = sum w_i y_i in Double, and sum |w_i y_i| (the scale of its rounding error).
-    public static func projection(_ output: Tensor, _ weights: [Float]) -> (value: Double, magnitude: Double) {
+    package static func projection(_ output: Tensor, _ weights: [Float]) -> (value: Double, magnitude: Double) {
         precondition(weights.count == output.count)
         var value = 0.0
         var magnitude = 0.0
@@ -41,7 +41,7 @@ public struct GradientCheck {
 
     /// Perturbs `count` values at `target` one at a time (a deterministic sample of indices, or all when few),
     /// re-evaluating `loss`, and compares the quotient with `analytic` (the gradient backward produced).
-    public func check(
+    package func check(
         _ name: String, target: UnsafeMutablePointer<Float>, count: Int, analytic: [Float],
         loss: () -> (value: Double, magnitude: Double), file: StaticString = #filePath, line: UInt = #line
     ) {

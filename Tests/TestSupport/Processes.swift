@@ -1,29 +1,29 @@
 import Foundation
 
 /// The result of a program run by a test.
-public struct ProcessResult {
-    public let status: Int32
-    public let output: String
-    public let seconds: Double
-    public let timedOut: Bool
+package struct ProcessResult {
+    package let status: Int32
+    package let output: String
+    package let seconds: Double
+    package let timedOut: Bool
 }
 
 /// Paths and process launching for tests that run the built programs, often under mpirun.
-public enum TestEnvironment {
+package enum TestEnvironment {
     /// The package root (the folder holding Package.swift).
-    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    package static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The folder of the built products: the test bundle sits beside the executables.
-    public static var productsDirectory: URL {
+    package static var productsDirectory: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     }
 
     /// A built executable of this package, for example "vqvae2" or "mpi-checks".
-    public static func product(_ name: String) -> String { productsDirectory.appendingPathComponent(name).path }
+    package static func product(_ name: String) -> String { productsDirectory.appendingPathComponent(name).path }
 
     /// A fresh empty directory under the system's temporary folder.
-    public static func temporaryDirectory(_ label: String) throws -> URL {
+    package static func temporaryDirectory(_ label: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("vqvae2-tests-\(label)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -31,7 +31,7 @@ public enum TestEnvironment {
     }
 
     /// Runs `arguments` (program first), merging stdout and stderr, killing it after `timeout` seconds.
-    public static func run(
+    package static func run(
         _ arguments: [String], environment: [String: String] = [:], timeout: Double = 300
     ) throws -> ProcessResult {
         let process = Process()
@@ -68,7 +68,7 @@ public enum TestEnvironment {
 
     /// Runs a program on `ranks` MPI ranks through the project's launcher (one mpirun job at a time: XCTest runs
     /// tests serially).
-    public static func mpirun(
+    package static func mpirun(
         ranks: Int, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 300
     ) throws -> ProcessResult {
         try run(

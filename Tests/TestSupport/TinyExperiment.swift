@@ -3,9 +3,9 @@ import Foundation
 /// The tiny experiment the end-to-end tests run: demo images of 16 pixels, a VQ-VAE of 16 channels with 32 codes
 /// of 8 dimensions, and priors of two gated layers (the top one with attention after every layer). Keys it omits take
 /// the paper's defaults where those are cheap at this size (two residual blocks, beta, EMA settings, dropout 0.1).
-public enum TinyExperiment {
+package enum TinyExperiment {
     /// The model sections of the config.
-    public static let modelSections = """
+    package static let modelSections = """
         model:
           image_size: 16
           channels: 16
@@ -32,7 +32,7 @@ public enum TinyExperiment {
 
     /// Draws and converts the demo images into `directory`/data: `classes` classes of `perClass` training images
     /// (and `perClass / 4` held-out ones), at 16 pixels.
-    public static func prepareData(in directory: URL, classes: Int = 4, perClass: Int = 8, shards: Int = 2) throws
+    package static func prepareData(in directory: URL, classes: Int = 4, perClass: Int = 8, shards: Int = 2) throws
         -> ProcessResult
     {
         try TestEnvironment.run([
@@ -44,7 +44,7 @@ public enum TinyExperiment {
 
     /// Writes a complete config for the data, runs, codes and checkpoints under `directory` and returns its path.
     /// Periodic checkpoints, evaluations and pictures are off; a run saves, evaluates and draws at its end.
-    public static func writeConfig(
+    package static func writeConfig(
         in directory: URL, globalBatch: Int = 8, steps: Int = 5, checkEvery: Int = 2, extra: String = ""
     ) throws -> String {
         let path = directory.appendingPathComponent("tiny-\(UUID().uuidString.prefix(6)).yaml").path
