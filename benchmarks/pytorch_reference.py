@@ -2,7 +2,7 @@
 """PyTorch reference of vqvae2's training steps, for the speed ratios of issue 9 (docs/PERFORMANCE.md).
 
 The same networks as Sources/Model, layer for layer:
-- VQ-VAE-2 of BRIEF.md section 1 (C=128, residual 32, K=512, D=64): EMA quantisers with Laplace smoothing,
+- VQ-VAE-2 of docs/MODEL.md (C=128, residual 32, K=512, D=64): EMA quantisers with Laplace smoothing,
   dead-code restarts from the batch's encoder outputs, MSE + 0.25 commitment, straight-through estimator.
 - Gated PixelCNN priors (GatedPixelCNN.swift, GatedPixelCNNLayer.swift, TopPrior.swift, BottomPrior.swift,
   ConditioningStack.swift) at PriorConfig.small: 10 gated layers of 128, first kernel 7 (mask A) then 3 (mask B),
@@ -11,7 +11,8 @@ The same networks as Sources/Model, layer for layer:
   blocks, nearest x2) projected into both gates, dropout 0.1, a 1x1 output stack (ReLU before each layer).
 Training steps are forward, backward and Adam (lr 3e-4).
 
-Usage (BRIEF.md section 7 environment; run.sh sets it):
+Usage (in the reference environment of docs/PERFORMANCE.md, which run.sh sets: OPENBLAS_NUM_THREADS=1,
+MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 1 GiB, Debian's /usr/bin/python3 with python3-torch):
   /usr/bin/python3 benchmarks/pytorch_reference.py                  # every case, each in a fresh process
   /usr/bin/python3 benchmarks/pytorch_reference.py --case top --size 64 --batch 32 --threads 1
   /usr/bin/python3 benchmarks/pytorch_reference.py --case ddp --world 2  # DistributedDataParallel, gloo, CPU

@@ -8,8 +8,10 @@
 #   SKIP_256=1 benchmarks/run.sh      # without the 256x256 rows
 #   SKIP_SINGLE=1 benchmarks/run.sh   # only the 2-rank / DDP table
 #
-# Environment of BRIEF.md section 7: one OpenBLAS thread, glibc told not to trim or mmap large buffers (without
-# it PyTorch runs 10-40% slow), PyTorch with one thread per process, Debian's /usr/bin/python3 (python3-torch).
+# The reference environment of docs/PERFORMANCE.md: one OpenBLAS thread (its busy-waiting threads would compete
+# with the framework's), glibc told not to trim or mmap large buffers (otherwise it returns them to the kernel every
+# step and faults them back in, and PyTorch runs 10-40% slower), PyTorch with one thread per process so that both
+# sides are compared per core, and Debian's /usr/bin/python3, the interpreter python3-torch (PyTorch 1.13) belongs to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
