@@ -1,3 +1,4 @@
+import Coordination
 import Foundation
 
 /// What lies under a checkpoint root: committed checkpoints, and the directories that are not (interrupted saves).
@@ -54,4 +55,15 @@ package enum CheckpointCatalog {
     /// The newest directory with a valid manifest (shards are checked when it is loaded), or nil when there is none.
     /// Temporaries and directories without a manifest are never candidates.
     package static func latestCommitted(in root: String) throws -> String? { try committed(in: root).last?.path }
+}
+
+extension CheckpointCatalog {
+    /// The newest committed checkpoint under `root` as rank 0 finds it, on every rank (nil: there is none); a
+    /// collective, so that every rank resumes from the same one, and a failure to look fails every rank.
+    package static func latestCommitted(in root: String, coordinator: Coordinator) throws -> String? {
+        let found = try coordinator.agree("finding the newest checkpoint in \(root)") { () -> String in
+            coordinator.isRoot ? try latestCommitted(in: root) ?? "" : ""
+        }
+        return found[0].isEmpty ? nil : found[0]
+    }
 }

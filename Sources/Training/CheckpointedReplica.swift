@@ -25,9 +25,10 @@ package struct CheckpointedReplica {
                 throw TrainingSetupError("--checkpoint auto needs --config (its checkpoints.directory says where to look)")
             }
             let root = try ExperimentConfig.load(path: configPath, overrides: overrides).checkpoints.directory
-            let newest = coordinator.isRoot ? try CheckpointCatalog.latestCommitted(in: root) ?? "" : ""
-            path = try coordinator.rootsChoice(newest)
-            guard !path.isEmpty else { throw TrainingSetupError("\(root): no committed checkpoint to load") }
+            guard let newest = try CheckpointCatalog.latestCommitted(in: root, coordinator: coordinator) else {
+                throw TrainingSetupError("\(root): no committed checkpoint to load")
+            }
+            path = newest
         }
         let stored = try Checkpoint(path: path)
         let config: ExperimentConfig

@@ -74,12 +74,12 @@ package final class TrainingRun {
     package func resume(_ request: String) throws -> String? {
         var path = request
         if request == "auto" {
-            let newest = coordinator.isRoot ? try CheckpointCatalog.latestCommitted(in: config.checkpoints.directory) ?? "" : ""
-            path = try coordinator.rootsChoice(newest)
-            if path.isEmpty {
+            guard let newest = try CheckpointCatalog.latestCommitted(in: config.checkpoints.directory, coordinator: coordinator)
+            else {
                 if coordinator.isRoot { out("train: no committed checkpoint in \(config.checkpoints.directory); starting fresh") }
                 return nil
             }
+            path = newest
         }
         let metadata = try Checkpoint(path: path).load(into: replica.checkpointTensors, modelFingerprint: fingerprint)
         position = replica.restore(metadata)
