@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Coordination
+import Foundation
 import MPI
 import Training
 
