@@ -11,10 +11,13 @@ package final class MicroBatchSum {
     deinit { carry.deallocate() }
 
     /// Runs `body`, which adds one micro-batch's contribution into `total[0..<count]`, so that the contribution is
-    /// summed from zero and then added to what `total` held before.
+    /// summed from zero and then added to what `total` held before. `totalIsZero` (the step's first micro-batch,
+    /// after the gradients were zeroed) skips the carry: there is nothing to add, and its buffer stays untouched
+    /// (so it never becomes resident) while every step has one micro-batch.
     package func add<Result>(
-        into total: UnsafeMutablePointer<Float>, count: Int, _ body: () throws -> Result
+        into total: UnsafeMutablePointer<Float>, count: Int, totalIsZero: Bool = false, _ body: () throws -> Result
     ) rethrows -> Result {
+        if totalIsZero { return try body() }
         if carry.count < count {
             carry.deallocate()
             carry = .allocate(capacity: count)

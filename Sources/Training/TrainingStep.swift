@@ -130,7 +130,10 @@ package final class TrainingStep {
         let dropout = DropoutContext(
             seed: replica.config.train.seed, step: replica.step, firstSample: micro.firstSample)
         if parts.contains(.topPrior) {
-            nats.top = priorGradientSums.top.add(into: replica.stores.topPrior.gradients, count: replica.stores.topPrior.count) {
+            nats.top = priorGradientSums.top.add(
+                into: replica.stores.topPrior.gradients, count: replica.stores.topPrior.count,
+                totalIsZero: micro.index == 0
+            ) {
                 let logits = replica.topPrior.forward(
                     codes: micro.topCodes, labels: micro.labels, batch: micro.size, dropout: dropout)
                 let nll = loss.top.forward(logits, targets: micro.topCodes)
@@ -142,7 +145,8 @@ package final class TrainingStep {
         }
         if parts.contains(.bottomPrior) {
             nats.bottom = priorGradientSums.bottom.add(
-                into: replica.stores.bottomPrior.gradients, count: replica.stores.bottomPrior.count
+                into: replica.stores.bottomPrior.gradients, count: replica.stores.bottomPrior.count,
+                totalIsZero: micro.index == 0
             ) {
                 let logits = replica.bottomPrior.forward(
                     codes: micro.bottomCodes, topCodes: micro.topCodes, labels: micro.labels, batch: micro.size,
