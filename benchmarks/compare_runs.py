@@ -5,14 +5,14 @@
 
 For every row of run.sh's two tables it prints our images/s over the runs of each build (median and min-max), the
 after/before ratio of the medians, and whether the after median is at least 0.97 of the before median or inside the
-before runs' own range; and the same for ours/PyTorch, which cancels much of a shared machine's load.
+before runs' own range; and the same for ours/PyTorch, which cancels much of a shared machine's load; then our peak memory per row.
 """
 import argparse
 import statistics
 
 
 def rows(path):
-    """{row name: (ours images/s, PyTorch images/s or None)} from one run.sh output."""
+    """{row name: (ours images/s, PyTorch images/s or None, ours peak MiB)} from one run.sh output."""
     found = {}
     table = 0
     for line in open(path):
@@ -23,9 +23,9 @@ def rows(path):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if table == 1:
-            found[cells[0]] = (float(cells[1]), float(cells[2]))
+            found[cells[0]] = (float(cells[1]), float(cells[2]), float(cells[8]))
         elif table == 2:
-            found["2 ranks: " + cells[0]] = (float(cells[2]), float(cells[6]) if cells[6] else None)
+            found["2 ranks: " + cells[0]] = (float(cells[2]), float(cells[6]) if cells[6] else None, float(cells[9]))
     return found
 
 
@@ -58,6 +58,13 @@ def main():
         else:
             cells += ["", ""]
         print("| " + " | ".join(cells) + " |")
+    print()
+    print("| row | before peak MiB (min-max) | after peak MiB (min-max) |")
+    print("|---|---:|---:|")
+    for name in names:
+        b = summary([r[name][2] for r in before])
+        a = summary([r[name][2] for r in after])
+        print(f"| {name} | {b[0]:.0f} ({b[1]:.0f}-{b[2]:.0f}) | {a[0]:.0f} ({a[1]:.0f}-{a[2]:.0f}) |")
 
 
 if __name__ == "__main__":
