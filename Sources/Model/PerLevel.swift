@@ -31,10 +31,6 @@ package struct PerLevel<Value> {
             if level == .top { top = newValue } else { bottom = newValue }
         }
     }
-
-    package func map<T>(_ transform: (Value) throws -> T) rethrows -> PerLevel<T> {
-        PerLevel<T>(top: try transform(top), bottom: try transform(bottom))
-    }
 }
 
 extension PerLevel: Equatable where Value: Equatable {}
