@@ -67,6 +67,11 @@ package final class ConfigReader {
             try value(key, fallback, "a number", { Float($0).flatMap { $0.isFinite ? $0 : nil } }, check)
         }
 
+        /// A number kept in Double (a value whose 1 - x must not lose digits to fp32, such as Adam's betas).
+        package func double(_ key: String, default fallback: Double, check: (Double) -> String? = { _ in nil }) throws -> Double {
+            try value(key, fallback, "a number", { Double($0).flatMap { $0.isFinite ? $0 : nil } }, check)
+        }
+
         package func bool(_ key: String, default fallback: Bool) throws -> Bool {
             try value(key, fallback, "true or false", { ["true": true, "false": false][$0] }, { _ in nil })
         }
@@ -88,5 +93,6 @@ package enum Check {
     package static func nonNegative(_ value: Int) -> String? { value >= 0 ? nil : "must not be negative" }
     package static func positive(_ value: Float) -> String? { value > 0 ? nil : "must be positive" }
     package static func fraction(_ value: Float) -> String? { value >= 0 && value < 1 ? nil : "must be in [0, 1)" }
+    package static func fraction(_ value: Double) -> String? { value >= 0 && value < 1 ? nil : "must be in [0, 1)" }
     package static func multiple(of n: Int) -> (Int) -> String? { { $0 > 0 && $0 % n == 0 ? nil : "must be a positive multiple of \(n)" } }
 }

@@ -28,6 +28,16 @@ package final class Batch: @unchecked Sendable {
         self.firstSample = firstSample
         indices = (0..<Int32(labels.count)).map { $0 }
     }
+
+    /// A batch of images made in memory rather than read (a test's fixed batch): `images` [b, S, S, 3] are
+    /// samples firstSample ..< firstSample + b of a global batch.
+    package init(images: Tensor, labels: [Int32], firstSample: Int) {
+        precondition(images.shape.count == 4 && images.n == labels.count, "\(labels.count) labels for images \(images.shape)")
+        self.images.copy(from: images)
+        self.labels = labels
+        self.firstSample = firstSample
+        indices = (0..<Int32(labels.count)).map { $0 }
+    }
 }
 
 /// Reads batches on one background thread, ahead of the training thread, into a small pool of reused buffers.

@@ -9,8 +9,11 @@ import Darwin
 /// The moments are flat buffers in the parameter store's layout, so a checkpoint saves them by offset and a
 /// sharded checkpoint can split them at any parameter boundary.
 package final class Adam {
-    package var beta1: Float
-    package var beta2: Float
+    /// The moments' decay rates, kept in Double as PyTorch keeps them: 1 - beta and beta^t are formed in Double
+    /// and rounded once, so 1 - 0.999 is 0.001 rather than fp32's 0.00099998713 (which shifted every second
+    /// moment by 1.3e-5 against PyTorch's; the whole-model golden test showed it).
+    package var beta1: Double
+    package var beta2: Double
     package var epsilon: Float
     package var weightDecay: Float
     /// Steps taken so far; bias correction uses it, and a checkpoint must restore it.
@@ -19,7 +22,7 @@ package final class Adam {
     package let m: UnsafeMutableBufferPointer<Float>
     package let v: UnsafeMutableBufferPointer<Float>
 
-    package init(count: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    package init(count: Int, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -38,9 +41,10 @@ package final class Adam {
     /// Applies one update with learning rate `lr` to `count` values from their gradients.
     package func update(values: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, lr: Float) {
         step += 1
-        let b1 = beta1, b2 = beta2, eps = epsilon, decay = weightDecay
-        let correction1 = 1 - Float(Double(b1).power(step))
-        let correction2 = 1 - Float(Double(b2).power(step))
+        let b1 = Float(beta1), b2 = Float(beta2), take1 = Float(1 - beta1), take2 = Float(1 - beta2)
+        let eps = epsilon, decay = weightDecay
+        let correction1 = Float(1 - beta1.power(step))
+        let correction2 = Float(1 - beta2.power(step))
         let stepSize = lr / correction1
         let inverseRootCorrection2 = 1 / correction2.squareRoot()
         let m = m.baseAddress!, v = v.baseAddress!, count = self.m.count
@@ -51,8 +55,8 @@ package final class Adam {
         var i = 0
         while i < vectorEnd {
             let g = VectorMath.load(gradients + i)
-            let mi = b1 * VectorMath.load(m + i) + (1 - b1) * g
-            let vi = b2 * VectorMath.load(v + i) + (1 - b2) * g * g
+            let mi = b1 * VectorMath.load(m + i) + take1 * g
+            let vi = b2 * VectorMath.load(v + i) + take2 * g * g
             VectorMath.store(mi, m + i)
             VectorMath.store(vi, v + i)
             var x = VectorMath.load(values + i)
@@ -62,8 +66,8 @@ package final class Adam {
         }
         for i in vectorEnd..<count {
             let g = gradients[i]
-            let mi = b1 * m[i] + (1 - b1) * g
-            let vi = b2 * v[i] + (1 - b2) * g * g
+            let mi = b1 * m[i] + take1 * g
+            let vi = b2 * v[i] + take2 * g * g
             m[i] = mi
             v[i] = vi
             var x = values[i]

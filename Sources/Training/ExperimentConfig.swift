@@ -63,8 +63,8 @@ package struct ExperimentConfig: Sendable, Equatable {
         package var weightDecay: Float = 0
         /// Global-norm clipping of each model's gradients; 0 turns it off.
         package var clipGradientNorm: Float = 0
-        package var adamBeta1: Float = 0.9
-        package var adamBeta2: Float = 0.999
+        package var adamBeta1 = 0.9
+        package var adamBeta2 = 0.999
         package var adamEpsilon: Float = 1e-8
     }
 
@@ -200,8 +200,8 @@ package struct ExperimentConfig: Sendable, Equatable {
         c.train.clipGradientNorm = try t.float("clip_grad_norm", default: c.train.clipGradientNorm) {
             $0 >= 0 ? nil : "must not be negative (0 is off)"
         }
-        c.train.adamBeta1 = try t.float("adam_beta1", default: c.train.adamBeta1, check: Check.fraction)
-        c.train.adamBeta2 = try t.float("adam_beta2", default: c.train.adamBeta2, check: Check.fraction)
+        c.train.adamBeta1 = try t.double("adam_beta1", default: c.train.adamBeta1, check: Check.fraction)
+        c.train.adamBeta2 = try t.double("adam_beta2", default: c.train.adamBeta2, check: Check.fraction)
         c.train.adamEpsilon = try t.float("adam_epsilon", default: c.train.adamEpsilon, check: Check.positive)
 
         let i = reader.section("intervals")
