@@ -60,7 +60,8 @@ let package = Package(
         .executableTarget(
             name: "vqvae2",
             dependencies: [
-                "MPI", "Coordination", "HDF5", "ImageCodecs", "Numerics", "Storage", "DataPipeline", "Training",
+                "MPI", "Coordination", "Checkpoints", "HDF5", "ImageCodecs", "Numerics", "Storage", "DataPipeline",
+                "Evaluation", "Training",
                 "Configuration", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

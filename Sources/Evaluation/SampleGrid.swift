@@ -5,15 +5,16 @@ import Numerics
 /// Class-conditional samples: codes drawn from the priors with `PriorSampler`, decoded by the VQ-VAE, and laid
 /// out one row per class, `perClass` columns, each row labelled with its class on the left.
 ///
-/// Sample j of class c has the global index c * `classStride` + j, which keys its random streams: it is the same
-/// whichever other classes are drawn, however many per class, and in whatever batches (up to the BLAS rounding
-/// `PriorSampler` describes). Dropout is off in sampling.
+/// Sample j of class c has the global index c * `classStride` + j, which keys its random streams. The grid's
+/// samples go through the priors in `chunks` of exactly `batch` samples, in grid order (the last chunk padded),
+/// so every matrix product has the same shape however the chunks are shared out: ranks that share them draw
+/// bit for bit what one process drawing them all does. Dropout is off in sampling.
 package struct SampleGrid: Sendable {
     package var classes: [Int32]
     package var perClass: Int
     package var temperature: Float
     package var seed: UInt64
-    /// At most this many samples go through the priors or the decoder together (memory against speed).
+    /// Samples that go through the priors or the decoder together (memory against speed).
     package var batch: Int
 
     /// Distance between the global indices of two consecutive classes' first samples.
@@ -39,27 +40,69 @@ package struct SampleGrid: Sendable {
         package var images: Tensor
     }
 
-    /// Draws every sample and decodes it with `vqvae` (whose codebooks the priors were trained on).
-    package func draw(vqvae: VQVAE, top: TopPrior, bottom: BottomPrior) -> Samples {
-        var topCodes: [Int32] = [], bottomCodes: [Int32] = [], labels: [Int32] = []
-        for label in classes {
+    /// `batch` samples that go through the priors together: their labels and global indices. The last chunk of
+    /// a grid repeats its last sample up to `batch`; those copies' codes are dropped.
+    package struct Chunk: Sendable, Equatable {
+        package var labels: [Int32]
+        package var indices: [Int]
+        /// How many of the chunk's samples belong to the grid (the rest are padding).
+        package var count: Int
+    }
+
+    /// Samples in the grid.
+    package var count: Int { classes.count * perClass }
+
+    /// The grid's samples in grid order, `batch` to a chunk.
+    package var chunks: [Chunk] {
+        let all = classes.flatMap { label in (0..<perClass).map { (label, Int(label) * SampleGrid.classStride + $0) } }
+        return stride(from: 0, to: all.count, by: batch).map { start in
+            let part = all[start..<min(start + batch, all.count)]
+            let padded = Array(part) + Array(repeating: part.last!, count: batch - part.count)
+            return Chunk(labels: padded.map(\.0), indices: padded.map(\.1), count: part.count)
+        }
+    }
+
+    /// Draws one chunk's codes (its grid samples' only); `step` as `PriorSampler.sample` calls it.
+    package func sample(
+        _ chunk: Chunk, top: TopPrior, bottom: BottomPrior, step: PriorSampler.PositionStep = { _, _ in }
+    ) throws -> (top: [Int32], bottom: [Int32]) {
+        for label in chunk.labels {
             precondition(
                 label >= 0 && Int(label) < top.config.classes, "class \(label) outside 0..<\(top.config.classes)")
-            var start = 0
-            while start < perClass {
-                let count = min(batch, perClass - start)
-                let codes = PriorSampler.sample(
-                    top: top, bottom: bottom, labels: [Int32](repeating: label, count: count),
-                    temperature: temperature, seed: seed, firstSample: Int(label) * SampleGrid.classStride + start)
-                topCodes += codes.top
-                bottomCodes += codes.bottom
-                labels += [Int32](repeating: label, count: count)
-                start += count
-            }
         }
-        // Decoded `batch` at a time too: the decoder's activations at full resolution are the largest buffers.
+        let codes = try PriorSampler.sample(
+            top: top, bottom: bottom, labels: chunk.labels, temperature: temperature, seed: seed,
+            samples: chunk.indices, step: step)
+        let topArea = top.height * top.width, bottomArea = bottom.height * bottom.width
+        return (Array(codes.top.prefix(chunk.count * topArea)), Array(codes.bottom.prefix(chunk.count * bottomArea)))
+    }
+
+    /// Draws every chunk in order, on one process, and decodes the samples with `vqvae` (whose codebooks the
+    /// priors were trained on).
+    package func draw(
+        vqvae: VQVAE, top: TopPrior, bottom: BottomPrior, step: PriorSampler.PositionStep = { _, _ in }
+    ) throws -> Samples {
+        var topCodes: [Int32] = [], bottomCodes: [Int32] = []
+        let chunks = self.chunks
+        let positions = top.height * top.width + bottom.height * bottom.width
+        for (i, chunk) in chunks.enumerated() {
+            let codes = try sample(chunk, top: top, bottom: bottom) { done, _ in
+                try step(i * positions + done, chunks.count * positions)
+            }
+            topCodes += codes.top
+            bottomCodes += codes.bottom
+        }
+        return decode(top: topCodes, bottom: bottomCodes, vqvae: vqvae)
+    }
+
+    /// The samples of the grid's codes (grid order), decoded `batch` at a time: the decoder's activations at
+    /// full resolution are the largest buffers.
+    package func decode(top topCodes: [Int32], bottom bottomCodes: [Int32], vqvae: VQVAE) -> Samples {
+        let labels = classes.flatMap { [Int32](repeating: $0, count: perClass) }
         let side = vqvae.config.imageSize, channels = vqvae.config.imageChannels
         let topArea = side * side / 64, bottomArea = side * side / 16, perImage = side * side * channels
+        precondition(topCodes.count == labels.count * topArea && bottomCodes.count == labels.count * bottomArea,
+                     "\(topCodes.count) top and \(bottomCodes.count) bottom codes for \(labels.count) samples")
         let images = Tensor(shape: [labels.count, side, side, channels])
         var start = 0
         while start < labels.count {
@@ -96,13 +139,8 @@ package struct SampleGrid: Sendable {
         return canvas.image
     }
 
-    /// Draws, decodes and writes the grid as a PNG at `path`; returns the samples.
-    @discardableResult
-    package func write(
-        vqvae: VQVAE, top: TopPrior, bottom: BottomPrior, classNames: [String] = [], scale: Int = 1, to path: String
-    ) throws -> Samples {
-        let samples = draw(vqvae: vqvae, top: top, bottom: bottom)
+    /// Writes `samples` (this grid's) as a PNG at `path`.
+    package func write(_ samples: Samples, classNames: [String] = [], scale: Int = 1, to path: String) throws {
         try ImageCodecs.writePNG(image(of: samples.images, classNames: classNames, scale: scale), to: path)
-        return samples
     }
 }

@@ -9,22 +9,17 @@ import Numerics
 /// (non-strict) and still see no code at or after p.
 ///
 /// `forward` accepts any number of rows up to the map height: the network is causal in rows, so the logits of
-/// the first r rows computed on an r-row map equal those of the full map. Sampling relies on that, and without
-/// attention samples by rows instead (`prepareRow`, then `forwardRow` per position; see PriorSampler).
+/// the first r rows computed on an r-row map equal those of the full map. Sampling does not run `forward`: it
+/// computes each layer's output once per position (IncrementalSampler), from these same layers.
 final class GatedPixelCNN {
     let config: PriorConfig
     let width: Int
-    private let embedding: CodeEmbedding
-    private let layers: [GatedPixelCNNLayer]
+    let embedding: CodeEmbedding
+    let layers: [GatedPixelCNNLayer]
     /// The attention block after layer l, if any.
-    private let attention: [AttentionBlock?]
-    private let outputActivations: [Activation]
-    private let outputLayers: [Linear]
-    /// Sampling by rows: each layer's horizontal bias (`addHorizontalBias`) at the current row, and row slices to
-    /// compute them from.
-    private var rowBiases: [Tensor] = []
-    private let verticalPreRow = Tensor(shape: [0])
-    private let conditioningRow = Tensor(shape: [0])
+    let attention: [AttentionBlock?]
+    let outputActivations: [Activation]
+    let outputLayers: [Linear]
     /// The gradient of the conditioning features of the last backward (bottom prior only).
     let conditioningGradient = Tensor(shape: [0])
     private var hasConditioning = false
@@ -46,7 +41,6 @@ final class GatedPixelCNN {
                 ? AttentionBlock(store, name: name + ".attention\(l)", channels: c, heads: config.heads) : nil)
         }
         self.layers = layers
-        rowBiases = layers.map { _ in Tensor(shape: [0]) }
         self.attention = attention
         outputActivations = (0..<config.outputLayers).map { _ in Activation(.relu) }
         outputLayers = (0..<config.outputLayers).map { i in
@@ -83,46 +77,6 @@ final class GatedPixelCNN {
         if let conditioning {
             precondition(conditioning.shape.dropLast() == [batch, rows, width],
                          "conditioning \(conditioning.shape) for codes [\(batch), \(rows), \(width)]")
-        }
-    }
-
-    /// Whether any layer attends: sampling by rows would then need every earlier position's horizontal features.
-    var hasAttention: Bool { attention.contains { $0 != nil } }
-
-    /// Sampling by rows, once per row r: runs the vertical stacks on codes [N, r+1, W] (row r's codes are not
-    /// read: vertical features at row r see rows above only) and keeps every layer's horizontal bias at row r.
-    /// `conditioning` covers the same rows.
-    func prepareRow(codes: [Int32], labels: [Int32], batch: Int, rows: Int, conditioning: Tensor?) {
-        checkInputs(labels: labels, batch: batch, rows: rows, conditioning: conditioning)
-        var v = embedding.forward(codes, shape: [batch, rows, width])
-        if let conditioning { copyRow(rows - 1, of: conditioning, into: conditioningRow) }
-        for (layer, bias) in zip(layers, rowBiases) {
-            let vertical = layer.forwardVertical(v, labels: labels, conditioning: conditioning)
-            copyRow(rows - 1, of: vertical.pre, into: verticalPreRow)
-            bias.resize(verticalPreRow.shape)
-            bias.zero()
-            layer.addHorizontalBias(
-                verticalPre: verticalPreRow, labels: labels, conditioning: conditioning == nil ? nil : conditioningRow,
-                into: bias)
-            if let output = vertical.output { v = output }
-        }
-    }
-
-    /// Sampling by rows, once per position: logits [N, 1, W, K] of the row prepared last, from its codes
-    /// [N, 1, W] (codes at and after the column being drawn are not read). Evaluation mode.
-    func forwardRow(codes: [Int32], labels: [Int32], batch: Int) -> Tensor {
-        var h = embedding.forward(codes, shape: [batch, 1, width])
-        for (layer, bias) in zip(layers, rowBiases) { h = layer.forwardHorizontal(h, bias: bias) }
-        for (activation, linear) in zip(outputActivations, outputLayers) { h = linear.forward(activation.forward(h)) }
-        return h
-    }
-
-    /// out [N, 1, W, C] = x[:, row, :, :] for x [N, R, W, C].
-    private func copyRow(_ row: Int, of x: Tensor, into out: Tensor) {
-        let batch = x.n, rows = x.h, rowCount = x.w * x.c
-        out.resize([batch, 1, x.w, x.c])
-        for n in 0..<batch {
-            (out.data + n * rowCount).update(from: x.data + (n * rows + row) * rowCount, count: rowCount)
         }
     }
 
@@ -167,4 +121,10 @@ final class AttentionBlock {
     func forward(_ h: Tensor) -> Tensor { add.forward(h, attention.forward(h)) }
 
     func backward(_ dOutput: Tensor) -> Tensor { gradientSum.forward(dOutput, attention.backward(dOutput)) }
+
+    /// Sampling: h + attention(h) at the next position of `cache` for h [N, 1, 1, C] there.
+    func forwardStep(_ h: Tensor, cache: AttentionCache) -> Tensor { add.forward(h, attention.forwardStep(h, cache: cache)) }
+
+    /// Channels of the attended stream.
+    var channels: Int { attention.channels }
 }

@@ -22,8 +22,8 @@ import Numerics
 /// gradient arrives straight in the table's. Sampling by rows keeps the embedded input and CausalConv2D.
 final class GatedPixelCNNLayer {
     let isFirst: Bool
-    private let verticalConvolution: CausalConv2D
-    private let horizontalConvolution: CausalConv2D
+    let verticalConvolution: CausalConv2D
+    let horizontalConvolution: CausalConv2D
     /// The first layer's vertical and horizontal convolutions of the embedded codes.
     private let codeConvolutions: (vertical: EmbeddedConvolution, horizontal: EmbeddedConvolution)?
     private let link: AccumulatingProjection
@@ -122,11 +122,6 @@ final class GatedPixelCNNLayer {
         return (vertical.output, finishHorizontal(horizontalPre, residual: h, dropout: context))
     }
 
-    /// The vertical stack alone: v_pre and v' (nil for the last layer).
-    func forwardVertical(_ v: Tensor, labels: [Int32], conditioning: Tensor?) -> (pre: Tensor, output: Tensor?) {
-        finishVertical(verticalConvolution.forward(v), labels: labels, conditioning: conditioning)
-    }
-
     /// v_pre += class_v + cond_v in place, and v' (nil for the last layer).
     private func finishVertical(
         _ verticalPre: Tensor, labels: [Int32], conditioning: Tensor?
@@ -140,8 +135,8 @@ final class GatedPixelCNNLayer {
     }
 
     /// target += link(v_pre) + class_h + cond_h: every term of the horizontal pre-activation that does not
-    /// depend on the horizontal stream (sampling computes it once per row into a zeroed target).
-    func addHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into target: Tensor) {
+    /// depend on the horizontal stream.
+    private func addHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into target: Tensor) {
         link.forward(verticalPre, addingTo: target)
         ClassBias.add(store.value(horizontalClass), labels: labels, into: target)
         if let conditioning, let horizontalConditioning {
@@ -149,11 +144,30 @@ final class GatedPixelCNNLayer {
         }
     }
 
-    /// The horizontal stack alone, evaluation mode, given `addHorizontalBias`'s sum for the same positions.
-    func forwardHorizontal(_ h: Tensor, bias: Tensor) -> Tensor {
-        let horizontalPre = horizontalConvolution.forward(h)
-        ResidualAdd.accumulate(bias, into: horizontalPre)
-        return finishHorizontal(horizontalPre, residual: isFirst ? nil : h, dropout: nil)
+    // MARK: Sampling, a row and a position at a time
+
+    /// Sampling, once per row: finishes `verticalPre` (the vertical convolution's output row [N, 1, W, 2C]) in
+    /// place with the class and conditioning terms (`conditioningRow` [N, 1, W, Cc]), writes the row's
+    /// horizontal bias link(v_pre) + class_h + cond_h into `bias`, and returns the row's v' (nil for the last
+    /// layer), owned by the layer until its next row.
+    func finishRow(verticalPre: Tensor, labels: [Int32], conditioningRow: Tensor?, bias: Tensor) -> Tensor? {
+        let vertical = finishVertical(verticalPre, labels: labels, conditioning: conditioningRow)
+        bias.resize(verticalPre.shape)
+        bias.zero()
+        addHorizontalBias(verticalPre: vertical.pre, labels: labels, conditioning: conditioningRow, into: bias)
+        return vertical.output
+    }
+
+    /// Sampling, once per position: h' [N, 1, 1, C] from `horizontalPre` (the horizontal convolution's output
+    /// there, [N, 1, 1, 2C], completed in place with column `column` of the row's `bias`) and the layer's input
+    /// there (`residual`, ignored by the first layer). Evaluation mode; owned by the layer until its next call.
+    func finishPosition(horizontalPre: Tensor, bias: Tensor, column: Int, residual: Tensor) -> Tensor {
+        let batch = horizontalPre.n, width = bias.w, channels = horizontalPre.c
+        for n in 0..<batch {
+            let pre = horizontalPre.data + n * channels, b = bias.data + (n * width + column) * channels
+            for j in 0..<channels { pre[j] += b[j] }
+        }
+        return finishHorizontal(horizontalPre, residual: isFirst ? nil : residual, dropout: nil)
     }
 
     /// h + proj(dropout(gate(pre))), without the residual h (nil) in the first layer.

@@ -14,89 +14,53 @@ import Numerics
 /// should OpenBLAS pick other kernels for another batch size: a draw can then change only where its uniform
 /// lies within rounding of a step of the CDF).
 ///
-/// Cost: all samples of a batch advance together, and the bottom prior's conditioning stack runs once per batch.
-/// Without attention (the bottom prior; a top prior with `attentionEvery == 0`) sampling goes by rows: the
-/// vertical stacks see only rows above, so once per row r they run on rows 0...r and leave each layer's
-/// horizontal bias (link of the vertical pre-activation, class and conditioning terms) at row r; then each
-/// position runs only the horizontal stacks and the output stack on the one row r, about a hundredth of the
-/// multiply-adds of a full forward on the benchmark's 16x16 bottom map. With attention the horizontal stream of
-/// every earlier position is needed (no key/value cache is kept), so each position runs the whole network on
-/// rows 0...r (rows below cannot change row r's logits): about half the work of full-map forwards.
+/// Cost: IncrementalSampler computes every layer's output at each position once, all samples of a batch
+/// together, and the bottom prior's conditioning stack runs once per batch.
 ///
 /// Sampling runs forwards on the priors' layer-owned buffers: do not sample between a training forward and its
 /// backward.
 package enum PriorSampler {
-    /// Top codes [N, H, W], then bottom codes [N, 2H, 2W], for one class label per sample.
-    /// `firstSample` is the global index of the first sample (so a batch split over ranks draws what one rank
-    /// drawing them all would).
+    /// Called after every position of either map with the positions done and in all (both maps' together):
+    /// where a caller reports progress, and stops the sampling by throwing.
+    package typealias PositionStep = (_ done: Int, _ total: Int) throws -> Void
+
+    /// Top codes [N, H, W], then bottom codes [N, 2H, 2W], for one class label per sample. `samples` are the
+    /// samples' global indices, which key their random streams (default 0 ..< N), so that samples split over
+    /// batches or ranks draw what one batch drawing them all would.
     package static func sample(
-        top: TopPrior, bottom: BottomPrior, labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0
-    ) -> (top: [Int32], bottom: [Int32]) {
+        top: TopPrior, bottom: BottomPrior, labels: [Int32], temperature: Float, seed: UInt64, samples: [Int]? = nil,
+        step: PositionStep = { _, _ in }
+    ) throws -> (top: [Int32], bottom: [Int32]) {
         precondition(bottom.height == 2 * top.height && bottom.width == 2 * top.width,
                      "bottom map \(bottom.height)x\(bottom.width) is not twice the top map \(top.height)x\(top.width)")
-        let topCodes = top.sample(labels: labels, temperature: temperature, seed: seed, firstSample: firstSample)
-        let bottomCodes = bottom.sample(
-            topCodes: topCodes, labels: labels, temperature: temperature, seed: seed, firstSample: firstSample)
+        let topArea = top.height * top.width, total = topArea + bottom.height * bottom.width
+        let topCodes = try top.sample(
+            labels: labels, temperature: temperature, seed: seed, samples: samples,
+            step: { done, _ in try step(done, total) })
+        let bottomCodes = try bottom.sample(
+            topCodes: topCodes, labels: labels, temperature: temperature, seed: seed, samples: samples,
+            step: { done, _ in try step(topArea + done, total) })
         return (topCodes, bottomCodes)
     }
 
     /// Fills a code map [N, H, W] in raster order from `network`, given conditioning [N, H, W, Cc] or nil.
     static func sampleRaster(
         _ network: GatedPixelCNN, height: Int, labels: [Int32], conditioning: Tensor?, temperature: Float,
-        seed: UInt64, purpose: RandomPurpose, firstSample: Int
-    ) -> [Int32] {
+        seed: UInt64, purpose: RandomPurpose, samples: [Int]?, step: PositionStep,
+        observe: ((_ position: Int, _ logits: Tensor) -> Void)? = nil
+    ) throws -> [Int32] {
         precondition(temperature >= 0 && temperature.isFinite, "temperature \(temperature) must be finite and >= 0")
-        let batch = labels.count, width = network.width, k = network.config.codebookSize, area = height * width
-        let streams = (0..<batch).map { CounterRandom(seed: seed, purpose: purpose, keys: [UInt64(firstSample + $0)]) }
-        var codes = [Int32](repeating: 0, count: batch * area)
-        var prefix: [Int32] = []
-        var rowCodes: [Int32] = []
-        let conditioningRows = Tensor(shape: [0])
-        func gatherPrefix(rows: Int) {
-            prefix.removeAll(keepingCapacity: true)
-            for n in 0..<batch { prefix.append(contentsOf: codes[(n * area)..<(n * area + rows * width)]) }
+        precondition(samples == nil || samples?.count == labels.count, "\(samples?.count ?? 0) indices for \(labels.count) samples")
+        let k = network.config.codebookSize
+        let streams = (samples ?? Array(labels.indices)).map {
+            CounterRandom(seed: seed, purpose: purpose, keys: [UInt64($0)])
         }
-        func drawColumn(_ logits: Tensor, row r: Int, column c: Int, rowOffset: Int, rows: Int) {
-            for n in 0..<batch {
-                codes[n * area + r * width + c] = draw(
-                    logits.data + ((n * rows + rowOffset) * width + c) * k, count: k, temperature: temperature,
-                    uniform: streams[n].uniform(UInt64(r * width + c)))
-            }
-        }
-        for r in 0..<height {
-            let rows = r + 1
-            if let conditioning {
-                let perSample = conditioning.count / batch, kept = rows * width * conditioning.c
-                conditioningRows.resize([batch, rows, width, conditioning.c])
-                for n in 0..<batch {
-                    (conditioningRows.data + n * kept).update(from: conditioning.data + n * perSample, count: kept)
-                }
-            }
-            let rowConditioning = conditioning == nil ? nil : conditioningRows
-            if network.hasAttention {
-                for c in 0..<width {
-                    gatherPrefix(rows: rows)
-                    let logits = network.forward(
-                        codes: prefix, labels: labels, batch: batch, rows: rows, conditioning: rowConditioning,
-                        dropout: nil)
-                    drawColumn(logits, row: r, column: c, rowOffset: r, rows: rows)
-                }
-            } else {
-                gatherPrefix(rows: rows)
-                network.prepareRow(
-                    codes: prefix, labels: labels, batch: batch, rows: rows, conditioning: rowConditioning)
-                for c in 0..<width {
-                    rowCodes.removeAll(keepingCapacity: true)
-                    for n in 0..<batch {
-                        rowCodes.append(contentsOf: codes[(n * area + r * width)..<(n * area + rows * width)])
-                    }
-                    drawColumn(
-                        network.forwardRow(codes: rowCodes, labels: labels, batch: batch), row: r, column: c,
-                        rowOffset: 0, rows: 1)
-                }
-            }
-        }
-        return codes
+        return try IncrementalSampler(network).sample(
+            height: height, labels: labels, conditioning: conditioning,
+            draw: { n, p, logits in
+                draw(logits, count: k, temperature: temperature, uniform: streams[n].uniform(UInt64(p)))
+            },
+            step: step, observe: observe)
     }
 
     /// A code from softmax(logits / temperature) by inverting the CDF at `uniform`; temperature 0 takes the
@@ -121,21 +85,25 @@ package enum PriorSampler {
 
 extension TopPrior {
     /// Top code maps [N, H, W] for one class label per sample (see PriorSampler for determinism and cost).
-    package func sample(labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0) -> [Int32] {
-        PriorSampler.sampleRaster(
+    package func sample(
+        labels: [Int32], temperature: Float, seed: UInt64, samples: [Int]? = nil,
+        step: PriorSampler.PositionStep = { _, _ in }
+    ) throws -> [Int32] {
+        try PriorSampler.sampleRaster(
             network, height: height, labels: labels, conditioning: nil, temperature: temperature, seed: seed,
-            purpose: .topSampling, firstSample: firstSample)
+            purpose: .topSampling, samples: samples, step: step)
     }
 }
 
 extension BottomPrior {
     /// Bottom code maps [N, H, W] given top codes [N, H/2, W/2]; the conditioning stack runs once for the batch.
     package func sample(
-        topCodes: [Int32], labels: [Int32], temperature: Float, seed: UInt64, firstSample: Int = 0
-    ) -> [Int32] {
+        topCodes: [Int32], labels: [Int32], temperature: Float, seed: UInt64, samples: [Int]? = nil,
+        step: PriorSampler.PositionStep = { _, _ in }
+    ) throws -> [Int32] {
         let features = conditioningFeatures(topCodes: topCodes, batch: labels.count)
-        return PriorSampler.sampleRaster(
+        return try PriorSampler.sampleRaster(
             network, height: height, labels: labels, conditioning: features, temperature: temperature, seed: seed,
-            purpose: .bottomSampling, firstSample: firstSample)
+            purpose: .bottomSampling, samples: samples, step: step)
     }
 }

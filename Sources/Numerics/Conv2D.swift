@@ -18,7 +18,7 @@ package final class Conv2D {
     package let weight: Parameter
     package let bias: Parameter?
 
-    private let store: ParameterStore
+    let store: ParameterStore
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
     private let columns = Tensor(shape: [0])

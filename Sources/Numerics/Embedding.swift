@@ -86,6 +86,12 @@ package final class CodeEmbedding {
         return output
     }
 
+    /// The table's row of `code` (D values): one lookup without the layer's output buffer, for sampling.
+    package func row(_ code: Int32) -> UnsafePointer<Float> {
+        precondition(code >= 0 && Int(code) < numCodes, "code \(code) outside 0..<\(numCodes)")
+        return UnsafePointer(store.value(weight) + Int(code) * dimension)
+    }
+
     /// Adds dL/dy to the rows of the codes looked up; integer inputs have no gradient.
     package func backward(_ dOutput: Tensor) {
         precondition(dOutput.shape == output.shape, "gradient \(dOutput.shape) for output \(output.shape)")

@@ -13,3 +13,4 @@ extension ConfigError: CollectiveFailure {}
 extension TrainingSetupError: CollectiveFailure {}
 extension ShardError: CollectiveFailure {}
 extension CheckpointError: CollectiveFailure {}
+extension SamplingStopped: CollectiveFailure {}

@@ -79,18 +79,18 @@ package struct RunPictures {
         return path
     }
 
-    /// Draws `perClass` samples of each class and writes them to `path` (default `samples.png` here).
+    /// Draws `grid` with every rank (`sampling`, whose collectives every rank must enter) and writes it on rank
+    /// 0 to `path` (default `samples.png` here); returns the path on rank 0, nil on the others. A stopped
+    /// sampling (`SamplingStopped`) writes nothing.
     @discardableResult
     package func samples(
-        replica: Replica, classes: [Int32], perClass: Int, temperature: Float, seed: UInt64, classNames: [String],
-        to explicitPath: String? = nil
-    ) throws -> String {
+        replica: Replica, grid: SampleGrid, sampling: GridSampling, classNames: [String], to explicitPath: String? = nil
+    ) throws -> String? {
+        guard let samples = try sampling.draw(grid, replica: replica) else { return nil }
         let path = explicitPath ?? directory + "/samples.png"
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try SampleGrid(classes: classes, perClass: perClass, temperature: temperature, seed: seed).write(
-            vqvae: replica.vqvae, top: replica.topPrior, bottom: replica.bottomPrior, classNames: classNames,
-            scale: max(1, 128 / replica.config.model.imageSize), to: path)
+        try grid.write(samples, classNames: classNames, scale: max(1, 128 / replica.config.model.imageSize), to: path)
         return path
     }
 }

@@ -162,7 +162,13 @@ package final class TrainingRun {
                 try evaluate(log: log)
             }
             if config.intervals.picturesEvery > 0 && done % config.intervals.picturesEvery == 0 && done < t.steps {
-                try drawPictures(final: false)
+                do {
+                    try drawPictures(final: false)
+                } catch is SamplingStopped {
+                    if coordinator.isRoot { out("train: stop requested while sampling (\(signals?.signalName ?? "signal")); saving and exiting") }
+                    stoppedOnRequest = try saveCheckpoint()
+                    return last
+                }
             }
             if config.intervals.checkpointEvery > 0 && done % config.intervals.checkpointEvery == 0 && done < t.steps {
                 try saveCheckpoint()
@@ -180,8 +186,15 @@ package final class TrainingRun {
             }
         }
         try evaluate(log: log)
-        try drawPictures(final: true)
-        try saveCheckpoint()
+        // Saved before the final grid, which can be long: a stop while sampling then leaves the last step
+        // committed.
+        let saved = try saveCheckpoint()
+        do {
+            try drawPictures(final: true)
+        } catch is SamplingStopped {
+            if coordinator.isRoot { out("train: stop requested while sampling (\(signals?.signalName ?? "signal")); the checkpoint of the last step is committed") }
+            stoppedOnRequest = saved
+        }
         return last
     }
 
@@ -200,20 +213,31 @@ package final class TrainingRun {
         return report
     }
 
-    /// Rank 0 draws the reconstruction grid and the curves; at the end also the class-conditional samples.
+    /// Rank 0 draws the reconstruction grid and the curves; all ranks together draw the class-conditional
+    /// samples: a small grid (2 per class) at every `pictures_every`, the full one (6 per class) at the end.
+    /// Throws `SamplingStopped` on every rank when a stop signal arrives while sampling.
     private func drawPictures(final: Bool) throws {
-        guard coordinator.isRoot, let heldOut else { return }
-        if config.train.schedule != .priors {
-            let path = try pictures.reconstructions(of: try heldOut.firstImages(16), replica: replica, step: replica.step)
-            out("pictures: \(path)")
+        if coordinator.isRoot {
+            if let heldOut, config.train.schedule != .priors {
+                let path = try pictures.reconstructions(of: try heldOut.firstImages(16), replica: replica, step: replica.step)
+                out("pictures: \(path)")
+            }
+            out("pictures: \(try pictures.curves(metrics: config.runDirectory + "/metrics.jsonl"))")
         }
-        out("pictures: \(try pictures.curves(metrics: config.runDirectory + "/metrics.jsonl"))")
-        if final && config.train.schedule != .vqvae {
-            let classes = (0..<min(manifest.classes.count, 10)).map { Int32($0) }
-            let path = try pictures.samples(
-                replica: replica, classes: classes, perClass: 6, temperature: 1, seed: config.train.seed,
-                classNames: manifest.classes.map(\.name))
-            out("pictures: \(path)")
+        guard config.train.schedule != .vqvae else { return }
+        let classes = (0..<min(manifest.classes.count, 10)).map { Int32($0) }
+        let grid = SampleGrid(
+            classes: classes, perClass: final ? 6 : 2, temperature: 1, seed: config.train.seed,
+            batch: min(16, classes.count * (final ? 6 : 2)))
+        let progress = SamplingProgress(label: "pictures: sampling", output: out)
+        let sampling = GridSampling(
+            coordinator: coordinator, stopRequested: { [signals] in signals?.requested ?? false },
+            progress: coordinator.isRoot ? progress.update : nil)
+        let path = final ? nil : pictures.directory + String(format: "/samples-%08d.png", replica.step)
+        if let written = try pictures.samples(
+            replica: replica, grid: grid, sampling: sampling, classNames: manifest.classes.map(\.name), to: path)
+        {
+            out("pictures: \(written)")
         }
     }
 

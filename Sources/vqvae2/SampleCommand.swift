@@ -1,5 +1,7 @@
 import ArgumentParser
 import Coordination
+import Checkpoints
+import Evaluation
 import Foundation
 import MPI
 import Training
@@ -12,9 +14,15 @@ struct SampleCommand: ParsableCommand {
         discussion: """
             Ancestral sampling: top codes from p(z_top | class) in raster order, then bottom codes from \
             p(z_bottom | z_top, class), decoded by the VQ-VAE. One row per class. The same seed gives the same \
-            picture; sample j of class c depends only on (seed, c, j), not on the other classes asked for.
+            picture; sample j of class c depends only on (seed, c, j, --batch), not on the other classes asked \
+            for nor on the number of ranks.
+
+            Each layer's output is computed once per position (incremental sampling), --batch samples at a time. \
+            Under mpirun the ranks share the batches and rank 0 writes the grid. SIGTERM, SIGINT, SIGUSR1 or \
+            SIGUSR2 stops every rank within a position step, and nothing is written.
 
               vqvae2 sample --config configs/demo.yaml --classes 1,7,4 --per-class 8 --temperature 1.0
+              launch/mpirun.sh -np 2 vqvae2 sample --checkpoint runs/demo/checkpoints/step-00000300 --batch 8
             """)
 
     @OptionGroup var model: ModelOptions
@@ -31,14 +39,23 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed of the draws.")
     var seed: UInt64 = 0
 
+    @Option(help: "Samples that go through the priors together (memory and speed; the last batch is padded).")
+    var batch = 16
+
     @Option(help: "The PNG to write (default: <run.directory>/pictures/samples-seed<seed>.png).")
     var output: String?
 
+    func validate() throws {
+        guard batch > 0 else { throw ValidationError("--batch must be positive, got \(batch)") }
+        guard perClass > 0 else { throw ValidationError("--per-class must be positive, got \(perClass)") }
+    }
+
     func run() throws {
         let mpi = try MPIRuntime()
-        try reportingErrors(mpi.world) {
-            let loaded = try model.load(Coordinator(mpi.world))
-            guard mpi.world.isRoot else { return }
+        try reportingErrors(mpi.world, command: "vqvae2 sample") {
+            let signals = StopSignals()
+            let coordinator = Coordinator(mpi.world)
+            let loaded = try model.load(coordinator)
             let count = loaded.manifest.classes.count
             let chosen = try classes.map { text in
                 try text.split(separator: ",").map { part -> Int32 in
@@ -48,11 +65,24 @@ struct SampleCommand: ParsableCommand {
                     return c
                 }
             } ?? (0..<min(count, 10)).map { Int32($0) }
+            let grid = SampleGrid(
+                classes: chosen, perClass: perClass, temperature: temperature, seed: seed, batch: batch)
+            let progress = SamplingProgress(label: "sample")
+            let sampling = GridSampling(
+                coordinator: coordinator, stopRequested: { signals.requested },
+                progress: mpi.world.isRoot ? progress.update : nil)
             let pictures = RunPictures(runDirectory: loaded.config.runDirectory)
-            let path = try pictures.samples(
-                replica: loaded.replica, classes: chosen, perClass: perClass, temperature: temperature, seed: seed,
-                classNames: loaded.manifest.classes.map(\.name), to: output ?? pictures.directory + "/samples-seed\(seed).png")
-            print("sample: \(chosen.count) classes x \(perClass) from \(loaded.path), temperature \(temperature), seed \(seed) -> \(path)")
+            let start = Date()
+            let written = try pictures.samples(
+                replica: loaded.replica, grid: grid, sampling: sampling, classNames: loaded.manifest.classes.map(\.name),
+                to: output ?? pictures.directory + "/samples-seed\(seed).png")
+            if let written {
+                let seconds = Date().timeIntervalSince(start)
+                print(String(
+                    format: "sample: %d classes x %d from %@, temperature %g, seed %llu, %d rank(s): %.1f s, %.2f samples/s -> %@",
+                    chosen.count, perClass, loaded.path, temperature, seed, mpi.world.size, seconds,
+                    Double(grid.count) / seconds, written))
+            }
         }
     }
 }

@@ -96,6 +96,6 @@ final class BottomPriorTests: XCTestCase {
         XCTAssertLessThan(final, 0.05)
         XCTAssertLessThan(trained.natsPerPosition, 0.05)
         XCTAssertEqual(
-            prior.sample(topCodes: top, labels: labels, temperature: 0.05, seed: 4), codes)
+            try prior.sample(topCodes: top, labels: labels, temperature: 0.05, seed: 4), codes)
     }
 }

@@ -131,7 +131,7 @@ final class TopPriorTests: XCTestCase {
         XCTAssertLessThan(trained.natsPerPosition, 0.05)
         XCTAssertEqual(trained.sum, trained.natsPerPosition * Double(batch * height * width), accuracy: 1e-9)
         // An overfit prior at a low temperature reproduces each class's map.
-        XCTAssertEqual(prior.sample(labels: labels, temperature: 0.05, seed: 3), codes)
-        XCTAssertEqual(prior.sample(labels: [2], temperature: 0, seed: 3), Array(codes[32..<48]))
+        XCTAssertEqual(try prior.sample(labels: labels, temperature: 0.05, seed: 3), codes)
+        XCTAssertEqual(try prior.sample(labels: [2], temperature: 0, seed: 3), Array(codes[32..<48]))
     }
 }
