@@ -42,9 +42,13 @@ package struct GridSampling {
         let positions = topArea + bottomArea, perChunk = grid.batch * positions
         // Codes travel as floats (exact below 2^24) in the coordinator's gather, chunk by chunk: top then bottom.
         var local = [Float](repeating: 0, count: rounds * perChunk)
+        let fault = SamplingFault.fromEnvironment()
+        var steps = 0
         for round in 0..<rounds {
             let index = round * ranks + rank
             let step: PriorSampler.PositionStep = { done, _ in
+                steps += 1
+                fault?.fire(atStep: steps, rank: rank)
                 if try coordinator.anyRank(stopRequested()) { throw SamplingStopped() }
                 let samples = (Double(round) + Double(done) / Double(positions)) * Double(ranks * grid.batch)
                 progress?(min(samples, Double(grid.count)), grid.count)
@@ -68,6 +72,29 @@ package struct GridSampling {
             bottomCodes += all[bottomBase..<(bottomBase + chunk.count * bottomArea)].map { Int32($0) }
         }
         return grid.decode(top: topCodes, bottom: bottomCodes, vqvae: replica.vqvae)
+    }
+}
+
+/// A stop signal that a test plants in a real sampling job through the environment:
+/// `VQVAE2_SAMPLE_FAULT=sigterm:R@P` makes rank R send itself SIGTERM at its P-th position step of a grid, as a
+/// scheduler's signal arriving mid-grid would (tiny grids finish too fast to be signalled from outside).
+struct SamplingFault {
+    let rank: Int
+    let step: Int
+
+    static let variable = "VQVAE2_SAMPLE_FAULT"
+
+    static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> SamplingFault? {
+        guard let value = environment[variable], value.hasPrefix("sigterm:") else { return nil }
+        let place = value.dropFirst("sigterm:".count).split(separator: "@")
+        guard place.count == 2, let rank = Int(place[0]), let step = Int(place[1]) else { return nil }
+        return SamplingFault(rank: rank, step: step)
+    }
+
+    func fire(atStep completed: Int, rank: Int) {
+        guard rank == self.rank, completed == step else { return }
+        FileHandle.standardError.write(Data("rank \(rank): planted SIGTERM at position step \(completed) (\(Self.variable))\n".utf8))
+        kill(getpid(), SIGTERM)
     }
 }
 

@@ -72,6 +72,9 @@ struct SampleCommand: ParsableCommand {
                 coordinator: coordinator, stopRequested: { signals.requested },
                 progress: mpi.world.isRoot ? progress.update : nil)
             let pictures = RunPictures(runDirectory: loaded.config.runDirectory)
+            if mpi.world.isRoot {
+                print("sample: drawing \(grid.count) samples in \(grid.chunks.count) batch(es) of \(batch) on \(mpi.world.size) rank(s)")
+            }
             let start = Date()
             let written = try pictures.samples(
                 replica: loaded.replica, grid: grid, sampling: sampling, classNames: loaded.manifest.classes.map(\.name),
