@@ -19,7 +19,8 @@ import Numerics
 ///
 /// The first layer reads the codes themselves in training and evaluation: its two convolutions of the embedding
 /// run as EmbeddedConvolution on the same parameters (table lookups, no embedded input), and the embedding's
-/// gradient arrives straight in the table's. Sampling by rows keeps the embedded input and CausalConv2D.
+/// gradient arrives straight in the table's. Sampling runs the CausalConv2D weights one row or position at a time
+/// (`finishRow`, `finishPosition`, IncrementalSampler).
 final class GatedPixelCNNLayer {
     let isFirst: Bool
     let verticalConvolution: CausalConv2D
