@@ -16,6 +16,8 @@ MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 1 GiB, Debian's /usr/bin/py
   /usr/bin/python3 benchmarks/pytorch_reference.py                  # every case, each in a fresh process
   /usr/bin/python3 benchmarks/pytorch_reference.py --case top --size 64 --batch 32 --threads 1
   /usr/bin/python3 benchmarks/pytorch_reference.py --case ddp --world 2  # DistributedDataParallel, gloo, CPU
+  /usr/bin/python3 benchmarks/pytorch_reference.py --case sample --priors demo --size 64 --batch 8
+      # naive sampling (the whole network per position, as the popular PyTorch port samples)
 Each case prints one line "RESULT key=value ..." (images/s is the median over the timed steps).
 """
 import argparse
@@ -125,6 +127,12 @@ class VQVAE(nn.Module):
         out = self.dec(torch.cat([self.upsample_t(quant_t), quant_b], 1))
         return F.mse_loss(out, x) + 0.25 * (commit_t + commit_b), id_t, id_b
 
+    def decode(self, top, bottom):
+        """Images from top codes [N, H/8, W/8] and bottom codes [N, H/4, W/4]."""
+        quant_t = F.embedding(top, self.quantize_t.embed).permute(0, 3, 1, 2)
+        quant_b = F.embedding(bottom, self.quantize_b.embed).permute(0, 3, 1, 2)
+        return self.dec(torch.cat([self.upsample_t(quant_t), quant_b], 1))
+
     def statistics(self):
         return torch.cat([self.quantize_t.statistics, self.quantize_b.statistics])
 
@@ -213,29 +221,56 @@ class ConditioningStack(nn.Module):
         return F.interpolate(x, scale_factor=2, mode="nearest")
 
 
+class CausalAttention(nn.Module):
+    """Attention.swift: h + out(softmax(q k^T / sqrt(d)) v) over raster positions, position i seeing j <= i."""
+
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(c, 3 * c)
+        self.out = nn.Linear(c, c)
+
+    def forward(self, h):
+        n, c, height, width = h.shape
+        t = height * width
+        q, k, v = self.qkv(h.flatten(2).transpose(1, 2)).chunk(3, -1)
+        q, k, v = (x.reshape(n, t, self.heads, c // self.heads).transpose(1, 2) for x in (q, k, v))
+        scores = q @ k.transpose(-1, -2) / (c // self.heads) ** 0.5
+        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(n, t, c)
+        return h + self.out(context).transpose(1, 2).reshape(n, c, height, width)
+
+
 class GatedPixelCNN(nn.Module):
-    """GatedPixelCNN.swift with TopPrior/BottomPrior around it (PriorConfig.small, no attention)."""
+    """GatedPixelCNN.swift with TopPrior/BottomPrior around it (PriorConfig.small by default: no attention)."""
 
     def __init__(self, k=512, classes=10, c=128, layers=10, first_kernel=7, kernel=3, output_layers=2,
-                 conditioning=False, cond_layers=2, cond_channels=128, dropout=0.1):
+                 conditioning=False, cond_layers=2, cond_channels=128, dropout=0.1, attention_every=0, heads=4):
         super().__init__()
         self.embedding = nn.Embedding(k, c)
         nn.init.normal_(self.embedding.weight)
         self.layers = nn.ModuleList(
             GatedLayer(c, first_kernel if i == 0 else kernel, i == 0, i == layers - 1, classes,
                        cond_channels if conditioning else 0, dropout) for i in range(layers))
+        self.attention = nn.ModuleList(
+            CausalAttention(c, heads) if attention_every and (i + 1) % attention_every == 0 else nn.Identity()
+            for i in range(layers))
         self.output = nn.ModuleList(
             nn.Conv2d(c, k if i == output_layers - 1 else c, 1) for i in range(output_layers))
         self.conditioning = ConditioningStack(k, cond_channels, cond_layers) if conditioning else None
 
-    def forward(self, codes, labels, top=None):
+    def logits(self, codes, labels, top=None):
         cond = self.conditioning(top) if self.conditioning is not None else None
         v = h = self.embedding(codes).permute(0, 3, 1, 2)
-        for layer in self.layers:
+        for layer, attention in zip(self.layers, self.attention):
             v, h = layer(v, h, labels, cond)
+            h = attention(h)
         for linear in self.output:
             h = linear(F.relu(h))
-        return F.cross_entropy(h, codes)
+        return h
+
+    def forward(self, codes, labels, top=None):
+        return F.cross_entropy(self.logits(codes, labels, top), codes)
 
 
 # ---------------------------------------------------------------------------------------------- steps
@@ -299,6 +334,61 @@ def run_case(args):
           f"params_vqvae={counts['vqvae']} params_top={counts['top']} params_bottom={counts['bottom']}", flush=True)
 
 
+# The priors of `vqvae2-bench sample --priors ...`: configs/demo.yaml's, PriorConfig.small, and the paper's.
+PRIORS = {
+    "demo": dict(top=dict(c=64, layers=10, first_kernel=7, kernel=3, output_layers=2, attention_every=5, heads=4),
+                 bottom=dict(c=64, layers=10, first_kernel=7, kernel=3, output_layers=2, cond_layers=2,
+                             cond_channels=64), classes=10, residual=32),
+    "small": dict(top=dict(), bottom=dict(), classes=10, residual=32),
+    "paper": dict(top=dict(c=512, layers=20, first_kernel=5, kernel=5, output_layers=20, attention_every=5, heads=8),
+                  bottom=dict(c=512, layers=20, first_kernel=5, kernel=5, output_layers=20, cond_layers=20,
+                              cond_channels=512), classes=1000, residual=64),
+}
+
+
+@torch.no_grad()
+def naive_raster(model, labels, height, width, positions, top=None):
+    """Samples a code map the way the popular PyTorch VQ-VAE-2 port does: the whole network on the whole map for
+    every position. Returns the codes and the seconds per position over the first `positions` positions."""
+    codes = torch.zeros(len(labels), height, width, dtype=torch.long)
+    start = time.perf_counter()
+    for p in range(positions):
+        r, c = divmod(p, width)
+        logits = model.logits(codes, labels, top)[:, :, r, c]
+        codes[:, r, c] = torch.multinomial(logits.softmax(-1), 1)[:, 0]
+    return codes, (time.perf_counter() - start) / positions
+
+
+def run_sample(args):
+    """Naive sampling end to end (top codes, bottom codes, decoding) on random weights, in eval mode. With
+    --positions P only the first P positions of each map are drawn and timed, and the rest extrapolated: every
+    position costs one full forward of the prior."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    spec = PRIORS[args.priors]
+    top_prior = GatedPixelCNN(classes=spec["classes"], dropout=0.1, **spec["top"]).eval()
+    bottom_prior = GatedPixelCNN(classes=spec["classes"], dropout=0.1, conditioning=True, **spec["bottom"]).eval()
+    vqvae = VQVAE(r=spec["residual"]).eval()
+    labels = torch.arange(args.batch) % spec["classes"]
+    th, bh = args.size // 8, args.size // 4
+    top_positions = min(args.positions or th * th, th * th)
+    bottom_positions = min(args.positions or bh * bh, bh * bh)
+    start = time.perf_counter()
+    top, top_seconds = naive_raster(top_prior, labels, th, th, top_positions)
+    bottom, bottom_seconds = naive_raster(bottom_prior, labels, bh, bh, bottom_positions, top)
+    decode_start = time.perf_counter()
+    with torch.no_grad():
+        vqvae.decode(top, bottom)
+    decode = time.perf_counter() - decode_start
+    measured = time.perf_counter() - start
+    seconds = top_seconds * th * th + bottom_seconds * bh * bh + decode
+    extrapolated = top_positions < th * th or bottom_positions < bh * bh
+    seconds = seconds if extrapolated else measured
+    print(f"RESULT sampler=naive-pytorch size={args.size} priors={args.priors} batch={args.batch} "
+          f"threads={args.threads} samples_per_s={args.batch / seconds:.4f} s_per_sample={seconds / args.batch:.3f} "
+          f"peak_rss_mb={peak_rss_mb():.0f} extrapolated={'yes' if extrapolated else 'no'}", flush=True)
+
+
 def run_ddp(args):
     """VQ-VAE at args.size, global batch args.batch over args.world gloo processes, one thread each."""
     import torch.distributed as dist
@@ -346,7 +436,10 @@ def ddp_worker(rank, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", choices=["vqvae", "top", "bottom", "joint", "ddp", "all"], default="all")
+    parser.add_argument("--case", choices=["vqvae", "top", "bottom", "joint", "ddp", "sample", "all"], default="all")
+    parser.add_argument("--priors", choices=sorted(PRIORS), default="demo", help="sample: the priors' sizes")
+    parser.add_argument("--positions", type=int, default=0,
+                        help="sample: time only the first P positions of each map and extrapolate (0: all)")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
@@ -356,6 +449,8 @@ def main():
     args = parser.parse_args()
     if args.case == "ddp":
         return run_ddp(args)
+    if args.case == "sample":
+        return run_sample(args)
     if args.case != "all":
         return run_case(args)
     # Every case in a fresh process, so that each peak resident memory is that case's alone.

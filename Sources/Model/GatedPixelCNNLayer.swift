@@ -124,7 +124,7 @@ final class GatedPixelCNNLayer {
     }
 
     /// v_pre += class_v + cond_v in place, and v' (nil for the last layer).
-    private func finishVertical(
+    func finishVertical(
         _ verticalPre: Tensor, labels: [Int32], conditioning: Tensor?
     ) -> (pre: Tensor, output: Tensor?) {
         guard let verticalClass else { return (verticalPre, nil) }
@@ -137,7 +137,7 @@ final class GatedPixelCNNLayer {
 
     /// target += link(v_pre) + class_h + cond_h: every term of the horizontal pre-activation that does not
     /// depend on the horizontal stream.
-    private func addHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into target: Tensor) {
+    func addHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into target: Tensor) {
         link.forward(verticalPre, addingTo: target)
         ClassBias.add(store.value(horizontalClass), labels: labels, into: target)
         if let conditioning, let horizontalConditioning {
@@ -175,7 +175,7 @@ final class GatedPixelCNNLayer {
     ///
     /// Backward reads none of pre, the gate's output and the projection's output (the gate keeps its own tanh
     /// and sigmoid, dropout its mask), so each is released (`Tensor.release`) once the next step has read it.
-    private func finishHorizontal(_ pre: Tensor, residual h: Tensor?, dropout context: DropoutContext?) -> Tensor {
+    func finishHorizontal(_ pre: Tensor, residual h: Tensor?, dropout context: DropoutContext?) -> Tensor {
         let gated = horizontalGate.forward(pre)
         pre.release()
         let dropped = dropout.forward(

@@ -32,12 +32,11 @@ package struct GridSampling {
         self.progress = progress
     }
 
-    /// Draws the grid with `replica`'s priors; rank 0 returns the decoded samples, the others nil. Throws
-    /// `SamplingStopped` on every rank when any rank asked to stop.
-    package func draw(_ grid: SampleGrid, replica: Replica) throws -> SampleGrid.Samples? {
+    /// Draws the grid with the priors and decodes it with `vqvae` (the same on every rank); rank 0 returns the
+    /// samples, the others nil. Throws `SamplingStopped` on every rank when any rank asked to stop.
+    package func draw(_ grid: SampleGrid, vqvae: VQVAE, top: TopPrior, bottom: BottomPrior) throws -> SampleGrid.Samples? {
         let chunks = grid.chunks, ranks = coordinator.worldSize, rank = coordinator.rank
         let rounds = (chunks.count + ranks - 1) / ranks
-        let top = replica.topPrior, bottom = replica.bottomPrior
         let topArea = top.height * top.width, bottomArea = bottom.height * bottom.width
         let positions = topArea + bottomArea, perChunk = grid.batch * positions
         // Codes travel as floats (exact below 2^24) in the coordinator's gather, chunk by chunk: top then bottom.
@@ -71,7 +70,7 @@ package struct GridSampling {
             let bottomBase = base + grid.batch * topArea
             bottomCodes += all[bottomBase..<(bottomBase + chunk.count * bottomArea)].map { Int32($0) }
         }
-        return grid.decode(top: topCodes, bottom: bottomCodes, vqvae: replica.vqvae)
+        return grid.decode(top: topCodes, bottom: bottomCodes, vqvae: vqvae)
     }
 }
 

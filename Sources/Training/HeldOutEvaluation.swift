@@ -86,7 +86,8 @@ package struct RunPictures {
     package func samples(
         replica: Replica, grid: SampleGrid, sampling: GridSampling, classNames: [String], to explicitPath: String? = nil
     ) throws -> String? {
-        guard let samples = try sampling.draw(grid, replica: replica) else { return nil }
+        guard let samples = try sampling.draw(
+            grid, vqvae: replica.vqvae, top: replica.topPrior, bottom: replica.bottomPrior) else { return nil }
         let path = explicitPath ?? directory + "/samples.png"
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

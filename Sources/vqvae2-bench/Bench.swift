@@ -5,6 +5,6 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqvae2-bench",
-        abstract: "Measure kernels against OpenBLAS sgemm, the data pipeline, checkpoints and training steps.",
-        subcommands: [ConvolutionBench.self, DataBench.self, CheckpointBench.self, TrainBench.self])
+        abstract: "Measure kernels against OpenBLAS sgemm, the data pipeline, checkpoints, training steps and sampling.",
+        subcommands: [ConvolutionBench.self, DataBench.self, CheckpointBench.self, TrainBench.self, SampleBench.self])
 }

@@ -43,6 +43,24 @@ final class IncrementalSamplerTests: XCTestCase {
         try checkBottom(config(first: 3, kernel: 5), height: 6, width: 6, temperature: 0)
     }
 
+    /// The sampler it replaced, kept as the benchmark's baseline, draws the same codes (the same streams, logits
+    /// equal up to rounding), so the benchmark compares like with like.
+    func testTheRecomputingBaselineDrawsTheSameCodes() throws {
+        let topStore = ParameterStore(), bottomStore = ParameterStore()
+        let top = TopPrior(topStore, name: "top", config: config(first: 5, kernel: 3, attentionEvery: 2), height: 3, width: 4)
+        let bottom = BottomPrior(bottomStore, name: "bottom", config: config(first: 3, kernel: 3), height: 6, width: 8)
+        topStore.materialize(seed: 4)
+        bottomStore.materialize(seed: 5)
+        let labels: [Int32] = [2, 0, 1]
+        let incremental = try PriorSampler.sample(top: top, bottom: bottom, labels: labels, temperature: 1, seed: 9)
+        let recomputed = RecomputingSampler.sample(top: top, bottom: bottom, labels: labels, temperature: 1, seed: 9)
+        XCTAssertEqual(incremental.top, recomputed.top)
+        XCTAssertEqual(incremental.bottom, recomputed.bottom)
+        let firstRows = RecomputingSampler.sample(
+            top: top, bottom: bottom, labels: labels, temperature: 1, seed: 9, rows: 2)
+        XCTAssertEqual(Array(firstRows.top[0..<8]), Array(incremental.top[0..<8]), "the first two rows of the top map")
+    }
+
     // MARK: Checks
 
     private func checkTop(_ config: PriorConfig, height: Int, width: Int, temperature: Float = 1) throws {
