@@ -38,7 +38,17 @@ package struct SampleGrid: Sendable {
         package var labels: [Int32]
         /// [N, S, S, 3], in [-1, 1] as far as the decoder keeps to it.
         package var images: Tensor
+
+        package init(top: [Int32], bottom: [Int32], labels: [Int32], images: Tensor) {
+            self.top = top
+            self.bottom = bottom
+            self.labels = labels
+            self.images = images
+        }
     }
+
+    /// The grid's labels in grid order.
+    package var labels: [Int32] { classes.flatMap { [Int32](repeating: $0, count: perClass) } }
 
     /// `batch` samples that go through the priors together: their labels and global indices. The last chunk of
     /// a grid repeats its last sample up to `batch`; those copies' codes are dropped.
@@ -98,7 +108,7 @@ package struct SampleGrid: Sendable {
     /// The samples of the grid's codes (grid order), decoded `batch` at a time: the decoder's activations at
     /// full resolution are the largest buffers.
     package func decode(top topCodes: [Int32], bottom bottomCodes: [Int32], vqvae: VQVAE) -> Samples {
-        let labels = classes.flatMap { [Int32](repeating: $0, count: perClass) }
+        let labels = self.labels
         let side = vqvae.config.imageSize, channels = vqvae.config.imageChannels
         let topArea = side * side / 64, bottomArea = side * side / 16, perImage = side * side * channels
         precondition(topCodes.count == labels.count * topArea && bottomCodes.count == labels.count * bottomArea,

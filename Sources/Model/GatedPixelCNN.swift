@@ -10,7 +10,8 @@ import Numerics
 ///
 /// `forward` accepts any number of rows up to the map height: the network is causal in rows, so the logits of
 /// the first r rows computed on an r-row map equal those of the full map. Sampling does not run `forward`: it
-/// computes each layer's output once per position (IncrementalSampler), from these same layers.
+/// computes each layer's output once per position from these same layers (IncrementalSampler); only the
+/// benchmark's baseline (RecomputingSampler) relies on row-limited forwards.
 final class GatedPixelCNN {
     let config: PriorConfig
     let width: Int

@@ -106,10 +106,10 @@ struct SampleBench: ParsableCommand {
             seconds = try coordinator.maximum(Date().timeIntervalSince(start))
         } else {
             if rows > 0 {
-                // An untimed pass first: the first rows of a cold process also pay for allocations.
+                // An untimed row first: the first rows of a cold process also pay for allocations.
                 _ = RecomputingSampler.sample(
                     top: topPrior, bottom: bottomPrior, labels: Array(labels[0..<batch]), temperature: 1, seed: 1,
-                    rows: rows)
+                    rows: 1)
             }
             var rowTimes: [VQVAELevel: [Double]] = [.top: [], .bottom: []]
             var last = Date()

@@ -44,6 +44,18 @@ final class SamplingUnderMPITests: XCTestCase {
         XCTAssertEqual(pictures[0], pictures[2], "3 ranks")
     }
 
+    /// `train` draws a small grid (2 per class) every `intervals.pictures_every` steps, and the full one at the end,
+    /// both shared over the ranks.
+    func testTrainDrawsASmallGridEveryPicturesEveryAndTheFullOneAtTheEnd() throws {
+        let result = try TestEnvironment.mpirun(
+            ranks: 2, [vqvae2, "train", "--config", config, "--set", "intervals.pictures_every=2"])
+        XCTAssertEqual(result.status, 0, result.output)
+        for name in ["samples-00000002.png", "samples.png"] {
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: directory.path + "/run/pictures/" + name), "\(name): \(result.output)")
+        }
+    }
+
     /// SIGTERM to mpirun during a long `sample`: every rank stops within a position step, the job fails with the
     /// reason, no picture is written, and no rank is left.
     func testSIGTERMDuringSampleStopsEveryRankAndWritesNothing() throws {
