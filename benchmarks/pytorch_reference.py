@@ -385,7 +385,7 @@ def run_sample(args):
     extrapolated = top_positions < th * th or bottom_positions < bh * bh
     seconds = seconds if extrapolated else measured
     print(f"RESULT sampler=naive-pytorch size={args.size} priors={args.priors} batch={args.batch} "
-          f"threads={args.threads} samples_per_s={args.batch / seconds:.4f} s_per_sample={seconds / args.batch:.3f} "
+          f"threads={args.threads} samples_per_s={args.batch / seconds:.6g} s_per_sample={seconds / args.batch:.6g} "
           f"peak_rss_mb={peak_rss_mb():.0f} extrapolated={'yes' if extrapolated else 'no'}", flush=True)
 
 

@@ -31,11 +31,12 @@ echo "| row | new s/sample | new samples/s | new peak MiB | recompute s/sample |
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 row() {
   local name=$1 new=$2 old=$3 torch=$4
-  local sn so st
-  sn=$(field s_per_sample "$new"); so=$(field s_per_sample "$old"); st=$(field s_per_sample "$torch")
-  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$name" "$sn" "$(field samples_per_s "$new")" \
-    "$(field peak_rss_mb "$new")" "$(label "$old")" "$(label "$torch")" "$(ratio "$so" "$sn")" \
-    "$(ratio "$st" "$sn")" "$(field peak_rss_mb "$old")" "$(field peak_rss_mb "$torch")"
+  # Ratios from samples/s, which RESULT prints with more digits than s/sample.
+  local new_rate old_rate torch_rate
+  new_rate=$(field samples_per_s "$new"); old_rate=$(field samples_per_s "$old"); torch_rate=$(field samples_per_s "$torch")
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" "$name" "$(field s_per_sample "$new")" "$new_rate" \
+    "$(field peak_rss_mb "$new")" "$(label "$old")" "$(label "$torch")" "$(ratio "$new_rate" "$old_rate")" \
+    "$(ratio "$new_rate" "$torch_rate")" "$(field peak_rss_mb "$old")" "$(field peak_rss_mb "$torch")"
 }
 
 for size in 32 64; do

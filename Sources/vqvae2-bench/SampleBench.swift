@@ -140,7 +140,7 @@ struct SampleBench: ParsableCommand {
         }
         guard coordinator.isRoot else { return }
         print(String(
-            format: "RESULT sampler=%@ size=%d priors=%@ batch=%d ranks=%d samples=%d samples_per_s=%.4f s_per_sample=%.3f peak_rss_mb=%.0f extrapolated=%@",
+            format: "RESULT sampler=%@ size=%d priors=%@ batch=%d ranks=%d samples=%d samples_per_s=%.6g s_per_sample=%.6g peak_rss_mb=%.0f extrapolated=%@",
             sampler, size, priors, batch, coordinator.worldSize, count, Double(count) / seconds,
             seconds / Double(count), peakResidentMegabytes(), extrapolated ? "yes" : "no"))
     }
