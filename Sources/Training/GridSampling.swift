@@ -10,7 +10,8 @@ package struct SamplingStopped: Error, CustomStringConvertible {
 }
 
 /// A sample grid drawn by every rank together: the grid's chunks (each exactly `grid.batch` samples) dealt round
-/// robin, chunk i to rank i mod W, each drawn and decoded by its rank, and gathered to rank 0. A chunk's codes and
+/// robin, chunk i to rank i mod W, each drawn and decoded by its rank, and all-gathered (the coordinator's one
+/// gather; every rank holds the grid's codes and images for a moment, rank 0 keeps them). A chunk's codes and
 /// images do not depend on which rank draws it, so the grid is the same bits for any number of ranks.
 ///
 /// The ranks agree whether a stop was requested (one small all-reduce) every `agreementInterval` position steps:
@@ -20,7 +21,7 @@ package struct SamplingStopped: Error, CustomStringConvertible {
 /// so no stop goes unseen before the gather; a rank with no chunk left in the last round keeps answering.
 package struct GridSampling {
     package let coordinator: Coordinator
-    /// This rank's own stop request (a signal), asked at every position step.
+    /// This rank's own stop request (a signal), asked at every agreement.
     package var stopRequested: () -> Bool
     /// On rank 0, after every position step: the grid's samples done so far (a fraction while a chunk is in
     /// flight) and in all.

@@ -19,7 +19,7 @@ struct SampleCommand: ParsableCommand {
 
             Each layer's output is computed once per position (incremental sampling), --batch samples at a time. \
             Under mpirun the ranks share the batches and rank 0 writes the grid. SIGTERM, SIGINT, SIGUSR1 or \
-            SIGUSR2 stops every rank within a position step, and nothing is written.
+            SIGUSR2 stops every rank within a fraction of a second, and nothing is written.
 
               vqvae2 sample --config configs/demo.yaml --classes 1,7,4 --per-class 8 --temperature 1.0
               launch/mpirun.sh -np 2 vqvae2 sample --checkpoint runs/demo/checkpoints/step-00000300 --batch 8
