@@ -11,7 +11,10 @@ package struct ConfigDocument: Sendable {
     /// A scalar as written, with where it was written.
     package struct Entry: Sendable {
         package var text: String
+        /// The file line it was written on (0 for a command-line override).
         package var line: Int
+        /// The command-line assignment that set it (`train.steps=100`), nil for a value from the file.
+        package var override: String? = nil
     }
 
     package let path: String
@@ -67,7 +70,14 @@ package struct ConfigDocument: Sendable {
         guard parts.count == 2, path.count == 2 else {
             throw ConfigError(path: "--set", line: 0, "'\(assignment)' must look like section.key=value")
         }
-        sections[path[0], default: [:]][path[1]] = Entry(text: Self.unquote(parts[1].trimmingCharacters(in: " ")), line: 0)
+        sections[path[0], default: [:]][path[1]] = Entry(
+            text: Self.unquote(parts[1].trimmingCharacters(in: " ")), line: 0, override: assignment)
+    }
+
+    /// An error about `entry`, placed where the value came from: the file and line, or the `--set` that gave it.
+    package func error(at entry: Entry, _ message: String) -> ConfigError {
+        if let override = entry.override { return ConfigError(path: "--set \(override)", line: 0, message) }
+        return ConfigError(path: path, line: entry.line, message)
     }
 
     private static func stripComment(_ line: String) -> String {

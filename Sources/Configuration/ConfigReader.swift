@@ -23,14 +23,14 @@ package final class ConfigReader {
     package func finish() throws {
         for (section, entries) in document.sections.sorted(by: { $0.key < $1.key }) {
             guard let known = consumed[section] else {
-                throw ConfigError(
-                    path: document.path, line: document.sectionLines[section] ?? 0,
-                    "unknown section '\(section)' (known: \(consumed.keys.sorted().joined(separator: ", ")))")
+                let message = "unknown section '\(section)' (known: \(consumed.keys.sorted().joined(separator: ", ")))"
+                if let line = document.sectionLines[section] { throw ConfigError(path: document.path, line: line, message) }
+                // Only command-line overrides name it.
+                throw document.error(at: entries.values.sorted { ($0.override ?? "") < ($1.override ?? "") }[0], message)
             }
             for (key, entry) in entries.sorted(by: { $0.value.line < $1.value.line }) where !known.contains(key) {
-                throw ConfigError(
-                    path: document.path, line: entry.line,
-                    "unknown key \(section).\(key) (known: \(known.sorted().joined(separator: ", ")))")
+                throw document.error(
+                    at: entry, "unknown key \(section).\(key) (known: \(known.sorted().joined(separator: ", ")))")
             }
         }
     }
@@ -44,12 +44,12 @@ package final class ConfigReader {
             _ key: String, _ fallback: T, _ kind: String, _ parse: (String) -> T?, _ check: (T) -> String?
         ) throws -> T {
             guard let entry = reader.entry(name, key) else { return fallback }
-            let path = reader.document.path
+            let document = reader.document
             guard let parsed = parse(entry.text) else {
-                throw ConfigError(path: path, line: entry.line, "\(name).\(key): expected \(kind), found '\(entry.text)'")
+                throw document.error(at: entry, "\(name).\(key): expected \(kind), found '\(entry.text)'")
             }
             if let problem = check(parsed) {
-                throw ConfigError(path: path, line: entry.line, "\(name).\(key) = \(entry.text): \(problem)")
+                throw document.error(at: entry, "\(name).\(key) = \(entry.text): \(problem)")
             }
             return parsed
         }

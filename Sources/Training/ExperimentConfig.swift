@@ -154,9 +154,9 @@ package struct ExperimentConfig: Sendable, Equatable {
                 p.attentionEvery = try s.int("attention_every", default: p.attentionEvery, check: Check.nonNegative)
                 p.heads = try s.int("heads", default: p.heads, check: positive)
                 if p.channels % p.heads != 0 {
-                    throw ConfigError(
-                        path: document.path, line: document.sections[name]?["heads"]?.line ?? 0,
-                        "\(name).heads = \(p.heads): must divide \(name).channels = \(p.channels)")
+                    let message = "\(name).heads = \(p.heads): must divide \(name).channels = \(p.channels)"
+                    let entry = document.sections[name]?["heads"] ?? document.sections[name]?["channels"]
+                    throw entry.map { document.error(at: $0, message) } ?? ConfigError(path: document.path, line: 0, message)
                 }
                 c.topPrior = p
             case .bottom:

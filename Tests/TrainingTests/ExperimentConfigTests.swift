@@ -81,6 +81,23 @@ final class ExperimentConfigTests: XCTestCase {
         XCTAssertThrowsError(try ExperimentConfig.load(path: path, overrides: ["model.channels=7"])) {
             XCTAssertTrue("\($0)".contains("model.channels = 7"), "\($0)")
         }
+        // A bad value from the command line is reported against the --set that gave it, not the file.
+        for (override, expected) in [
+            ("train.steps=many", "--set train.steps=many: train.steps: expected an integer, found 'many'"),
+            ("model.channels=7", "--set model.channels=7: model.channels = 7: must be a positive multiple of 2"),
+            ("train.stepz=3", "--set train.stepz=3: unknown key train.stepz"),
+            ("trian.steps=3", "--set trian.steps=3: unknown section 'trian'"),
+            ("top_prior.heads=3", "--set top_prior.heads=3: top_prior.heads = 3: must divide top_prior.channels"),
+        ] {
+            XCTAssertThrowsError(try ExperimentConfig.load(path: path, overrides: [override])) {
+                XCTAssertTrue("\($0)".hasPrefix(expected), "\($0)")
+                XCTAssertFalse("\($0)".contains("e.yaml"), "\($0)")
+            }
+        }
+        try "train:\n  steps: ten\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ExperimentConfig.load(path: path)) {
+            XCTAssertTrue("\($0)".hasPrefix(path + ":2: train.steps: expected an integer"), "a file value keeps its line: \($0)")
+        }
         XCTAssertThrowsError(try ExperimentConfig.load(path: directory.path + "/missing.yaml")) {
             XCTAssertTrue("\($0)".contains("missing.yaml: cannot read"), "\($0)")
         }
