@@ -59,10 +59,17 @@ package final class Coordinator {
         let all = try collective.allGather(local)
         for (index, tensor) in tensors.enumerated() {
             let values = all.map { $0[index] }
-            if Set(values).count > 1 {
-                let differing = values.indices.filter { values[$0] != values[0] }
-                throw CoordinationError.diverged(tensor: tensor.name, ranks: differing)
+            guard Set(values).count > 1 else { continue }
+            // The value more than half the ranks hold is taken as right; without one (two ranks, or a wider split)
+            // the ranks that differ from rank 0 are named, and which side is wrong stays open.
+            let counts = Dictionary(values.map { ($0, 1) }, uniquingKeysWith: +)
+            if let (majority, count) = counts.max(by: { $0.value < $1.value }), 2 * count > values.count {
+                throw CoordinationError.diverged(
+                    tensor: tensor.name, ranks: values.indices.filter { values[$0] != majority },
+                    baseline: .majority(ranks: count))
             }
+            throw CoordinationError.diverged(
+                tensor: tensor.name, ranks: values.indices.filter { values[$0] != values[0] }, baseline: .rankZero)
         }
     }
 
@@ -114,13 +121,27 @@ private struct Outcome<T: Codable>: Codable {
 
 /// A cross-rank agreement that failed.
 package enum CoordinationError: Error, CustomStringConvertible, Equatable {
-    case diverged(tensor: String, ranks: [Int])
+    /// What the diverged ranks were compared with.
+    package enum Baseline: Equatable, Sendable {
+        /// The value that this many ranks, more than half, hold.
+        case majority(ranks: Int)
+        /// Rank 0's value, when no value has a majority.
+        case rankZero
+    }
+
+    case diverged(tensor: String, ranks: [Int], baseline: Baseline)
     case ranksFailed(phase: String, failures: [Int: String])
 
     package var description: String {
         switch self {
-        case .diverged(let tensor, let ranks):
-            return "replicas diverged: '\(tensor)' differs from rank 0's on rank(s) \(ranks.map(String.init).joined(separator: ", "))"
+        case .diverged(let tensor, let ranks, let baseline):
+            let list = ranks.map(String.init).joined(separator: ", ")
+            switch baseline {
+            case .majority(let count):
+                return "replicas diverged: '\(tensor)' on rank(s) \(list) differs from the value \(count) other ranks agree on"
+            case .rankZero:
+                return "replicas diverged: '\(tensor)' differs between rank 0 and rank(s) \(list) (no majority tells which is right)"
+            }
         case .ranksFailed(let phase, let failures):
             let lines = failures.keys.sorted().map { "rank \($0): \(failures[$0]!)" }
             return "\(phase) failed on \(failures.count) rank(s):\n  " + lines.joined(separator: "\n  ")

@@ -86,8 +86,24 @@ final class TrainingUnderMPITests: XCTestCase {
             environment: ["VQVAE2_TRAIN_FAULT": "diverge:1@3"], timeout: 180)
         XCTAssertFalse(result.timedOut, result.output)
         XCTAssertNotEqual(result.status, 0, result.output)
-        XCTAssertTrue(result.output.contains("replicas diverged: 'top_prior/parameters' differs from rank 0's on rank(s) 1"), result.output)
+        XCTAssertTrue(
+            result.output.contains("replicas diverged: 'top_prior/parameters' differs between rank 0 and rank(s) 1"), result.output)
         XCTAssertFalse(result.output.contains("step 5/10"), "stopped at the check of step 4: \(result.output)")
+    }
+
+    /// With three ranks the majority tells which replica went wrong, even when it is rank 0.
+    func testAPlantedDivergenceOnRankZeroIsNamedByTheMajority() throws {
+        let config = try tinyConfig(try dataDirectory())
+        let result = try TestEnvironment.mpirun(
+            ranks: 3, [TestEnvironment.product("vqvae2"), "train", "--config", config, "--set", "train.steps=10",
+                       "--set", "train.global_batch=6"],
+            environment: ["VQVAE2_TRAIN_FAULT": "diverge:0@3"], timeout: 180)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertTrue(
+            result.output.contains(
+                "replicas diverged: 'top_prior/parameters' on rank(s) 0 differs from the value 2 other ranks agree on"),
+            result.output)
     }
 
     /// A rank that exits or is killed mid-run takes the job down (after mpirun's two waits of
