@@ -46,14 +46,15 @@ package enum WeightExport {
         return list
     }
 
-    /// Writes `replica`'s weights to `path`. `step`, `modelFingerprint` and `config` become root attributes, so the
-    /// file says where it came from.
+    /// Writes `replica`'s weights to `path`. `step`, `modelFingerprint` and the model's settings
+    /// (`ExperimentConfig.modelSectionsText`, no run paths) become root attributes, so the file says what it holds
+    /// and identical states give identical files.
     ///
     /// The file is written under a temporary name, fsynced and renamed, so `path` is either absent, the previous
     /// file, or the complete export. An existing `path` is refused unless `overwrite`.
     @discardableResult
     package static func write(
-        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, config: String, overwrite: Bool = false
+        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, overwrite: Bool = false
     ) throws -> Summary {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw WeightExportError(path: path, "exists; pass --force to replace it")
@@ -61,7 +62,9 @@ package enum WeightExport {
         let temporary = path + ".tmp-\(getpid())"
         try? FileManager.default.removeItem(atPath: temporary)
         do {
-            let values = try writeDatasets(replica, to: temporary, step: step, modelFingerprint: modelFingerprint, config: config)
+            let values = try writeDatasets(
+                replica, to: temporary, step: step, modelFingerprint: modelFingerprint,
+                config: replica.config.modelSectionsText)
             try Durability.fsync(temporary)
             let bytes = (try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0
             try Durability.rename(temporary, to: path)
@@ -89,7 +92,7 @@ package enum WeightExport {
         let stored = try Checkpoint(path: loaded.path)
         let summary = try write(
             loaded.replica, to: output, step: loaded.replica.step, modelFingerprint: stored.manifest.modelFingerprint,
-            config: stored.manifest.config, overwrite: overwrite)
+            overwrite: overwrite)
         return (summary, loaded)
     }
 

@@ -48,7 +48,7 @@ final class WeightExportTests: XCTestCase {
     {
         try WeightExport.write(
             replica, to: path, step: replica.step, modelFingerprint: checkpoint.manifest.modelFingerprint,
-            config: checkpoint.manifest.config, overwrite: overwrite)
+            overwrite: overwrite)
     }
 
     func testEveryParameterAndCodebookReadsBackWithItsNameShapeAndValues() throws {
@@ -62,7 +62,11 @@ final class WeightExportTests: XCTestCase {
         XCTAssertEqual(try file.root.attribute("format_version", as: Int64.self), [1])
         XCTAssertEqual(try file.root.attribute("step", as: Int64.self), [7])
         XCTAssertEqual(try file.root.stringAttribute("model_fingerprint"), original.fingerprint(classes: 3))
-        XCTAssertEqual(try file.root.stringAttribute("config"), configText)
+        let recorded = try ExperimentConfig.parse(
+            try ConfigDocument(text: try file.root.stringAttribute("config"), path: "config attribute"))
+        XCTAssertEqual(recorded.model, original.config.model, "the model's settings read back")
+        XCTAssertEqual(recorded.topPrior, original.config.topPrior)
+        XCTAssertEqual(recorded.bottomPrior, original.config.bottomPrior)
         XCTAssertEqual(try file.root.childNames(), ["bottom_prior", "top_prior", "vqvae"])
         for part in ModelPart.allCases {
             let store = original.stores[part], model = part.name
@@ -83,6 +87,21 @@ final class WeightExportTests: XCTestCase {
             XCTAssertEqual(codebook.shape, [32, 8])
             XCTAssertEqual(try codebook.read(as: Float.self), Array(quantizer.codebook), level)
         }
+    }
+
+    /// Identical states export identical bytes, whatever run they came from: the file records the model's
+    /// settings, not the run's paths, and no timestamps.
+    func testIdenticalStatesExportIdenticalBytes() throws {
+        let (_, restored, checkpoint) = try restoredReplica()
+        var document = try ConfigDocument(text: configText, path: "elsewhere.yaml")
+        try document.override("run.directory=/somewhere/else")
+        try document.override("data.manifest=/other/data/manifest.json")
+        let elsewhere = try Replica(config: try ExperimentConfig.parse(document), classes: 3)
+        _ = elsewhere.restore(try checkpoint.load(into: elsewhere.checkpointTensors, modelFingerprint: elsewhere.fingerprint(classes: 3)))
+        let first = directory.path + "/a.h5", second = directory.path + "/b.h5"
+        try export(restored, checkpoint, to: first)
+        try export(elsewhere, checkpoint, to: second)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first)), try Data(contentsOf: URL(fileURLWithPath: second)))
     }
 
     func testH5dumpFindsADatasetByItsDocumentedName() throws {
