@@ -162,13 +162,13 @@ final class IncrementalSampler {
             memmove(base, base + rowCount, (rowsPerSample - 1) * rowCount * MemoryLayout<Float>.stride)
         }
     }
+}
 
-    /// out [N, 1, W, C] = x[:, row, :, :] for x [N, H, W, C].
-    private func copyRow(_ row: Int, of x: Tensor, into out: Tensor) {
-        let batch = x.n, height = x.h, rowCount = x.w * x.c
-        out.resize([batch, 1, x.w, x.c])
-        for n in 0..<batch {
-            (out.data + n * rowCount).update(from: x.data + (n * height + row) * rowCount, count: rowCount)
-        }
+/// out [N, 1, W, C] = x[:, row, :, :] for x [N, H, W, C]: one row of a map, for the samplers.
+func copyRow(_ row: Int, of x: Tensor, into out: Tensor) {
+    let batch = x.n, height = x.h, rowCount = x.w * x.c
+    out.resize([batch, 1, x.w, x.c])
+    for n in 0..<batch {
+        (out.data + n * rowCount).update(from: x.data + (n * height + row) * rowCount, count: rowCount)
     }
 }

@@ -124,13 +124,5 @@ package enum RecomputingSampler {
             }
             return h
         }
-
-        private func copyRow(_ row: Int, of x: Tensor, into out: Tensor) {
-            let batch = x.n, height = x.h, rowCount = x.w * x.c
-            out.resize([batch, 1, x.w, x.c])
-            for n in 0..<batch {
-                (out.data + n * rowCount).update(from: x.data + (n * height + row) * rowCount, count: rowCount)
-            }
-        }
     }
 }

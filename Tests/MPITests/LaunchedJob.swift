@@ -29,6 +29,15 @@ final class LaunchedJob {
         XCTAssertTrue(try String(contentsOf: log, encoding: .utf8).contains(text), "never printed \(text)")
     }
 
+    /// Sends `signal` to the mpirun the launcher started (as a scheduler signalling the job would); fails the test
+    /// unless there is exactly one.
+    func signalMpirun(_ signal: Int32) throws {
+        let mpirun = try TestEnvironment.run(["pgrep", "-P", String(process.processIdentifier), "-x", "mpirun"]).output
+            .split(separator: "\n").compactMap { Int32($0) }
+        XCTAssertEqual(mpirun.count, 1, "mpirun under the launcher: \(mpirun)")
+        if let pid = mpirun.first { kill(pid, signal) }
+    }
+
     /// Waits for the launcher to exit (killing it at the deadline) and returns everything it printed.
     func finish() throws -> String {
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }

@@ -65,10 +65,7 @@ final class SamplingUnderMPITests: XCTestCase {
             ["-n", "2", vqvae2, "sample", "--config", config, "--per-class", "50000", "--batch", "8", "--output", png],
             log: directory.appendingPathComponent("sample-sigterm.log"), environment: ["VQVAE2_SIGKILL_TIMEOUT": "3"])
         try job.waitFor("sample: drawing 200000 samples")
-        let mpirun = try TestEnvironment.run(["pgrep", "-P", String(job.process.processIdentifier), "-x", "mpirun"]).output
-            .split(separator: "\n").compactMap { Int32($0) }
-        XCTAssertEqual(mpirun.count, 1, "mpirun under the launcher: \(mpirun)")
-        if let pid = mpirun.first { kill(pid, SIGTERM) }
+        try job.signalMpirun(SIGTERM)
         let output = try job.finish()
         XCTAssertNotEqual(job.process.terminationStatus, 0, output)
         XCTAssertTrue(output.contains("sampling stopped by a stop signal; no samples were written"), output)

@@ -230,10 +230,7 @@ final class TrainingUnderMPITests: XCTestCase {
             ["-n", "2", TestEnvironment.product("vqvae2"), "train", "--config", config, "--set", "train.steps=1000000"],
             log: directory.appendingPathComponent("mpirun-sigterm.log"), environment: ["VQVAE2_SIGKILL_TIMEOUT": "3"])
         try job.waitFor("step 3/1000000")
-        let mpirun = try TestEnvironment.run(["pgrep", "-P", String(job.process.processIdentifier), "-x", "mpirun"]).output
-            .split(separator: "\n").compactMap { Int32($0) }
-        XCTAssertEqual(mpirun.count, 1, "mpirun under the launcher: \(mpirun)")
-        if let pid = mpirun.first { kill(pid, SIGTERM) }
+        try job.signalMpirun(SIGTERM)
         let output = try job.finish()
         XCTAssertEqual(job.process.terminationStatus, 0, output)
         let report = try XCTUnwrap(
