@@ -91,15 +91,16 @@ while IFS='=' read -r name _; do args+=(-x "$name"); done < <(env | grep -E '^VQ
 
 if (( dry )); then printf '%q ' mpirun "${args[@]}" "${extra[@]}" "$@"; echo; exit 0; fi
 
-# Where rank 0 reports a stop on request (vqvae2 train writes it after the commit). Every rank of a multi-node job
-# runs in this directory on a filesystem the nodes share, so the report goes there; on one machine /tmp will do.
-if [[ -z "${VQVAE2_STOP_REPORT:-}" ]]; then
-  if [[ -n "$hostfile" ]]; then report_dir=$(mktemp -d "$PWD/.vqvae2-launch.XXXXXX"); else report_dir=$(mktemp -d); fi
-  trap 'rm -rf "$report_dir"' EXIT
-  export VQVAE2_STOP_REPORT="$report_dir/stopped"
-fi
+# Where rank 0 reports a stop on request (vqvae2 train writes it after the commit), and where a rank that leaves
+# because of a failure leaves a note (VQVAE2_FAILURE_REPORT, one file per rank). Every rank of a multi-node job runs
+# in this directory on a filesystem the nodes share, so the reports go there; on one machine /tmp will do.
+if [[ -n "$hostfile" ]]; then report_dir=$(mktemp -d "$PWD/.vqvae2-launch.XXXXXX"); else report_dir=$(mktemp -d); fi
+trap 'rm -rf "$report_dir"' EXIT
+export VQVAE2_STOP_REPORT=${VQVAE2_STOP_REPORT:-$report_dir/stopped}
+export VQVAE2_FAILURE_REPORT="$report_dir/failed"
+mkdir "$VQVAE2_FAILURE_REPORT"
 rm -f "$VQVAE2_STOP_REPORT"
-cmd=(mpirun "${args[@]}" -x VQVAE2_STOP_REPORT "${extra[@]}" "$@")
+cmd=(mpirun "${args[@]}" -x VQVAE2_STOP_REPORT -x VQVAE2_FAILURE_REPORT "${extra[@]}" "$@")
 setsid "${cmd[@]}" < /dev/null &
 mpirun_pid=$!
 stopping=0
@@ -116,11 +117,31 @@ forward() {
   kill -USR1 "$mpirun_pid" 2>/dev/null || true
 }
 trap forward TERM INT
-# wait returns early when a trapped signal arrives; keep waiting until mpirun itself is gone.
-status=0
+# Once a rank has left a failure note the job is over, but mpirun's daemons would still wait twice the sigkill
+# timeout before ending it, relaying nothing meanwhile. Give mpirun a moment to relay what the ranks printed, then
+# end it: the ranks are tied to their daemons and die with them (docs/DISTRIBUTED.md, "Failures").
+ended=0
 while kill -0 "$mpirun_pid" 2>/dev/null; do
-  wait "$mpirun_pid" && status=0 || status=$?
+  if compgen -G "$VQVAE2_FAILURE_REPORT/rank-*" >/dev/null; then
+    { sleep 0.3; } 2>/dev/null
+    kill -0 "$mpirun_pid" 2>/dev/null || break
+    # Notes named rank-R.printed repeat what the rank printed itself; the others were written while mpirun no
+    # longer relayed output.
+    if compgen -G "$VQVAE2_FAILURE_REPORT/rank-*[0-9]" >/dev/null; then
+      echo "mpirun.sh: the job failed; ending mpirun without waiting for its teardown:" >&2
+      cat "$VQVAE2_FAILURE_REPORT"/rank-*[0-9] | sed 's/^/  /' >&2
+    fi
+    kill -KILL "$mpirun_pid" 2>/dev/null || true
+    ended=1
+    break
+  fi
+  { sleep 0.1; } 2>/dev/null
 done
+status=0
+{ wait "$mpirun_pid"; } 2>/dev/null && status=0 || status=$?
+# wait returns early when a trapped signal arrives; keep waiting until mpirun itself is gone.
+while kill -0 "$mpirun_pid" 2>/dev/null; do wait "$mpirun_pid" && status=0 || status=$?; done
+(( ended )) && status=1
 if (( status != 0 )) && [[ -s "$VQVAE2_STOP_REPORT" ]]; then
   echo "mpirun.sh: mpirun exited with status $status after a stop signal, but the job ended cleanly:" \
     "$(cat "$VQVAE2_STOP_REPORT")" >&2

@@ -5,6 +5,7 @@
 #error "Open MPI headers not found: install libopenmpi-dev and openmpi-bin (apt-get install libopenmpi-dev openmpi-bin), or run launch/setup.sh"
 #endif
 #include <mpi.h>
+#include <sys/prctl.h>
 
 /* Open MPI's predefined handles are macros over addresses of global structs, which Swift cannot import. */
 static inline MPI_Comm cmpi_comm_world(void) { return MPI_COMM_WORLD; }
@@ -33,5 +34,8 @@ static inline int cmpi_thread_multiple(void) { return MPI_THREAD_MULTIPLE; }
 static inline int cmpi_success(void) { return MPI_SUCCESS; }
 static inline int cmpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
+
+/* prctl is variadic, which Swift cannot call. */
+static inline int cmpi_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL); }
 
 #endif

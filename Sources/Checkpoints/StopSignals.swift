@@ -1,4 +1,5 @@
 import Foundation
+import MPI
 import Synchronization
 
 /// The number of the first stop signal received since the handlers were installed, 0 while none.
@@ -10,11 +11,13 @@ import Synchronization
 private let firstStopSignal = Atomic<Int32>(0)
 
 /// Turns SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 into a stop request that the training loop polls at step
-/// boundaries (and the ranks then agree on through the Coordinator).
+/// boundaries (and the ranks then agree on through the Coordinator); under mpirun, the SIGCONT with which Open MPI
+/// begins to end a job counts too (`TeardownWatch`).
 ///
-/// Open MPI's mpirun answers a SIGTERM or SIGINT of its own by sending every rank SIGTERM and, as long again later,
-/// SIGKILL (odls_base_sigkill_timeout, which launch/mpirun.sh raises so that a checkpoint fits); SIGUSR1 and
-/// SIGUSR2 are forwarded at once and untouched. Install once per process.
+/// Open MPI's mpirun answers a SIGTERM or SIGINT of its own by sending every rank SIGCONT, SIGTERM
+/// odls_base_sigkill_timeout later, and SIGKILL as long again after that (launch/mpirun.sh raises the timeout so
+/// that a checkpoint fits); stopping at the SIGCONT leaves the save both waits. SIGUSR1 and SIGUSR2 are forwarded
+/// at once and untouched. Install once per process.
 package final class StopSignals: @unchecked Sendable {
     /// The signals handled, in the order they are installed.
     package static let handled: [Int32] = [SIGTERM, SIGINT, SIGUSR1, SIGUSR2]
@@ -52,15 +55,18 @@ package final class StopSignals: @unchecked Sendable {
     /// True once any handled signal arrived.
     package var requested: Bool { signalNumber != nil }
 
-    /// The first signal received, if any (later ones do not replace it).
+    /// The first signal received, if any (later ones do not replace it); SIGCONT when Open MPI's teardown came
+    /// before any of the handled signals.
     package var signalNumber: Int32? {
         let number = firstStopSignal.load(ordering: .sequentiallyConsistent)
-        return number == 0 ? nil : number
+        if number != 0 { return number }
+        return TeardownWatch.noticed ? SIGCONT : nil
     }
 
     /// "SIGTERM", "SIGINT", "SIGUSR1" or "SIGUSR2" for the first signal received.
     package var signalName: String? {
         switch signalNumber {
+        case SIGCONT?: return "SIGCONT: Open MPI is ending the job"
         case SIGTERM?: return "SIGTERM"
         case SIGINT?: return "SIGINT"
         case SIGUSR1?: return "SIGUSR1"

@@ -1,4 +1,5 @@
 import CMPI
+import Foundation
 
 /// The MPI library for the life of the process: initialised once, finalised when the program ends.
 ///
@@ -36,11 +37,19 @@ package final class MPIRuntime {
     }
 
     /// Initialises MPI asking for `threadLevel`; a program that was not started by mpirun runs as a world of one.
+    ///
+    /// Under mpirun the rank is first tied to its daemon (`LauncherTie`) and, once MPI runs, watches for the
+    /// daemon's teardown (`TeardownWatch`).
     package init(threadLevel requested: ThreadLevel = .multiple) throws {
+        let launched = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil
+        if launched { LauncherTie.install() }
         var provided: Int32 = 0
         try check(MPI_Init_thread(nil, nil, requested.raw, &provided), "MPI_Init_thread")
         threadLevel = ThreadLevel(raw: provided)
-        world = Communicator(handle: cmpi_comm_world())
+        let clock = WaitClock()
+        let communicator = Communicator(handle: cmpi_comm_world(), clock: clock)
+        world = communicator
+        if launched { TeardownWatch.start(clock: clock, rank: communicator.rank) }
     }
 
     deinit {

@@ -3,19 +3,31 @@ import Foundation
 import MPI
 import Training
 
-/// Runs `body` and turns an error into one message and a non-zero exit. An error every rank meets alike (config,
-/// data layout, NaN, divergence: `CollectiveFailure`) is printed once, by rank 0; a rank that fails alone prints
-/// its own, and mpirun then ends the others. `beforePrinting` lets a command flush its console first.
+/// Runs `body` and turns an error into one message and a quick end of the job.
+///
+/// An error every rank meets alike (config, data layout, NaN, divergence: `CollectiveFailure`) is printed once, by
+/// rank 0, and the ranks leave together (`Collective.exitTogether`). A rank that fails alone prints its own
+/// message and aborts the job (MPI_Abort), since the other ranks may be waiting for it in a collective. Either
+/// way the launcher gets a note (`LaunchReport`), so that it need not wait for mpirun's slow teardown. `beforePrinting` lets a command flush its console first.
 func reportingErrors(
     _ world: any Collective, command: String = "vqvae2", beforePrinting: () -> Void = {}, _ body: () throws -> Void
 ) throws {
     do {
         try body()
     } catch {
-        if world.isRoot || !(error is CollectiveFailure) {
+        let message = "\(command): \(error)"
+        func print() {
             beforePrinting()
-            FileHandle.standardError.write(Data("\(command): \(error)\n".utf8))
+            FileHandle.standardError.write(Data((message + "\n").utf8))
         }
-        throw ExitCode.failure
+        if error is CollectiveFailure {
+            if world.isRoot { print() }
+            world.exitTogether(status: ExitCode.failure.rawValue, message: message)
+            if !world.isRoot { print() }
+        } else {
+            print()
+        }
+        LaunchReport.noteFailure(rank: world.rank, "rank \(world.rank): \(message)", printed: !TeardownWatch.noticed)
+        world.abort(code: ExitCode.failure.rawValue)
     }
 }

@@ -112,6 +112,32 @@ final class MultiNodeTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path + "/across/step-00000006/manifest.json"))
     }
 
+    /// kill -9 of mpirun on the first host: the rank on the second host, a child of Open MPI's daemon there, dies
+    /// with that daemon as the one on the first host dies with mpirun, and nothing commits a checkpoint afterwards.
+    func testKillingMpirunLeavesNoRankOnEitherHost() throws {
+        let prepare = try TinyExperiment.prepareData(in: directory)
+        XCTAssertEqual(prepare.status, 0, prepare.output)
+        let config = try TinyExperiment.writeConfig(in: directory, steps: 1_000_000)
+        let job = try LaunchedJob(
+            ["run", "--", TestEnvironment.product("vqvae2"), "train", "--config", config, "--set", "intervals.checkpoint_every=2"],
+            log: directory.appendingPathComponent("kill-mpirun.log"), environment: clusterEnvironment,
+            script: "launch/netns-cluster.sh")
+        try job.waitFor("step 9/1000000")
+        try job.signalMpirun(SIGKILL)
+        let output = try job.finish()
+        XCTAssertNotEqual(job.process.terminationStatus, 0, output)
+        let committed = { () throws -> [String] in
+            try FileManager.default.contentsOfDirectory(atPath: self.directory.path + "/checkpoints").filter {
+                FileManager.default.fileExists(atPath: self.directory.path + "/checkpoints/\($0)/manifest.json")
+            }.sorted()
+        }
+        let atKill = try committed()
+        XCTAssertFalse(atKill.isEmpty, output)
+        XCTAssertEqual(try LaunchedJob.waitUntilGone(mentioning: config, within: 15), [], "ranks left after mpirun was killed")
+        Thread.sleep(forTimeInterval: 1)
+        XCTAssertEqual(try committed(), atKill, "a checkpoint was committed after mpirun was killed")
+    }
+
     private func checksums(_ output: String) -> String? {
         output.split(separator: "\n").first { $0.hasPrefix("state checksums:") }.map(String.init)
     }

@@ -1,0 +1,27 @@
+import CMPI
+import Glibc
+
+extension Communicator {
+    /// Ends the process after a failure that every rank met: a non-blocking barrier checks that every rank is here
+    /// (if it does not complete within `TeardownWatch`'s deadline, the failure was not shared after all, and the
+    /// caller must abort), then every rank finalises and exits with `status`.
+    ///
+    /// Open MPI's daemons still wait 2 x odls_base_sigkill_timeout once a rank has exited non-zero (they count a
+    /// rank whose exit they are handling as alive), so rank 0 leaves the launcher a note that the job is over.
+    package func exitTogether(status: Int32, message: String) {
+        var request: MPI_Request? = cmpi_request_null()
+        guard MPI_Ibarrier(handle, &request) == cmpi_success() else { return }
+        let deadline = WaitClock.now() + UInt64(TeardownWatch.deadline(longestWork: clock.longestWorkSeconds) * 1e9)
+        var done: Int32 = 0
+        while done == 0 {
+            guard MPI_Test(&request, &done, cmpi_status_ignore()) == cmpi_success() else { return }
+            if done == 0 {
+                if WaitClock.now() > deadline { return }
+                usleep(1000)
+            }
+        }
+        MPI_Finalize()
+        if rank == 0 { LaunchReport.noteFailure(rank: 0, message, printed: !TeardownWatch.noticed) }
+        exit(status)
+    }
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# How fast failing jobs end (issue 19), measured at launch/mpirun.sh on a tiny model with 2 ranks:
+#   - an error every rank finds at start-up (a global batch that does not split over the ranks): launcher wall time;
+#   - kill -9 of one rank mid-run: from the kill to the launcher's exit, and any process of the job left after it;
+#   - kill -9 of mpirun mid-run: how long the ranks outlive it, and checkpoints committed after the kill.
+# Each case runs REPEATS times (default 3); the table shows the median and the range.
+#
+#   benchmarks/failure_times.sh
+#   VQVAE2_SIGKILL_TIMEOUT=5 REPEATS=5 benchmarks/failure_times.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+repeats=${REPEATS:-3}
+swift build -c release --product vqvae2 >&2
+bin=$root/.build/release/vqvae2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg), odls_base_sigkill_timeout ${VQVAE2_SIGKILL_TIMEOUT:-5} s" >&2
+
+"$bin" prepare --demo "$work/src" --output "$work/data" --image-size 16 --demo-classes 4 --demo-train-per-class 8 \
+  --demo-val-per-class 2 --train-shards 2 >/dev/null
+config() {  # a fresh config (unique path, so that its processes can be found) with its own checkpoint directory
+  local name=$1
+  cat > "$work/$name.yaml" <<YAML
+model:
+  image_size: 16
+  channels: 16
+  residual_channels: 8
+  codebook_size: 32
+  code_dim: 8
+top_prior:
+  channels: 16
+  layers: 2
+  first_kernel: 3
+  kernel: 3
+  output_layers: 2
+  attention_every: 1
+  heads: 2
+bottom_prior:
+  channels: 16
+  layers: 2
+  first_kernel: 3
+  kernel: 3
+  output_layers: 2
+  conditioning_layers: 1
+  conditioning_channels: 16
+data:
+  manifest: $work/data/manifest.json
+  codes_manifest: $work/codes/manifest.json
+train:
+  global_batch: 8
+  steps: 1000000
+  learning_rate: 1e-3
+intervals:
+  log_every: 1
+  check_every: 0
+  checkpoint_every: 2
+  evaluate_every: 0
+  pictures_every: 0
+run:
+  directory: $work/run-$name
+checkpoints:
+  directory: $work/checkpoints-$name
+YAML
+  echo "$work/$name.yaml"
+}
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+left() { pgrep -f -- "$1" | wc -l; }
+committed() { ls "$1" 2>/dev/null | grep -c '^step-[0-9]*$' || true; }
+newest() { ls "$1" 2>/dev/null | grep '^step-[0-9]*$' | sort | tail -1; }
+wait_for_step() { until grep -q "step $2/" "$1" 2>/dev/null; do sleep 0.05; done; }
+summary() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%s (%s-%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+
+startup=() killed=() killed_left=() orphan=() late=()
+for ((i = 0; i < repeats; i++)); do
+  c=$(config "startup$i")
+  t0=$(now)
+  bash launch/mpirun.sh -n 2 "$bin" train --config "$c" --set train.global_batch=7 >"$work/startup$i.log" 2>&1 && exit 1
+  startup+=("$(elapsed "$t0" "$(now)")")
+
+  c=$(config "rank$i")
+  bash launch/mpirun.sh -n 2 "$bin" train --config "$c" >"$work/rank$i.log" 2>&1 &
+  launcher=$!
+  wait_for_step "$work/rank$i.log" 5
+  victim=$(for p in $(pgrep -f -- "$bin train --config $c"); do
+    tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && echo "$p"; done | head -1)
+  t0=$(now)
+  kill -9 "$victim"
+  wait "$launcher" || true
+  killed+=("$(elapsed "$t0" "$(now)")")
+  killed_left+=("$(left "$c")")
+
+  c=$(config "mpirun$i")
+  bash launch/mpirun.sh -n 2 "$bin" train --config "$c" >"$work/mpirun$i.log" 2>&1 &
+  launcher=$!
+  wait_for_step "$work/mpirun$i.log" 9
+  t0=$(now)
+  kill -9 "$(pgrep -P "$launcher" -x mpirun)"
+  before=$(newest "$work/checkpoints-mpirun$i")
+  while (( $(left "$c") > 0 )); do sleep 0.01; done
+  orphan+=("$(elapsed "$t0" "$(now)")")
+  wait "$launcher" || true
+  sleep 3
+  after=$(newest "$work/checkpoints-mpirun$i")
+  late+=("$([[ "$before" == "$after" ]] && echo 0 || echo "1 ($before -> $after)")")
+done
+
+echo "| case | median s (range) | notes |"
+echo "|---|---:|---|"
+echo "| error on every rank at start-up, to launcher exit | $(echo "${startup[*]}" | summary) | target <= 2 s |"
+echo "| kill -9 of one rank, to launcher exit | $(echo "${killed[*]}" | summary) | target <= 5 s; processes left after exit: ${killed_left[*]} |"
+echo "| kill -9 of mpirun, until no rank is left | $(echo "${orphan[*]}" | summary) | checkpoints committed after the kill: ${late[*]} |"
