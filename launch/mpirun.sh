@@ -21,10 +21,14 @@
 # which mpirun forwards untouched, so that they agree at the next step boundary, write a checkpoint and exit 0;
 # a second SIGTERM or SIGINT stops the job at once. mpirun runs in its own session so that Ctrl-C reaches only
 # this script. SIGTERM or SIGINT sent to mpirun itself also ends in a checkpoint: Open MPI 4.1 sends the ranks
-# SIGCONT, then SIGTERM odls_base_sigkill_timeout seconds later, then SIGKILL as long after that; this script sets
-# that timeout to VQVAE2_SIGKILL_TIMEOUT (default 5 s; it must cover one step and one checkpoint save) and exits 0
-# when rank 0 reports the committed checkpoint, although mpirun itself exits 1 after such a signal. The same
-# timeout delays the end of a job whose rank failed by twice as long. docs/DISTRIBUTED.md has the details.
+# SIGCONT, then SIGTERM odls_base_sigkill_timeout seconds later, then SIGKILL as long after that; the ranks start
+# saving at the SIGCONT, this script sets that timeout to VQVAE2_SIGKILL_TIMEOUT (default 5 s; twice it must cover
+# one step and one checkpoint save) and exits 0 when rank 0 reports the committed checkpoint, although mpirun
+# itself exits 1 after such a signal.
+#
+# Failures: a rank that fails, or finds a peer gone, leaves a note in VQVAE2_FAILURE_REPORT; this script then ends
+# mpirun at once instead of waiting out its teardown (twice the timeout), prints what the ranks could not, and
+# exits 1. The ranks die with mpirun and its daemons. docs/DISTRIBUTED.md has the details.
 set -euo pipefail
 
 np=""

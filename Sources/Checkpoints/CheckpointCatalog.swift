@@ -22,6 +22,36 @@ package enum CheckpointCatalog {
             if case .committed(let manifest) = status { return manifest.step }
             return nil
         }
+
+        /// The lease generation a committed checkpoint was written under (0 for checkpoints from before leases).
+        package var generation: Int? {
+            if case .committed(let manifest) = status { return manifest.metadata.leaseGeneration ?? 0 }
+            return nil
+        }
+    }
+
+    /// What `--resume auto` may load, best first, and what it must not.
+    package struct ResumeChoice: Equatable, Sendable {
+        /// Committed checkpoints in the order to try: highest lease generation first, newest step first within one.
+        package var candidates: [Entry]
+        /// Committed checkpoints of an older generation with a later step than a checkpoint of a newer one: written
+        /// by a job after another had taken its lease over, so not part of the run that continues.
+        package var fenced: [Entry]
+        /// Step directories whose manifest does not parse or check.
+        package var invalid: [Entry]
+    }
+
+    /// Sorts what is under `root` for `--resume auto` (shards are verified when a candidate is loaded).
+    package static func resumeChoice(in root: String) throws -> ResumeChoice {
+        let all = try entries(in: root)
+        let committed = all.filter { $0.step != nil }
+        let fenced = committed.filter { old in
+            committed.contains { $0.generation! > old.generation! && $0.step! < old.step! }
+        }
+        let candidates = committed.filter { entry in !fenced.contains(entry) }
+            .sorted { ($0.generation!, $0.step!) > ($1.generation!, $1.step!) }
+        let invalid = all.filter { if case .invalid = $0.status { return true } else { return false } }
+        return ResumeChoice(candidates: candidates, fenced: fenced, invalid: invalid)
     }
 
     /// Every `step-*` directory under `root`, committed ones in step order first; an absent root has none.
@@ -52,18 +82,51 @@ package enum CheckpointCatalog {
     /// Committed checkpoints, oldest first.
     package static func committed(in root: String) throws -> [Entry] { try entries(in: root).filter { $0.step != nil } }
 
-    /// The newest directory with a valid manifest (shards are checked when it is loaded), or nil when there is none.
+    /// Moves a committed checkpoint of `step` written under a generation older than `generation` out of the way
+    /// of this job's save of the same step (which would otherwise keep it as already saved), under a temporary's
+    /// name that is never loaded and that a later commit's rotation removes. Returns what it did, nil if nothing.
+    package static func setAsideFenced(step: Int, in root: String, below generation: Int) throws -> String? {
+        let path = CheckpointLayout.join(root, CheckpointLayout.directoryName(step: step))
+        guard let entry = try entries(in: root).first(where: { $0.path == path }), let older = entry.generation,
+            older < generation
+        else { return nil }
+        let aside = CheckpointLayout.join(root, CheckpointLayout.temporaryName(step: step, nonce: "fenced-g\(older)"))
+        guard rename(path, aside) == 0 else {
+            throw CheckpointError.io(path: path, "cannot move the fenced checkpoint aside: \(String(cString: strerror(errno)))")
+        }
+        return "\(path) was written under lease generation \(older), not this job's \(generation); moved to \(aside) and saved again"
+    }
+
+    /// The first candidate of `resumeChoice` (shards are checked when it is loaded), or nil when there is none.
     /// Temporaries and directories without a manifest are never candidates.
-    package static func latestCommitted(in root: String) throws -> String? { try committed(in: root).last?.path }
+    package static func latestCommitted(in root: String) throws -> String? {
+        try resumeChoice(in: root).candidates.first?.path
+    }
 }
 
 extension CheckpointCatalog {
-    /// The newest committed checkpoint under `root` as rank 0 finds it, on every rank (nil: there is none); a
-    /// collective, so that every rank resumes from the same one, and a failure to look fails every rank.
+    /// `resumeChoice` as rank 0 finds it, on every rank: the candidates' paths in order, and one warning line per
+    /// fenced or invalid directory. A collective, so that every rank tries the same checkpoints, and a failure to
+    /// look fails every rank.
+    package static func resumeCandidates(in root: String, coordinator: Coordinator) throws -> (paths: [String], warnings: [String]) {
+        let found = try coordinator.agree("finding the checkpoints in \(root)") { () -> [[String]] in
+            guard coordinator.isRoot else { return [[], []] }
+            let choice = try resumeChoice(in: root)
+            let newest = choice.candidates.first
+            let warnings = choice.fenced.map { entry in
+                "\(entry.path) is fenced: written under lease generation \(entry.generation!), after generation "
+                    + "\(newest?.generation ?? 0) had taken the directory over; not resumed from"
+            } + choice.invalid.map { entry -> String in
+                guard case .invalid(let reason) = entry.status else { return "" }
+                return "\(entry.path) is skipped: \(reason)"
+            }
+            return [choice.candidates.map(\.path), warnings]
+        }[0]
+        return (found[0], found[1])
+    }
+
+    /// The first candidate of `resumeCandidates`, on every rank (nil: there is none).
     package static func latestCommitted(in root: String, coordinator: Coordinator) throws -> String? {
-        let found = try coordinator.agree("finding the newest checkpoint in \(root)") { () -> String in
-            coordinator.isRoot ? try latestCommitted(in: root) ?? "" : ""
-        }
-        return found[0].isEmpty ? nil : found[0]
+        try resumeCandidates(in: root, coordinator: coordinator).paths.first
     }
 }

@@ -15,6 +15,17 @@ package enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case differentStates(ranks: [Int])
     case notShared(root: String, ranks: [Int])
     case io(path: String, String)
+    case leaseHeld(root: String, holder: String)
+
+    /// True for damage to a committed checkpoint's files (missing, truncated or corrupt shards, unreadable files),
+    /// after which `--resume auto` tries an older checkpoint; false for a checkpoint that is intact but does not fit
+    /// this run, which must stop it.
+    package var isDamage: Bool {
+        switch self {
+        case .invalidManifest, .missingShard, .shardSize, .shardChecksum, .tensorChecksum, .io: return true
+        default: return false
+        }
+    }
 
     package var description: String {
         switch self {
@@ -53,6 +64,9 @@ package enum CheckpointError: Error, CustomStringConvertible, Equatable {
                 + "put checkpoints on a filesystem every node mounts"
         case .io(let path, let reason):
             return "\(path): \(reason)"
+        case .leaseHeld(let root, let holder):
+            return "checkpoint directory \(root) is in use by another job (\(holder)); stop that job, or give this one "
+                + "another checkpoints.directory"
         }
     }
 }

@@ -16,10 +16,14 @@ package struct CheckpointMetadata: Codable, Equatable, Sendable {
     package var scalars: [String: Double]
     /// Free-form extras.
     package var extras: [String: String]
+    /// The generation of the checkpoint directory's lease under which the run wrote it (`CheckpointLease`); nil in
+    /// checkpoints written before leases, which count as generation 0.
+    package var leaseGeneration: Int?
 
     package init(
         step: Int, dataEpoch: Int = 0, dataSampleInEpoch: Int = 0, optimizerSteps: [String: Int] = [:],
-        emaUpdates: [String: Int] = [:], scalars: [String: Double] = [:], extras: [String: String] = [:]
+        emaUpdates: [String: Int] = [:], scalars: [String: Double] = [:], extras: [String: String] = [:],
+        leaseGeneration: Int? = nil
     ) {
         self.step = step
         self.dataEpoch = dataEpoch
@@ -28,6 +32,7 @@ package struct CheckpointMetadata: Codable, Equatable, Sendable {
         self.emaUpdates = emaUpdates
         self.scalars = scalars
         self.extras = extras
+        self.leaseGeneration = leaseGeneration
     }
 
     enum CodingKeys: String, CodingKey {
@@ -37,5 +42,6 @@ package struct CheckpointMetadata: Codable, Equatable, Sendable {
         case optimizerSteps = "optimizer_steps"
         case emaUpdates = "ema_updates"
         case scalars, extras
+        case leaseGeneration = "lease_generation"
     }
 }

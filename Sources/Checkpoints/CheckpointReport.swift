@@ -2,17 +2,33 @@ import Foundation
 
 /// Text for `vqvae2 checkpoint list|show`; the CLI prints these as they are.
 package enum CheckpointReport {
-    /// One line per directory under `root`: step, status, world size, size and creation time.
-    package static func list(root: String) throws -> String {
+    /// One line per directory under `root`: step, status, lease generation, world size, size and creation time;
+    /// with `verify`, every committed checkpoint's shards and tensors are read against their checksums, and damaged
+    /// ones say why.
+    package static func list(root: String, verify: Bool = false) throws -> String {
         let entries = try CheckpointCatalog.entries(in: root)
         guard !entries.isEmpty else { return "no checkpoints in \(root)\n" }
-        var lines = ["checkpoints in \(root) (newest committed is loaded by --resume auto):"]
+        let choice = try CheckpointCatalog.resumeChoice(in: root)
+        var lines = [
+            "checkpoints in \(root) (--resume auto loads the first of the highest lease generation, newest step first, whose shards verify):"
+        ]
         for entry in entries {
             switch entry.status {
             case .committed(let manifest):
                 let megabytes = Double(manifest.shards.map(\.bytes).reduce(0, +)) / 1e6
                 let size = String(format: "%.1f MB", megabytes)
-                lines.append("  \(entry.name)  committed  step \(manifest.step)  \(manifest.worldSize) shard(s)  \(size)  \(manifest.created)")
+                var state = "committed"
+                if verify {
+                    do {
+                        try Checkpoint(path: entry.path).verify()
+                        state = "committed, verified"
+                    } catch {
+                        state = "DAMAGED (\(error))"
+                    }
+                }
+                if choice.fenced.contains(entry) { state += ", fenced (written after a newer lease generation took over)" }
+                lines.append(
+                    "  \(entry.name)  \(state)  step \(manifest.step)  generation \(entry.generation!)  \(manifest.worldSize) shard(s)  \(size)  \(manifest.created)")
             case .uncommitted:
                 lines.append("  \(entry.name)  uncommitted (an interrupted save; never loaded)")
             case .invalid(let reason):
@@ -31,6 +47,7 @@ package enum CheckpointReport {
             "  step \(manifest.step), written by \(manifest.worldSize) rank(s) at \(manifest.created), format \(manifest.formatVersion)",
             "  model fingerprint \(manifest.modelFingerprint)",
             "  data position: epoch \(metadata.dataEpoch), sample \(metadata.dataSampleInEpoch) of the epoch (global)",
+            "  lease generation \(metadata.leaseGeneration ?? 0)",
         ]
         for (label, values) in [("optimizer steps", metadata.optimizerSteps), ("EMA updates", metadata.emaUpdates)] where !values.isEmpty {
             lines.append("  \(label): " + values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: ", "))

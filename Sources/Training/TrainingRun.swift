@@ -21,6 +21,8 @@ package final class TrainingRun {
     package let shards: ShardSet
     package private(set) var position = DataPosition()
     package let checkpoints: CheckpointWriter
+    /// This job's claim on the checkpoint directory; its generation goes into every manifest.
+    package let lease: CheckpointLease
     /// The config file's text and the overrides, saved in every checkpoint.
     package let configText: String
     package let fingerprint: String
@@ -65,6 +67,7 @@ package final class TrainingRun {
         pictures = RunPictures(runDirectory: config.runDirectory)
         checkpoints = CheckpointWriter(root: config.checkpoints.directory, keep: config.checkpoints.keep)
         try SharedFilesystemProbe.run(root: config.checkpoints.directory, coordinator: coordinator)
+        lease = try CheckpointLease.take(root: config.checkpoints.directory, coordinator: coordinator, output: output)
     }
 
     /// Loads a committed checkpoint into the replica: parameters, Adam, codebooks and EMA state, step and data
@@ -72,22 +75,55 @@ package final class TrainingRun {
     /// Returns the loaded path.
     @discardableResult
     package func resume(_ request: String) throws -> String? {
-        var path = request
-        if request == "auto" {
-            guard let newest = try CheckpointCatalog.latestCommitted(in: config.checkpoints.directory, coordinator: coordinator)
-            else {
-                if coordinator.isRoot { out("train: no committed checkpoint in \(config.checkpoints.directory); starting fresh") }
-                return nil
-            }
-            path = newest
+        guard request == "auto" else {
+            try restore(try read(request), from: request)
+            return request
         }
-        let metadata = try Checkpoint(path: path).load(into: replica.checkpointTensors, modelFingerprint: fingerprint)
+        let root = config.checkpoints.directory
+        let (candidates, warnings) = try CheckpointCatalog.resumeCandidates(in: root, coordinator: coordinator)
+        if coordinator.isRoot { for warning in warnings { out("train: warning: \(warning)") } }
+        guard !candidates.isEmpty else {
+            if coordinator.isRoot { out("train: no committed checkpoint in \(root); starting fresh") }
+            return nil
+        }
+        var damaged: [String] = []
+        for path in candidates {
+            // Every rank reads the same files, but a read error may strike one rank only: agree on the outcome.
+            var metadata: CheckpointMetadata?
+            let outcomes = try coordinator.agree("loading checkpoint \(path)") { () -> String in
+                do {
+                    metadata = try read(path)
+                    return ""
+                } catch let error as CheckpointError where error.isDamage {
+                    return "\(error)"
+                }
+            }
+            guard let damage = outcomes.first(where: { !$0.isEmpty }) else {
+                try restore(metadata!, from: path)
+                return path
+            }
+            if coordinator.isRoot { out("train: warning: skipping checkpoint \(path): \(damage)") }
+            damaged.append("\(path): \(damage)")
+        }
+        throw CheckpointError.io(
+            path: root,
+            "no committed checkpoint loads; each is damaged (left in place, nothing was overwritten):\n  "
+                + damaged.joined(separator: "\n  "))
+    }
+
+    /// Reads the committed checkpoint at `path` into the replica's tensors, on this rank alone.
+    private func read(_ path: String) throws -> CheckpointMetadata {
+        try Checkpoint(path: path).load(into: replica.checkpointTensors, modelFingerprint: fingerprint)
+    }
+
+    /// Takes the step, counters and data position from `metadata` once every rank has read `path`, and checks that
+    /// the replicas agree (a collective).
+    private func restore(_ metadata: CheckpointMetadata, from path: String) throws {
         position = replica.restore(metadata)
         try checkReplicasAgree()
         if coordinator.isRoot {
             out("train: resumed from \(path) at step \(replica.step), epoch \(position.epoch), sample \(position.sampleInEpoch)")
         }
-        return path
     }
 
     /// The priors schedule learns the codes of one VQ-VAE: the code shards must come from the VQ-VAE this run
@@ -112,8 +148,17 @@ package final class TrainingRun {
     @discardableResult
     package func saveCheckpoint() throws -> SavedCheckpoint {
         try checkReplicasAgree()
+        var metadata = replica.checkpointMetadata(position: position)
+        metadata.leaseGeneration = lease.generation
+        _ = try coordinator.agree("setting aside a fenced checkpoint of step \(metadata.step)") { () -> Bool in
+            guard coordinator.isRoot else { return false }
+            if let aside = try CheckpointCatalog.setAsideFenced(step: metadata.step, in: checkpoints.root, below: lease.generation) {
+                out("train: warning: \(aside)")
+            }
+            return true
+        }
         let saved = try checkpoints.save(
-            replica.checkpointTensors, metadata: replica.checkpointMetadata(position: position), config: configText,
+            replica.checkpointTensors, metadata: metadata, config: configText,
             modelFingerprint: fingerprint, coordinator: coordinator)
         if coordinator.isRoot {
             out(String(format: "train: checkpoint %@ (%.1f s)", saved.path, saved.seconds))

@@ -26,7 +26,9 @@ struct CheckpointCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Committed and unfinished checkpoints in a directory.")
         @Argument(help: "The checkpoint root (checkpoints.directory).")
         var root: String
-        func run() throws { print(try CheckpointReport.list(root: root)) }
+        @Flag(help: "Read every committed checkpoint back against its checksums and mark the damaged ones.")
+        var verify = false
+        func run() throws { print(try CheckpointReport.list(root: root, verify: verify)) }
     }
 
     struct Verify: ParsableCommand {

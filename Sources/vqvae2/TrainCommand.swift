@@ -63,6 +63,7 @@ struct TrainCommand: ParsableCommand {
             if let resume { try run.resume(resume) }
             try run.run()
             if printStateChecksums && world.isRoot { console.print("state checksums: \(run.stateChecksums)") }
+            run.lease.release()
             if let saved = run.stoppedOnRequest {
                 flushSeconds = 0.5
                 if world.isRoot { try reportStop(saved, signal: signals.signalName) }

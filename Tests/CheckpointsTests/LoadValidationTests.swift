@@ -100,7 +100,7 @@ final class LoadValidationTests: XCTestCase {
             XCTAssertEqual($0 as? CheckpointError, .notCommitted(directory: root + "/step-00000800"))
         }
         let listing = try CheckpointReport.list(root: root)
-        XCTAssertTrue(listing.contains("step-00000300  committed  step 300  3 shard(s)"), listing)
+        XCTAssertTrue(listing.contains("step-00000300  committed  step 300  generation 0  3 shard(s)"), listing)
         XCTAssertTrue(listing.contains("step-00000900.tmp-dead  uncommitted"), listing)
         XCTAssertNil(try CheckpointCatalog.latestCommitted(in: root + "/absent"))
     }
