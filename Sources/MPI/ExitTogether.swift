@@ -21,7 +21,7 @@ extension Communicator {
             }
         }
         MPI_Finalize()
-        if rank == 0 { LaunchReport.noteFailure(rank: 0, message, printed: !TeardownWatch.noticed) }
+        if rank == 0 { LaunchReport.noteAgreedFailure(status: status, message, printed: !TeardownWatch.noticed) }
         exit(status)
     }
 }

@@ -49,7 +49,10 @@ package final class MPIRuntime {
         let clock = WaitClock()
         let communicator = Communicator(handle: cmpi_comm_world(), clock: clock)
         world = communicator
-        if launched { TeardownWatch.start(clock: clock, rank: communicator.rank) }
+        if launched {
+            TeardownWatch.start(clock: clock, rank: communicator.rank)
+            LaunchReport.noteStart(rank: communicator.rank, host: Self.processorName)
+        }
     }
 
     deinit {

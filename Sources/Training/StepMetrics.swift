@@ -2,6 +2,7 @@ import Model
 
 /// What one step measured, summed or averaged over every rank (identical on all of them).
 package struct StepMetrics: Codable, Sendable, Equatable {
+    /// The number of steps taken, this one included (as the progress line and the held-out records count them).
     package var step = 0
     package var schedule = ExperimentConfig.Schedule.joint
     /// Mean squared error of the reconstruction on [-1, 1], and the commitment terms (VQ-VAE schedules).

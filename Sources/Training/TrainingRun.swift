@@ -35,6 +35,9 @@ package final class TrainingRun {
     /// The checkpoint written because a stop signal arrived, once `run` returned for that reason (nil when the run
     /// finished its steps): what `vqvae2 train` reports to the launcher.
     package private(set) var stoppedOnRequest: SavedCheckpoint?
+    /// The step a resume started from (0 when `--resume auto` found nothing), nil without a resume: the metrics
+    /// log drops its records after it.
+    package private(set) var resumedStep: Int?
     private let out: (String) -> Void
     private let fault = TrainingFault.fromEnvironment()
 
@@ -77,8 +80,10 @@ package final class TrainingRun {
     package func resume(_ request: String) throws -> String? {
         guard request == "auto" else {
             try restore(try read(request), from: request)
+            resumedStep = replica.step
             return request
         }
+        resumedStep = 0
         let root = config.checkpoints.directory
         let (candidates, warnings) = try CheckpointCatalog.resumeCandidates(in: root, coordinator: coordinator)
         if coordinator.isRoot { for warning in warnings { out("train: warning: \(warning)") } }
@@ -100,6 +105,7 @@ package final class TrainingRun {
             }
             guard let damage = outcomes.first(where: { !$0.isEmpty }) else {
                 try restore(metadata!, from: path)
+                resumedStep = replica.step
                 return path
             }
             if coordinator.isRoot { out("train: warning: skipping checkpoint \(path): \(damage)") }
@@ -183,7 +189,7 @@ package final class TrainingRun {
             shards: shards, schedule: .training(sampler, start: position, flip: flip), prefetch: config.data.prefetch)
         defer { loader.stop() }
         let step = TrainingStep(replica: replica, coordinator: coordinator, reducer: reducer)
-        let log = coordinator.isRoot ? try MetricsLog(path: config.runDirectory + "/metrics.jsonl") : nil
+        let log = coordinator.isRoot ? try MetricsLog(path: config.runDirectory + "/metrics.jsonl", resumedStep: resumedStep) : nil
         if coordinator.isRoot {
             out("train: \(t.schedule.rawValue) schedule, \(coordinator.worldSize) rank(s), global batch \(t.globalBatch) "
                 + "(\(sampler.localBatch) per rank, \(t.microBatches) micro-batch(es)), \(shards.count) images, "
@@ -301,7 +307,7 @@ package final class TrainingRun {
     }
 
     private func progressLine(_ m: StepMetrics, epoch: Int, eta: Double) -> String {
-        var parts = ["step \(m.step + 1)/\(config.train.steps)", "epoch \(epoch)"]
+        var parts = ["step \(m.step)/\(config.train.steps)", "epoch \(epoch)"]
         if m.schedule.trainedParts.contains(.vqvae) {
             parts.append(String(format: "mse %.5f commit %.4f/%.4f", m.reconstruction, m.commitmentTop, m.commitmentBottom))
             parts.append(String(

@@ -58,7 +58,7 @@ package final class TrainingStep {
         let start = Date()
         let microCount = replica.config.train.microBatches
         var metrics = StepMetrics()
-        metrics.step = replica.step
+        metrics.step = replica.step + 1
         metrics.schedule = replica.config.train.schedule
         metrics.learningRate = Double(replica.learningRate(trainsVQVAE ? .vqvae : .topPrior))
 

@@ -54,13 +54,26 @@ struct TrainCommand: ParsableCommand {
         defer { console.flush(within: flushSeconds) }
         try reportingErrors(world, command: "vqvae2 train", beforePrinting: { console.flush(within: 3) }) {
             let signals = StopSignals()
-            let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+            let environment = ProcessInfo.processInfo.environment
+            var experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+            let firstWorldSize = Int(environment["VQVAE2_FIRST_WORLD_SIZE"] ?? "") ?? world.size
+            let shrunk = try ShrunkWorld.adapt(&experiment, firstWorldSize: firstWorldSize, worldSize: world.size)
+            if let shrunk, world.isRoot { console.print(shrunk) }
             let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
             let run = try TrainingRun(
                 config: experiment, coordinator: Coordinator(world),
                 configText: text + overrides.map { "\n# --set \($0)" }.joined(), signals: signals,
                 output: console.print)
-            if let resume { try run.resume(resume) }
+            let resumedFrom = try resume.flatMap { try run.resume($0) }
+            if let restart = Int(environment["VQVAE2_RESTART_COUNT"] ?? ""), restart > 0, world.isRoot {
+                let record = RestartRecord(
+                    time: ISO8601DateFormatter().string(from: Date()), restart: restart,
+                    cause: environment["VQVAE2_RESTART_CAUSE"] ?? "not given", worldSize: world.size,
+                    firstWorldSize: firstWorldSize, microBatches: experiment.train.microBatches,
+                    resumedStep: run.resumedStep ?? 0, resumedFrom: resumedFrom)
+                try record.append(to: experiment.runDirectory)
+                console.print("train: restart \(restart) at world size \(world.size), from step \(record.resumedStep); recorded in \(experiment.runDirectory)/restarts.jsonl")
+            }
             try run.run()
             if printStateChecksums && world.isRoot { console.print("state checksums: \(run.stateChecksums)") }
             run.lease.release()

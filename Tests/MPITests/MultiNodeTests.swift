@@ -138,6 +138,54 @@ final class MultiNodeTests: XCTestCase {
         XCTAssertEqual(try committed(), atKill, "a checkpoint was committed after mpirun was killed")
     }
 
+    /// Every rank on the second host is killed mid-run: the launcher leaves that host out, restarts on the survivor
+    /// at half the world size with twice the micro-batches, and the run ends with the state of a run resumed on one
+    /// rank with train.micro_batches=2 from the same commit, data position included.
+    func testLosingAHostContinuesOnTheSurvivorAtHalfTheWorldSize() throws {
+        let vqvae2 = TestEnvironment.product("vqvae2")
+        let prepare = try TinyExperiment.prepareData(in: directory)
+        XCTAssertEqual(prepare.status, 0, prepare.output)
+        let config = try TinyExperiment.writeConfig(in: directory, steps: 40)
+        let train = [vqvae2, "train", "--config", config, "--set", "intervals.checkpoint_every=4", "--set", "checkpoints.keep=100",
+                     "--print-state-checksums"]
+        let job = try LaunchedJob(
+            ["run", "--max-restarts", "1", "--"] + train + ["--resume", "auto"],
+            log: directory.appendingPathComponent("lose-host.log"), environment: clusterEnvironment,
+            script: "launch/netns-cluster.sh")
+        try job.waitFor("step 10/40")
+        let ranks = try LaunchedJob.descendants(of: job.process.processIdentifier).filter { $0.command == "vqvae2" }.map(\.pid)
+        let secondHost = ranks.filter { pid in
+            let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return environment.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=1" }
+        }
+        XCTAssertEqual(secondHost.count, 1, "ranks: \(ranks)")
+        for pid in secondHost { kill(pid, SIGKILL) }
+        let output = try job.finish()
+        XCTAssertEqual(job.process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("leaving out host \(Self.subnet).2 (\(Self.clusterName)-h2): every rank it ran died"), output)
+        XCTAssertTrue(output.contains("mpirun.sh: restart 1 of 1 at 1 rank(s) (was 2)"), output)
+        XCTAssertTrue(output.contains("train: 1 of the job's first 2 ranks remain: train.micro_batches 1 -> 2"), output)
+        XCTAssertTrue(output.contains("step 40/40"), output)
+
+        let record = try String(contentsOfFile: directory.path + "/run/restarts.jsonl", encoding: .utf8)
+        let resumedStep = try XCTUnwrap(
+            record.range(of: #""resumed_step":\d+"#, options: .regularExpression).map { Int(record[$0].dropFirst(15))! }, record)
+        XCTAssertTrue(record.contains("\"world_size\":1") && record.contains("\"micro_batches\":2"), record)
+        let commit = directory.path + String(format: "/checkpoints/step-%08d", resumedStep)
+        let reference = try TestEnvironment.run(
+            train + ["--set", "train.micro_batches=2", "--set", "checkpoints.directory=\(directory.path)/reference",
+                     "--set", "run.directory=\(directory.path)/run-reference", "--resume", commit], timeout: 600)
+        XCTAssertEqual(reference.status, 0, reference.output)
+        XCTAssertEqual(try XCTUnwrap(checksums(output), output), try XCTUnwrap(checksums(reference.output), reference.output))
+        let position = { (path: String) throws -> String? in
+            try TestEnvironment.run([vqvae2, "checkpoint", "inspect", path]).output.split(separator: "\n")
+                .first { $0.contains("data position:") }.map(String.init)
+        }
+        let finished = try position(directory.path + "/checkpoints/step-00000040")
+        XCTAssertNotNil(finished)
+        XCTAssertEqual(finished, try position(directory.path + "/reference/step-00000040"), "the data position continues exactly")
+    }
+
     private func checksums(_ output: String) -> String? {
         output.split(separator: "\n").first { $0.hasPrefix("state checksums:") }.map(String.init)
     }
