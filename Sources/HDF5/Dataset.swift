@@ -84,6 +84,8 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
     }
 
     private func transferRows(_ start: Int, _ rows: Int, writing: Bool, _ body: (hid_t, hid_t) -> herr_t) throws {
+        // HDF5's error printing is set per thread, and a loader reads on a thread of its own.
+        ch5_silence_errors()
         let fileSpace = H5Dget_space(id)
         defer { H5Sclose(fileSpace) }
         var offset = [hsize_t](repeating: 0, count: shape.count)

@@ -28,16 +28,19 @@ package final class ScratchMount {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    /// Fills the filesystem up to its last block with one file, `filler`.
+    /// Fills the filesystem with one file, `filler`, until about `spare` bytes are left (none: until a write fails).
     package func fill(leaving spare: Int = 0) throws {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: create("filler")))
         defer { try? handle.close() }
         let block = Data(count: 4096)
         while true {
             var info = statvfs()
-            guard statvfs(path, &info) == 0, Int(info.f_bavail) * Int(info.f_frsize) > spare + block.count else { return }
-            guard (try? handle.write(contentsOf: block)) != nil else { return }
+            guard statvfs(path, &info) == 0 else { return }
+            if spare > 0 && Int(info.f_bavail) * Int(info.f_frsize) <= spare + block.count { return }
+            guard (try? handle.write(contentsOf: block)) != nil else { break }
         }
+        // The last page may hold less than a block.
+        while (try? handle.write(contentsOf: Data(count: 1))) != nil {}
     }
 
     private func create(_ name: String) -> String {
