@@ -39,9 +39,7 @@ package struct CheckpointWriter: Sendable {
     func writeShard(_ tensors: [StateTensor], plan: ShardPlan, rank: Int, worldSize: Int, step: Int, directory: String)
         throws -> ShardReport
     {
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw CheckpointError.io(path: directory, "cannot create the checkpoint directory: \(error)")
-        }
+        try Durability.makeDirectories(directory)
         let path = CheckpointLayout.join(directory, CheckpointLayout.shardName(rank, of: worldSize))
         let mine = plan.tensors(of: rank).map { tensors[$0] }
         let written = try ShardFile.write(

@@ -23,6 +23,18 @@ package enum Durability {
         try fsync((to as NSString).deletingLastPathComponent.isEmpty ? "." : (to as NSString).deletingLastPathComponent)
     }
 
+    /// Creates the directory `path` and any missing parents (an existing directory is fine).
+    package static func makeDirectories(_ path: String) throws {
+        guard !path.isEmpty else { return }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try makeDirectories(parent) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw StorageError(path: path, "cannot create the directory", cause: .current)
+        }
+    }
+
     /// Creates `path`, which must not exist, holding `data`, and fsyncs it; a failure removes what it created.
     /// `failingWithNoSpace` is for fault injection: the kernel then refuses the write with ENOSPC, as on a full disk.
     package static func createFile(_ data: Data, at path: String, failingWithNoSpace: Bool = false) throws {

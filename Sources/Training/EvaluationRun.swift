@@ -45,8 +45,7 @@ package struct EvaluationRun {
         let report = try evaluation.run(loaded.replica, coordinator: coordinator, step: loaded.replica.step, stop: stop)
         guard coordinator.isRoot else { return report }
         let path = output ?? loaded.config.runDirectory + "/evaluation.json"
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Durability.makeDirectories((path as NSString).deletingLastPathComponent)
         try Durability.writeAtomically(Data(report.json().utf8), to: path)
         out(report.table)
         out("evaluate: wrote \(path)")
