@@ -52,14 +52,15 @@ package final class File: @unchecked Sendable {
     /// memory: HDF5 1.10 cannot close a file whose flush failed, and would keep the partial file (and its disk
     /// space) open; its remains on disk are the caller's to remove.
     deinit {
-        if systemFailure, case let descriptor = ch5_descriptor(id), descriptor >= 0 {
-            let sink = ch5_memory_file()
-            if sink >= 0 {
-                dup2(sink, descriptor)
-                close(sink)
-            }
-        }
+        if systemFailure { redirectToMemory() }
         H5Fclose(id)
+    }
+
+    private func redirectToMemory() {
+        let descriptor = ch5_descriptor(id), sink = ch5_memory_file()
+        guard descriptor >= 0, sink >= 0 else { return }
+        dup2(sink, descriptor)
+        close(sink)
     }
 
     /// The error of the HDF5 call on this file that just failed (see `HDF5Error.afterFailedCall`); a cause from the
