@@ -99,11 +99,15 @@ package final class StoppablePhase {
             throw PhaseStopped(phase: name, signal: stop.signalName(), left: left)
         }
         // A rank that left for another's failure has no result; the failing rank's error reaches every rank here.
-        let results = try coordinator.agree(name) { () -> T? in
-            if case .failure(let error) = outcome, !(error is Leave) { throw error }
-            return try? outcome.get()
+        // Results travel in arrays: JSON would fold an optional T's nil into "no result".
+        let results = try coordinator.agree(name) { () -> [T] in
+            switch outcome {
+            case .success(let value): return [value]
+            case .failure(let error as Leave) where error.verdict == .failed: return []
+            case .failure(let error): throw error
+            }
         }
-        return results.map { $0! }
+        return results.map { $0[0] }
     }
 
     /// Marks one of this rank's units done; at every `interval`-th (and the last) the ranks agree, and this throws

@@ -72,6 +72,22 @@ final class PhaseStopUnderMPITests: XCTestCase {
         XCTAssertEqual(partialFiles(), [], output)
     }
 
+    /// Export agrees on stops per dataset with every rank, though only rank 0 writes: on 2 ranks it writes the
+    /// same bytes as on one.
+    func testExportOnTwoRanksAnswersTheAgreementsAndWritesWhatOneRankWrites() throws {
+        try train()
+        let checkpoint = directory.path + "/checkpoints/step-00000002"
+        func export(_ name: String, ranks: Int) throws -> Data {
+            let output = directory.path + "/" + name
+            let command = [vqvae2, "checkpoint", "export", checkpoint, "--output", output]
+            let result = ranks == 1 ? try TestEnvironment.run(command) : try TestEnvironment.mpirun(ranks: ranks, command)
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertEqual(occurrences("export: \(checkpoint) (step 2) -> \(output)", in: result.output), 1, result.output)
+            return try Data(contentsOf: URL(fileURLWithPath: output))
+        }
+        XCTAssertEqual(try export("two.h5", ranks: 2), try export("one.h5", ranks: 1))
+    }
+
     /// The held-out evaluation at the end of `train`: stopped, it ends the run as a stop at a step boundary does,
     /// with the last step committed and a clean exit; the next run resumes from it.
     func testSIGTERMDuringTheHeldOutEvaluationOfTrainCommitsTheLastStep() throws {
