@@ -3,7 +3,8 @@ import PackageDescription
 
 // Modules, bottom to top (docs/ARCHITECTURE.md):
 //   C shims:      CMPI, COpenBLAS, CHDF5, CZlib, CImageCodecs
-//   wrappers:     MPI (the Collective interface: MPI ranks, or a single rank), HDF5 (files, datasets, attributes),
+//   wrappers:     MPI (the Collective interface: MPI ranks, or a single rank), HDF5 (files, datasets, attributes;
+//                 names system errors through Storage),
 //                 ImageCodecs (JPEG/PNG), Storage (checksums, durable and atomic file writes)
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
@@ -40,7 +41,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         .target(name: "MPI", dependencies: ["CMPI"]),
-        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "HDF5", dependencies: ["CHDF5", "Storage"]),
         .target(name: "ImageCodecs", dependencies: ["CImageCodecs"]),
         .target(name: "Storage", dependencies: ["CZlib"]),
         .target(name: "Configuration"),

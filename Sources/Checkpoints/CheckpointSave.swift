@@ -23,8 +23,9 @@ extension CheckpointWriter {
     ///
     /// Each rank writes the tensors the `ShardPlan` gives it into its own shard inside a temporary directory; rank
     /// 0 writes the manifest once every shard is durable, renames the directory to `step-NNNNNNNN`, then rotates.
-    /// `check` runs on this rank's share before anything is written; any rank's failure fails the save on every
-    /// rank before the commit, and nothing older is touched. A committed checkpoint of the same step is kept (with
+    /// `check` runs on this rank's share before anything is written, and rank 0 checks that the filesystem has room
+    /// for the whole checkpoint (`SpaceCheck`); any rank's failure fails the save on every rank before the commit,
+    /// and nothing older is touched. A committed checkpoint of the same step is kept (with
     /// exact resume it holds the same state) rather than replaced, which would leave a moment with neither.
     package func save(
         _ tensors: [StateTensor], metadata: CheckpointMetadata, config: String, modelFingerprint: String,
@@ -40,6 +41,11 @@ extension CheckpointWriter {
         let layouts = try agree(coordinator, "check") { () -> UInt32 in
             try StateTensor.validate(tensors)
             try check(plan.tensors(of: rank).map { tensors[$0] })
+            // One look suffices: every rank writes into the same (shared) filesystem.
+            if rank == 0 && decision.first == "+" {
+                let needed = SpaceCheck.bytesNeeded(tensors, worldSize: worldSize, configBytes: config.utf8.count)
+                try SpaceCheck.require(needed, root: root, step: step)
+            }
             return Self.layoutDigest(tensors)
         }
         let disagreeing = layouts.indices.filter { layouts[$0] != layouts[0] }

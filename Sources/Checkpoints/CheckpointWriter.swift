@@ -14,12 +14,13 @@ package struct CheckpointWriter: Sendable {
     package let runStart: Date
     let fault: FaultInjection
 
-    package init(root: String, keep: Int, runStart: Date = Date()) {
+    /// `fault` defaults to the faults `VQVAE2_CHECKPOINT_FAULT` plants (none, normally).
+    package init(root: String, keep: Int, runStart: Date = Date(), fault: FaultInjection = FaultInjection()) {
         precondition(keep >= 1, "keep at least one checkpoint")
         self.root = root
         self.keep = keep
         self.runStart = runStart
-        fault = FaultInjection()
+        self.fault = fault
     }
 
     /// What a rank reports once its shard is durable: the file's size and CRC-32, and each of its tensors' CRC-32.
@@ -38,17 +39,18 @@ package struct CheckpointWriter: Sendable {
     func writeShard(_ tensors: [StateTensor], plan: ShardPlan, rank: Int, worldSize: Int, step: Int, directory: String)
         throws -> ShardReport
     {
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw CheckpointError.io(path: directory, "cannot create the checkpoint directory: \(error)")
-        }
+        try Durability.makeDirectories(directory)
         let path = CheckpointLayout.join(directory, CheckpointLayout.shardName(rank, of: worldSize))
         let mine = plan.tensors(of: rank).map { tensors[$0] }
-        let written = try ShardFile.write(mine, to: path, step: step, shard: rank, worldSize: worldSize)
+        let written = try ShardFile.write(
+            mine, to: path, step: step, shard: rank, worldSize: worldSize,
+            failingWithNoSpace: fault.noSpaceInShardOfRank == rank)
         return ShardReport(bytes: written.bytes, crc32: written.crc32, tensorCRCs: written.tensorCRCs)
     }
 
     /// Rank 0's part once every shard is durable: the manifest, fsynced, then the rename that commits the directory.
-    /// Returns the committed path.
+    /// Returns the committed path. A failure before the rename removes the directory: its shards are no checkpoint
+    /// without a manifest, and on a full disk they hold the space the next save needs.
     func commit(
         _ tensors: [StateTensor], plan: ShardPlan, reports: [ShardReport], metadata: CheckpointMetadata,
         config: String, modelFingerprint: String, directory: String
@@ -67,12 +69,14 @@ package struct CheckpointWriter: Sendable {
                 .init(index: $0, file: CheckpointLayout.shardName($0, of: reports.count), bytes: $1.bytes, crc32: $1.crc32)
             })
         let manifestPath = CheckpointLayout.join(directory, CheckpointLayout.manifestName)
-        guard FileManager.default.createFile(atPath: manifestPath, contents: try manifest.encoded()) else {
-            throw CheckpointError.io(path: manifestPath, "cannot write the manifest")
+        do {
+            try Durability.createFile(try manifest.encoded(), at: manifestPath, failingWithNoSpace: fault.noSpaceInManifest)
+            // The shards' and the manifest's directory entries must be durable before the name says "committed".
+            try Durability.fsync(directory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
         }
-        try Durability.fsync(manifestPath)
-        // The shards' and the manifest's directory entries must be durable before the name says "committed".
-        try Durability.fsync(directory)
         let final = CheckpointLayout.join(root, CheckpointLayout.directoryName(step: metadata.step))
         try Durability.rename(directory, to: final)
         return final

@@ -6,11 +6,12 @@ import Storage
 /// hardly compresses, and plain layout reads fastest and is readable by any HDF5 tool).
 enum ShardFile {
     /// Writes `tensors` into a new file at `path`, closes it and makes it durable; returns the per-tensor CRC-32s
-    /// (in the order given), the file's size and CRC-32.
+    /// (in the order given), the file's size and CRC-32. `failingWithNoSpace` injects a full disk (`FaultInjection`).
     static func write(
-        _ tensors: [StateTensor], to path: String, step: Int, shard: Int, worldSize: Int
+        _ tensors: [StateTensor], to path: String, step: Int, shard: Int, worldSize: Int, failingWithNoSpace: Bool = false
     ) throws -> (tensorCRCs: [String], bytes: Int, crc32: String) {
-        let crcs = try writeAndClose(tensors, to: path, step: step, shard: shard, worldSize: worldSize)
+        let crcs = try writeAndClose(
+            tensors, to: path, step: step, shard: shard, worldSize: worldSize, failingWithNoSpace: failingWithNoSpace)
         try Durability.fsync(path)
         let bytes = try fileSize(path)
         let crc = try CRC32.file(path)
@@ -18,9 +19,10 @@ enum ShardFile {
     }
 
     private static func writeAndClose(
-        _ tensors: [StateTensor], to path: String, step: Int, shard: Int, worldSize: Int
+        _ tensors: [StateTensor], to path: String, step: Int, shard: Int, worldSize: Int, failingWithNoSpace: Bool
     ) throws -> [String] {
         let file = try File(path: path, mode: .create)
+        if failingWithNoSpace { try file.failWritesWithNoSpace() }
         try file.root.setAttribute("format_version", Int64(Manifest.currentFormatVersion))
         try file.root.setAttribute("step", Int64(step))
         try file.root.setAttribute("shard", Int64(shard))

@@ -14,6 +14,7 @@ package final class CodeShardWriter {
     private var labels: HDF5.Dataset?
     private let topArea: Int
     package private(set) var count = 0
+    private var finished = false
 
     /// `topSize` is the top map's side; the bottom map's is twice it. `attributes` record where the codes came from.
     package init(path: String, topSize: Int, classes: [ImageClass], attributes: [String: String]) throws {
@@ -55,6 +56,18 @@ package final class CodeShardWriter {
         bottom = nil
         labels = nil
         file = nil
-        return try ShardManifest.Shard.commit(temporaryPath, as: path, count: count)
+        let shard = try ShardManifest.Shard.commit(temporaryPath, as: path, count: count)
+        finished = true
+        return shard
+    }
+
+    /// A writer dropped before `finish` (a failure, or a stop) removes its partial file.
+    deinit {
+        guard !finished else { return }
+        top = nil
+        bottom = nil
+        labels = nil
+        file = nil
+        try? FileManager.default.removeItem(atPath: temporaryPath)
     }
 }

@@ -18,10 +18,11 @@ package enum DemoImages {
 
     /// Writes `train/<wnid>/*.JPEG` (trainPerClass each), `val/<wnid>/*.JPEG` (validationPerClass each) and
     /// LOC_synset_mapping.txt under `root`, for classes 0 ..< classes; returns the number of files written.
+    /// `afterEach` runs after every image (it may throw to stop).
     @discardableResult
     package static func write(
         to root: String, classes: Int = 10, trainPerClass: Int = 200, validationPerClass: Int = 20,
-        size: Int = 64, seed: UInt64 = 0
+        size: Int = 64, seed: UInt64 = 0, afterEach: () throws -> Void = {}
     ) throws -> Int {
         precondition(classes >= 1 && classes <= classNames.count, "the demo has 1 to \(classNames.count) classes")
         let fm = FileManager.default
@@ -40,6 +41,7 @@ package enum DemoImages {
                         throw SourceError(path: path, "cannot write demo image")
                     }
                     written += 1
+                    try afterEach()
                 }
             }
         }

@@ -17,6 +17,7 @@ package final class ImageShardWriter {
     private var labels: HDF5.Dataset?
     private let imageSize: Int
     package private(set) var count = 0
+    private var finished = false
     private var pendingPixels: [UInt8] = []
     private var pendingLabels: [Int64] = []
     private let flushEvery = 64
@@ -68,6 +69,17 @@ package final class ImageShardWriter {
         images = nil
         labels = nil
         file = nil
-        return try ShardManifest.Shard.commit(temporaryPath, as: path, count: count)
+        let shard = try ShardManifest.Shard.commit(temporaryPath, as: path, count: count)
+        finished = true
+        return shard
+    }
+
+    /// A writer dropped before `finish` (a failure, or a stop) removes its partial file.
+    deinit {
+        guard !finished else { return }
+        images = nil
+        labels = nil
+        file = nil
+        try? FileManager.default.removeItem(atPath: temporaryPath)
     }
 }

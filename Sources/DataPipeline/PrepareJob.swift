@@ -139,12 +139,13 @@ package struct PrepareJob: Sendable {
     package var manifestPath: String { options.output + "/" + ShardManifest.fileName }
 
     /// Converts one shard, or keeps it when a finished shard of the same plan is already there.
-    /// `progress` is called after every image with the number of files handled so far.
-    package func convert(_ shard: PlannedShard, progress: (Int) -> Void = { _ in }) throws -> ShardOutcome {
+    /// `progress` is called after every image with the number of files handled so far; when it throws (a stop),
+    /// the shard's partial file is removed and the error goes to the caller.
+    package func convert(_ shard: PlannedShard, progress: (Int) throws -> Void = { _ in }) throws -> ShardOutcome {
         let path = options.output + "/" + shard.fileName
         let fingerprint = shard.fingerprint(imageSize: options.imageSize)
         if reuseFinishedShards, let kept = try reusable(path: path, fingerprint: fingerprint) {
-            progress(shard.files.count)
+            try progress(shard.files.count)
             return ShardOutcome(split: shard.split, index: shard.index, shard: kept.0, skipped: kept.1, reused: true)
         }
         let writer = try ImageShardWriter(
@@ -161,7 +162,7 @@ package struct PrepareJob: Sendable {
             } catch let error as ImageCodecError {
                 skipped.append(SkippedFile(path: file.path, reason: error.reason))
             }
-            progress(handled + 1)
+            try progress(handled + 1)
         }
         let record = try writer.finish()
         try recordSkipped(skipped, in: path)

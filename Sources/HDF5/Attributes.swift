@@ -12,14 +12,19 @@ extension AttributeOwner {
         HDF5Error(file: file.path, object: "\(objectName) attribute '\(attribute)'", message)
     }
 
+    /// The error of the HDF5 call on `attribute` that just failed.
+    private func failure(_ attribute: String, _ what: String) -> HDF5Error {
+        file.failure(object: "\(objectName) attribute '\(attribute)'", what)
+    }
+
     package func hasAttribute(_ name: String) -> Bool { H5Aexists(objectID, name) > 0 }
 
     private func replaceAttribute(_ name: String, type: hid_t, space: hid_t, _ write: (hid_t) -> herr_t) throws {
         if hasAttribute(name) { H5Adelete(objectID, name) }
         let attribute = H5Acreate2(objectID, name, type, space, ch5_p_default(), ch5_p_default())
-        guard attribute >= 0 else { throw error(name, "cannot create") }
+        guard attribute >= 0 else { throw failure(name, "cannot create") }
         defer { H5Aclose(attribute) }
-        guard write(attribute) >= 0 else { throw error(name, "cannot write") }
+        guard write(attribute) >= 0 else { throw failure(name, "cannot write") }
     }
 
     /// Sets a numeric array attribute, replacing any previous value.
@@ -54,7 +59,7 @@ extension AttributeOwner {
     package func attribute<T: HDF5Element>(_ name: String, as type: T.Type = T.self) throws -> [T] {
         guard hasAttribute(name) else { throw error(name, "missing") }
         let attribute = H5Aopen(objectID, name, ch5_p_default())
-        guard attribute >= 0 else { throw error(name, "cannot open") }
+        guard attribute >= 0 else { throw failure(name, "cannot open") }
         defer { H5Aclose(attribute) }
         let stored = H5Aget_type(attribute)
         defer { H5Tclose(stored) }
@@ -64,7 +69,7 @@ extension AttributeOwner {
         let count = Int(H5Sget_simple_extent_npoints(space))
         return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard H5Aread(attribute, T.elementType.nativeType, buffer.baseAddress) >= 0 else {
-                throw error(name, "cannot read")
+                throw failure(name, "cannot read")
             }
             initialized = count
         }
@@ -74,20 +79,20 @@ extension AttributeOwner {
     package func stringAttribute(_ name: String) throws -> String {
         guard hasAttribute(name) else { throw error(name, "missing") }
         let attribute = H5Aopen(objectID, name, ch5_p_default())
-        guard attribute >= 0 else { throw error(name, "cannot open") }
+        guard attribute >= 0 else { throw failure(name, "cannot open") }
         defer { H5Aclose(attribute) }
         let stored = H5Aget_type(attribute)
         defer { H5Tclose(stored) }
         guard H5Tget_class(stored) == H5T_STRING else { throw error(name, "is not a string") }
         if H5Tis_variable_str(stored) > 0 {
             var pointer: UnsafeMutablePointer<CChar>? = nil
-            guard H5Aread(attribute, stored, &pointer) >= 0, let pointer else { throw error(name, "cannot read") }
+            guard H5Aread(attribute, stored, &pointer) >= 0, let pointer else { throw failure(name, "cannot read") }
             defer { H5free_memory(pointer) }
             return String(cString: pointer)
         }
         let size = H5Tget_size(stored)
         var buffer = [CChar](repeating: 0, count: size + 1)
-        guard H5Aread(attribute, stored, &buffer) >= 0 else { throw error(name, "cannot read") }
+        guard H5Aread(attribute, stored, &buffer) >= 0 else { throw failure(name, "cannot read") }
         return String(nulTerminated: buffer)
     }
 }

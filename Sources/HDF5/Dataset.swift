@@ -55,7 +55,9 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
     package func resizeRows(_ rows: Int) throws {
         var dims = shape.map { hsize_t($0) }
         dims[0] = hsize_t(rows)
-        guard H5Dset_extent(id, &dims) >= 0 else { throw error("cannot resize to \(rows) rows (not growable?)") }
+        guard H5Dset_extent(id, &dims) >= 0 else {
+            throw file.failure(object: name, "cannot resize to \(rows) rows", guess: "not growable?")
+        }
         shape[0] = rows
     }
 
@@ -65,7 +67,7 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
             throw error("rows \(start)..<\(start + rows) out of range for shape \(shape)")
         }
         precondition(buffer.count >= rows * rowSize, "buffer too small for \(rows) rows of \(name)")
-        try transferRows(start, rows) { memory, fileSpace in
+        try transferRows(start, rows, writing: false) { memory, fileSpace in
             H5Dread(id, T.elementType.nativeType, memory, fileSpace, ch5_p_default(), buffer.baseAddress)
         }
     }
@@ -76,12 +78,14 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
             throw error("rows \(start)..<\(start + rows) out of range for shape \(shape)")
         }
         precondition(buffer.count >= rows * rowSize, "buffer too small for \(rows) rows of \(name)")
-        try transferRows(start, rows) { memory, fileSpace in
+        try transferRows(start, rows, writing: true) { memory, fileSpace in
             H5Dwrite(id, T.elementType.nativeType, memory, fileSpace, ch5_p_default(), buffer.baseAddress)
         }
     }
 
-    private func transferRows(_ start: Int, _ rows: Int, _ body: (hid_t, hid_t) -> herr_t) throws {
+    private func transferRows(_ start: Int, _ rows: Int, writing: Bool, _ body: (hid_t, hid_t) -> herr_t) throws {
+        // HDF5's error printing is set per thread, and a loader reads on a thread of its own.
+        ch5_silence_errors()
         let fileSpace = H5Dget_space(id)
         defer { H5Sclose(fileSpace) }
         var offset = [hsize_t](repeating: 0, count: shape.count)
@@ -92,7 +96,9 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
         let memory = H5Screate_simple(Int32(extent.count), &extent, nil)
         defer { H5Sclose(memory) }
         guard body(memory, fileSpace) >= 0 else {
-            throw error("transfer of rows \(start)..<\(start + rows) failed (corrupt file, or a compression filter this HDF5 lacks)")
+            throw writing
+                ? file.failure(object: name, "writing rows \(start)..<\(start + rows) failed")
+                : file.failure(object: name, "reading rows \(start)..<\(start + rows) failed", guess: Self.readGuess)
         }
     }
 
@@ -100,7 +106,7 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
     package func read<T: HDF5Element>(as type: T.Type = T.self) throws -> [T] {
         try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard H5Dread(id, T.elementType.nativeType, ch5_s_all(), ch5_s_all(), ch5_p_default(), buffer.baseAddress) >= 0
-            else { throw error("read failed (corrupt file, or a compression filter this HDF5 lacks)") }
+            else { throw file.failure(object: name, "read failed", guess: Self.readGuess) }
             initialized = count
         }
     }
@@ -111,6 +117,8 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
         let status = values.withUnsafeBufferPointer {
             H5Dwrite(id, T.elementType.nativeType, ch5_s_all(), ch5_s_all(), ch5_p_default(), $0.baseAddress)
         }
-        guard status >= 0 else { throw error("write failed") }
+        guard status >= 0 else { throw file.failure(object: name, "write failed") }
     }
+
+    private static let readGuess = "corrupt file, or a compression filter this HDF5 lacks"
 }

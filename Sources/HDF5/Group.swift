@@ -28,10 +28,10 @@ package final class Group: AttributeOwner, @unchecked Sendable {
     /// The names of the links in this group, in name order.
     package func childNames() throws -> [String] {
         var info = H5G_info_t()
-        guard H5Gget_info(id, &info) >= 0 else { throw HDF5Error(file: file.path, object: name, "cannot list group") }
+        guard H5Gget_info(id, &info) >= 0 else { throw file.failure(object: name, "cannot list group") }
         return try (0..<info.nlinks).map { index in
             let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, ch5_p_default())
-            guard length >= 0 else { throw HDF5Error(file: file.path, object: name, "cannot read link name") }
+            guard length >= 0 else { throw file.failure(object: name, "cannot read link name") }
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, ch5_p_default())
             return String(nulTerminated: buffer)
@@ -43,14 +43,14 @@ package final class Group: AttributeOwner, @unchecked Sendable {
         defer { H5Pclose(creation) }
         H5Pset_obj_track_times(creation, false)
         let gid = H5Gcreate2(id, child, ch5_p_default(), creation, ch5_p_default())
-        guard gid >= 0 else { throw HDF5Error(file: file.path, object: childPath(child), "cannot create group") }
+        guard gid >= 0 else { throw file.failure(object: childPath(child), "cannot create group") }
         return Group(file: file, id: gid, name: childPath(child), owned: true)
     }
 
     package func openGroup(_ child: String) throws -> Group {
         guard contains(child) else { throw HDF5Error(file: file.path, object: childPath(child), "no such group") }
         let gid = H5Gopen2(id, child, ch5_p_default())
-        guard gid >= 0 else { throw HDF5Error(file: file.path, object: childPath(child), "not a group") }
+        guard gid >= 0 else { throw file.failure(object: childPath(child), "cannot open group", guess: "not a group") }
         return Group(file: file, id: gid, name: childPath(child), owned: true)
     }
 
@@ -67,7 +67,7 @@ package final class Group: AttributeOwner, @unchecked Sendable {
         var maxDims = dims
         if growable { maxDims[0] = ch5_s_unlimited() }
         let space = H5Screate_simple(Int32(dims.count), &dims, &maxDims)
-        guard space >= 0 else { throw HDF5Error(file: file.path, object: path, "cannot create dataspace \(shape)") }
+        guard space >= 0 else { throw file.failure(object: path, "cannot create dataspace \(shape)") }
         defer { H5Sclose(space) }
         let properties = H5Pcreate(ch5_p_dataset_create())
         defer { H5Pclose(properties) }
@@ -80,7 +80,7 @@ package final class Group: AttributeOwner, @unchecked Sendable {
             }
         }
         let did = H5Dcreate2(id, child, type.nativeType, space, ch5_p_default(), properties, ch5_p_default())
-        guard did >= 0 else { throw HDF5Error(file: file.path, object: path, "cannot create dataset") }
+        guard did >= 0 else { throw file.failure(object: path, "cannot create dataset") }
         return try Dataset(file: file, id: did, name: path)
     }
 
@@ -96,7 +96,7 @@ package final class Group: AttributeOwner, @unchecked Sendable {
         let path = childPath(child)
         guard contains(child) else { throw HDF5Error(file: file.path, object: path, "no such dataset") }
         let did = H5Dopen2(id, child, ch5_p_default())
-        guard did >= 0 else { throw HDF5Error(file: file.path, object: path, "not a dataset") }
+        guard did >= 0 else { throw file.failure(object: path, "cannot open dataset", guess: "not a dataset") }
         return try Dataset(file: file, id: did, name: path)
     }
 }

@@ -1,6 +1,7 @@
 import Coordination
 import Evaluation
 import Foundation
+import Storage
 
 /// `vqvae2 evaluate` on every rank of the job: loads a checkpoint, evaluates it on held-out data (each rank its own
 /// batches, sums added over ranks, so any number of ranks gives the same numbers), and on rank 0 writes the JSON
@@ -24,9 +25,10 @@ package struct EvaluationRun {
         self.output = output
     }
 
-    /// Evaluates; returns the report (the same on every rank).
+    /// Evaluates; returns the report (the same on every rank). A stop request (`stop`, on any rank) ends it on
+    /// every rank with `PhaseStopped`, and no report is written.
     @discardableResult
-    package func run(coordinator: Coordinator, out: (String) -> Void) throws -> EvaluationReport {
+    package func run(coordinator: Coordinator, stop: StopRequest = .never, out: (String) -> Void) throws -> EvaluationReport {
         let shard = data.map { $0.hasSuffix(".h5") } ?? false
         let manifestOverride = shard ? [] : data.map { ["data.manifest=\($0)"] } ?? []
         let loaded = try CheckpointedReplica.load(
@@ -36,14 +38,15 @@ package struct EvaluationRun {
             ? try HeldOutEvaluation(shardPaths: [data!], manifest: loaded.manifest, batch: batch)
             : try HeldOutEvaluation(
                 manifestPath: loaded.config.data.manifest, split: loaded.config.data.heldoutSplit, batch: batch)
-        let report = try evaluation.run(loaded.replica, coordinator: coordinator, step: loaded.replica.step)
+        let source = shard ? data! : "\(loaded.config.data.manifest) (\(loaded.config.data.heldoutSplit))"
+        if coordinator.isRoot {
+            out("evaluate: \(loaded.path) on \(source), \(evaluation.shards.count) images, \(coordinator.worldSize) rank(s)")
+        }
+        let report = try evaluation.run(loaded.replica, coordinator: coordinator, step: loaded.replica.step, stop: stop)
         guard coordinator.isRoot else { return report }
         let path = output ?? loaded.config.runDirectory + "/evaluation.json"
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try report.json().write(toFile: path, atomically: true, encoding: .utf8)
-        let source = shard ? data! : "\(loaded.config.data.manifest) (\(loaded.config.data.heldoutSplit))"
-        out("evaluate: \(loaded.path) on \(source), \(coordinator.worldSize) rank(s)")
+        try Durability.makeDirectories((path as NSString).deletingLastPathComponent)
+        try Durability.writeAtomically(Data(report.json().utf8), to: path)
         out(report.table)
         out("evaluate: wrote \(path)")
         return report

@@ -25,16 +25,30 @@ package final class HeldOutEvaluation {
         self.batch = batch
     }
 
-    /// Evaluates `replica` (dropout off; no state moves) and returns the report for `step`.
-    package func run(_ replica: Replica, coordinator: Coordinator, step: Int?) throws -> EvaluationReport {
+    /// Evaluates `replica` (dropout off; no state moves) and returns the report for `step`. The ranks agree after
+    /// every batch whether `stop` asked any of them to stop, and then throw `PhaseStopped` together.
+    package func run(
+        _ replica: Replica, coordinator: Coordinator, step: Int?, stop: StopRequest = .never
+    ) throws -> EvaluationReport {
         let evaluator = Evaluator(
             vqvae: replica.vqvae, topPrior: replica.topPrior, bottomPrior: replica.bottomPrior,
             classes: manifest.classes.count)
-        let loader = BatchLoader(
-            shards: shards,
-            schedule: .evaluation(EvaluationPartition(count: shards.count, rank: coordinator.rank, worldSize: coordinator.worldSize, batch: batch)))
+        func partition(_ rank: Int) -> EvaluationPartition {
+            EvaluationPartition(count: shards.count, rank: rank, worldSize: coordinator.worldSize, batch: batch)
+        }
+        let loader = BatchLoader(shards: shards, schedule: .evaluation(partition(coordinator.rank)))
         defer { loader.stop() }
-        try evaluator.accumulate(loader)
+        // Rank 0 takes the first batch of every round, so it has the most.
+        let phase = StoppablePhase(
+            "evaluation", coordinator: coordinator, units: partition(0).batches.count, stop: stop,
+            left: "no report was written")
+        _ = try phase.run { () -> Bool in
+            while let next = try loader.next() {
+                evaluator.accumulate(images: next.images, labels: next.labels)
+                try phase.unitDone()
+            }
+            return true
+        }
         let sums = try coordinator.sum(evaluator.sums)
         return EvaluationReport(sums: sums, layout: evaluator.layout, classNames: manifest.classes.map(\.name), step: step)
     }

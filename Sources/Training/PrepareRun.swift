@@ -33,9 +33,13 @@ package struct PrepareRun {
     }
 
     /// Converts; rank 0 prints progress and the report through `out`. Returns the manifest on rank 0 (nil on the
-    /// others, and when there was nothing to do).
+    /// others, and when there was nothing to do). The ranks agree every `agreementInterval` images whether `stop`
+    /// asked any of them to stop; a stop ends every rank with `PhaseStopped`, the shards in progress removed, the
+    /// finished ones kept (a re-run continues from them) and no manifest written.
     @discardableResult
-    package func run(coordinator: Coordinator, out: @escaping (String) -> Void) throws -> ShardManifest? {
+    package func run(
+        coordinator: Coordinator, stop: StopRequest = .never, out: @escaping (String) -> Void
+    ) throws -> ShardManifest? {
         let manifestPath = options.output + "/" + ShardManifest.fileName
         if !force, FileManager.default.fileExists(atPath: manifestPath) {
             if coordinator.isRoot {
@@ -43,33 +47,48 @@ package struct PrepareRun {
             }
             return nil
         }
-        _ = try coordinator.agree("prepare: set-up") { () -> Bool in
+        let kept = "finished shards are kept: run it again to continue"
+        let demoImages = demo.map { $0.classes * ($0.trainPerClass + $0.validationPerClass) } ?? 0
+        let setUp = StoppablePhase(
+            "prepare: set-up", coordinator: coordinator, units: demoImages, interval: Self.agreementInterval,
+            stop: stop, left: "the demo images are incomplete, and no shard was written")
+        _ = try setUp.run { () -> Bool in
             guard coordinator.isRoot else { return true }
             try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
             if let demo {
                 let written = try DemoImages.write(
                     to: demo.directory, classes: demo.classes, trainPerClass: demo.trainPerClass,
-                    validationPerClass: demo.validationPerClass, size: options.imageSize, seed: options.seed)
+                    validationPerClass: demo.validationPerClass, size: options.imageSize, seed: options.seed,
+                    afterEach: setUp.unitDone)
                 out("prepare: wrote \(written) demo images to \(demo.directory)")
             }
             return true
         }
 
         let job = try PrepareJob(options: options, reuseFinishedShards: !force)
-        let mine = job.shards(forRank: coordinator.rank, of: coordinator.worldSize)
+        let ranks = coordinator.worldSize
+        let mine = job.shards(forRank: coordinator.rank, of: ranks)
         let total = job.shards.reduce(0) { $0 + $1.files.count }
         if coordinator.isRoot {
             out("prepare: \(total) images in \(job.classes.count) classes -> \(job.shards.count) shards of "
-                + "\(options.imageSize)x\(options.imageSize) on \(coordinator.worldSize) rank(s)")
+                + "\(options.imageSize)x\(options.imageSize) on \(ranks) rank(s)")
         }
-        let outcomes = try coordinator.agree("prepare: conversion") { () -> [ShardOutcome] in
+        let busiest = (0..<ranks).map { job.shards(forRank: $0, of: ranks).reduce(0) { $0 + $1.files.count } }.max() ?? 0
+        let conversion = StoppablePhase(
+            "prepare", coordinator: coordinator, units: busiest, interval: Self.agreementInterval, stop: stop,
+            left: "no partial shard and no manifest were written (\(kept))")
+        let outcomes = try conversion.run { () -> [ShardOutcome] in
             let progress = PrepareProgress(
-                total: mine.reduce(0) { $0 + $1.files.count }, ranks: coordinator.worldSize,
-                out: coordinator.isRoot ? out : nil)
+                total: mine.reduce(0) { $0 + $1.files.count }, ranks: ranks, out: coordinator.isRoot ? out : nil)
             var outcomes: [ShardOutcome] = []
             for shard in mine {
                 let before = progress.done
-                outcomes.append(try job.convert(shard) { progress.update(before + $0) })
+                var agreed = 0
+                outcomes.append(try job.convert(shard) { handled in
+                    for _ in agreed..<handled { try conversion.unitDone() }
+                    agreed = handled
+                    progress.update(before + handled)
+                })
             }
             progress.finish()
             return outcomes
@@ -81,6 +100,10 @@ package struct PrepareRun {
         report(manifest, outcomes: all, out: out)
         return manifest
     }
+
+    /// Images between stop agreements: a few dozen milliseconds of decoding, so that the ranks, whose images take
+    /// unequal times, are not held in lockstep image by image.
+    static let agreementInterval = 32
 
     private func report(_ manifest: ShardManifest, outcomes: [ShardOutcome], out: (String) -> Void) {
         for split in PrepareJob.splits {

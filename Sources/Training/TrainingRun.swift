@@ -210,7 +210,12 @@ package final class TrainingRun {
                 try checkReplicasAgree()
             }
             if config.intervals.evaluateEvery > 0 && done % config.intervals.evaluateEvery == 0 && done < t.steps {
-                try evaluate(log: log)
+                do {
+                    try evaluate(log: log)
+                } catch is PhaseStopped {
+                    stoppedOnRequest = try saveAfterStopWhileEvaluating()
+                    return last
+                }
             }
             if config.intervals.picturesEvery > 0 && done % config.intervals.picturesEvery == 0 && done < t.steps {
                 do {
@@ -236,7 +241,12 @@ package final class TrainingRun {
                 return last
             }
         }
-        try evaluate(log: log)
+        do {
+            try evaluate(log: log)
+        } catch is PhaseStopped {
+            stoppedOnRequest = try saveAfterStopWhileEvaluating()
+            return last
+        }
         // Saved before the final grid, which can be long: a stop while sampling then leaves the last step
         // committed.
         let saved = try saveCheckpoint()
@@ -249,11 +259,12 @@ package final class TrainingRun {
         return last
     }
 
-    /// Evaluates on the held-out split (all ranks), logs the report and prints its summary on rank 0.
+    /// Evaluates on the held-out split (all ranks), logs the report and prints its summary on rank 0. Throws
+    /// `PhaseStopped` on every rank when a stop signal arrives meanwhile.
     @discardableResult
     package func evaluate(log: MetricsLog?) throws -> EvaluationReport? {
         guard let heldOut else { return nil }
-        let report = try heldOut.run(replica, coordinator: coordinator, step: replica.step)
+        let report = try heldOut.run(replica, coordinator: coordinator, step: replica.step, stop: .signals(signals))
         if coordinator.isRoot {
             try log?.append(report, kind: "eval")
             out(String(
@@ -262,6 +273,12 @@ package final class TrainingRun {
                 report.bottom.usage * 100, report.top.bits, report.bottom.bits))
         }
         return report
+    }
+
+    /// A stop during an evaluation ends the run as one at a step boundary does: the state of the last step is saved.
+    private func saveAfterStopWhileEvaluating() throws -> SavedCheckpoint {
+        if coordinator.isRoot { out("train: stop requested while evaluating (\(signals?.signalName ?? "signal")); saving and exiting") }
+        return try saveCheckpoint()
     }
 
     /// Rank 0 draws the reconstruction grid and the curves; all ranks together draw the class-conditional

@@ -28,7 +28,7 @@ package enum WeightExport {
     package static let formatVersion = 1
 
     /// What was written, for the command's report.
-    package struct Summary: Sendable, Equatable {
+    package struct Summary: Codable, Sendable, Equatable {
         package let path: String
         package let datasets: Int
         package let values: Int
@@ -51,10 +51,12 @@ package enum WeightExport {
     /// and identical states give identical files.
     ///
     /// The file is written under a temporary name, fsynced and renamed, so `path` is either absent, the previous
-    /// file, or the complete export. An existing `path` is refused unless `overwrite`.
+    /// file, or the complete export; a failure (or a throwing `afterEach`, which runs after every dataset) removes
+    /// the temporary. An existing `path` is refused unless `overwrite`. `fault` can make the writes meet a full disk.
     @discardableResult
     package static func write(
-        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, overwrite: Bool = false
+        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, overwrite: Bool = false,
+        fault: FaultInjection = FaultInjection(), afterEach: () throws -> Void = {}
     ) throws -> Summary {
         if !overwrite && FileManager.default.fileExists(atPath: path) {
             throw WeightExportError(path: path, "exists; pass --force to replace it")
@@ -64,23 +66,27 @@ package enum WeightExport {
         do {
             let values = try writeDatasets(
                 replica, to: temporary, step: step, modelFingerprint: modelFingerprint,
-                config: replica.config.modelSectionsText)
+                config: replica.config.modelSectionsText, failingWithNoSpace: fault.noSpaceInExport, afterEach: afterEach)
             try Durability.fsync(temporary)
             let bytes = (try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? Int) ?? 0
             try Durability.rename(temporary, to: path)
             return Summary(path: path, datasets: datasets(of: replica).count, values: values, bytes: bytes)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw error
+            guard error is HDF5Error || error is StorageError else { throw error }
+            let kept = FileManager.default.fileExists(atPath: path) ? "the file already there is untouched" : "nothing of it is left"
+            throw WeightExportError(path: path, "not written (\(kept)): \(error)")
         }
     }
 
     /// Loads `checkpoint` as `vqvae2 evaluate` does (see `CheckpointedReplica.load`) and writes its weights to
-    /// `output` on rank 0; every rank loads, so the command behaves the same under mpirun.
+    /// `output` on rank 0; every rank loads, so the command behaves the same under mpirun. The ranks agree after
+    /// every dataset whether `stop` asked any of them to stop; a stop ends every rank with `PhaseStopped` and
+    /// leaves `output` as it was.
     @discardableResult
     package static func export(
         checkpoint: String, configPath: String?, overrides: [String], coordinator: Coordinator, output: String,
-        overwrite: Bool
+        overwrite: Bool, stop: StopRequest = .never
     ) throws -> (summary: Summary?, source: CheckpointedReplica) {
         if coordinator.isRoot && !overwrite && FileManager.default.fileExists(atPath: output) {
             // Before the load, which can take minutes at paper size.
@@ -88,19 +94,27 @@ package enum WeightExport {
         }
         let loaded = try CheckpointedReplica.load(
             checkpoint: checkpoint, configPath: configPath, overrides: overrides, coordinator: coordinator)
-        guard coordinator.isRoot else { return (nil, loaded) }
-        let stored = try Checkpoint(path: loaded.path)
-        let summary = try write(
-            loaded.replica, to: output, step: loaded.replica.step, modelFingerprint: stored.manifest.modelFingerprint,
-            overwrite: overwrite)
-        return (summary, loaded)
+        // Only rank 0 writes; the others answer the stop agreements.
+        let phase = StoppablePhase(
+            "weight export", coordinator: coordinator, units: datasets(of: loaded.replica).count, stop: stop,
+            left: "\(output) was not written (a file already there is untouched)")
+        let summaries = try phase.run { () -> Summary? in
+            guard coordinator.isRoot else { return nil }
+            let stored = try Checkpoint(path: loaded.path)
+            return try write(
+                loaded.replica, to: output, step: loaded.replica.step, modelFingerprint: stored.manifest.modelFingerprint,
+                overwrite: overwrite, afterEach: phase.unitDone)
+        }
+        return (summaries[coordinator.rank], loaded)
     }
 
     /// Creates the file at `path` and closes it (the `File` goes out of scope here); returns the values written.
     private static func writeDatasets(
-        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, config: String
+        _ replica: Replica, to path: String, step: Int, modelFingerprint: String, config: String,
+        failingWithNoSpace: Bool, afterEach: () throws -> Void
     ) throws -> Int {
         let file = try File(path: path, mode: .create)
+        if failingWithNoSpace { try file.failWritesWithNoSpace() }
         let root = file.root
         try root.setAttribute("format_version", Int64(formatVersion))
         try root.setAttribute("step", Int64(step))
@@ -115,6 +129,7 @@ package enum WeightExport {
                 written += try writeDataset(
                     group, parameter.name, shape: parameter.shape,
                     UnsafeBufferPointer(start: store.value(parameter), count: parameter.count))
+                try afterEach()
             }
         }
         let vqvae = try root.openGroup(ModelPart.vqvae.name)
@@ -123,6 +138,7 @@ package enum WeightExport {
             let group = try vqvae.createGroup(level.name)
             let codebook = UnsafeBufferPointer(replica.vqvae.quantizer(level).codebook)
             written += try writeDataset(group, "codebook", shape: [k, d], codebook)
+            try afterEach()
         }
         try file.flush()
         return written

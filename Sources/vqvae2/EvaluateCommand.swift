@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoints
 import Coordination
 import Foundation
 import MPI
@@ -13,7 +14,8 @@ struct EvaluateCommand: ParsableCommand {
             Reports reconstruction MSE on [-1,1] and [0,1], PSNR, per-level codebook usage and perplexity, top and \
             bottom prior NLL in nats and bits per code (on the held-out codes the same VQ-VAE produces), and \
             per-class MSE; prints a table and writes JSON. Under mpirun each rank evaluates its own batches and \
-            the sums are added, so 1, 2 or 3 ranks give the same numbers.
+            the sums are added, so 1, 2 or 3 ranks give the same numbers. SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 \
+            stops every rank within a batch, and no report is written.
 
               launch/mpirun.sh -n 2 .build/release/vqvae2 evaluate --config configs/demo.yaml --checkpoint auto
             """)
@@ -31,11 +33,12 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        try reportingErrors(mpi.world) {
+        try reportingErrors(mpi.world, command: "vqvae2 evaluate") {
+            let signals = StopSignals()
             let evaluation = EvaluationRun(
                 checkpoint: model.checkpoint, configPath: model.config, overrides: model.overrides, data: data,
                 batch: batch, output: output)
-            try evaluation.run(coordinator: Coordinator(mpi.world)) { print($0) }
+            try evaluation.run(coordinator: Coordinator(mpi.world), stop: .signals(signals)) { print($0) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoints
 import Coordination
 import DataPipeline
 import MPI
@@ -24,7 +25,8 @@ struct PrepareCommand: ParsableCommand {
 
             Files that are not images, cannot be read or fail to decode are skipped and listed in the report and \
             in the manifest, never fatal. A finished output is not converted again unless --force is given; \
-            shards finished by an interrupted run are kept.
+            shards finished by an interrupted run are kept. SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 stops every rank \
+            within a few dozen images: the shards in progress are removed and no manifest is written.
             """)
 
     @Option(help: "The ImageNet-layout folder to convert.")
@@ -72,7 +74,8 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        try reportingErrors(mpi.world) {
+        try reportingErrors(mpi.world, command: "vqvae2 prepare") {
+            let signals = StopSignals()
             let options = PrepareOptions(
                 source: demo ?? source!, output: output, imageSize: imageSize, trainShards: trainShards,
                 heldoutShards: heldoutShards, seed: seed, validationLabels: valLabels, validationClassOrder: valClassOrder)
@@ -81,9 +84,9 @@ struct PrepareCommand: ParsableCommand {
                     directory: $0, classes: demoClasses, trainPerClass: demoTrainPerClass,
                     validationPerClass: demoValPerClass)
             }
-            try PrepareRun(options: options, demo: demoSet, force: force).run(coordinator: Coordinator(mpi.world)) {
-                print($0)
-            }
+            try PrepareRun(options: options, demo: demoSet, force: force).run(
+                coordinator: Coordinator(mpi.world), stop: .signals(signals)
+            ) { print($0) }
         }
     }
 }
