@@ -174,7 +174,7 @@ forward() {
     return
   fi
   stopping=1
-  echo "mpirun.sh: stop requested; the ranks save a checkpoint at the next step boundary (again to stop at once)" >&2
+  echo "mpirun.sh: stop requested; the ranks stop together (train saves a checkpoint at the next step boundary; again to stop at once)" >&2
   [[ -n "$mpirun_pid" ]] && kill -USR1 "$mpirun_pid" 2>/dev/null || true
 }
 trap forward TERM INT

@@ -16,7 +16,7 @@ private let teardownNoticed = Atomic<UInt64>(0)
 /// seen on this rank, so that a slow but healthy step is never taken for a lost peer.
 package enum TeardownWatch {
     /// The shortest deadline, for tiny steps and for jitter on a loaded machine.
-    package static let minimumDeadline = 2.0
+    package static let minimumDeadline = 3.0
     /// How many of the longest stretches of work a rank waits for a peer.
     package static let workFactor = 3.0
     private static let pollMicroseconds: UInt32 = 50_000

@@ -85,9 +85,10 @@ struct CheckpointCommand: ParsableCommand {
         func run() throws {
             let mpi = try MPIRuntime()
             try reportingErrors(mpi.world) {
+                let signals = StopSignals()
                 let (summary, source) = try WeightExport.export(
                     checkpoint: path, configPath: config, overrides: overrides, coordinator: Coordinator(mpi.world),
-                    output: output, overwrite: force)
+                    output: output, overwrite: force, stop: .signals(signals))
                 guard let summary else { return }
                 print(String(
                     format: "export: %@ (step %d) -> %@: %d datasets, %d values, %.1f MB", source.path,
