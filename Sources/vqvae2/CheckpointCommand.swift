@@ -84,7 +84,7 @@ struct CheckpointCommand: ParsableCommand {
 
         func run() throws {
             let mpi = try MPIRuntime()
-            try reportingErrors(mpi.world) {
+            reportingErrors(mpi.world) {
                 let signals = StopSignals()
                 let (summary, source) = try WeightExport.export(
                     checkpoint: path, configPath: config, overrides: overrides, coordinator: Coordinator(mpi.world),

@@ -13,7 +13,7 @@ import Training
 /// every other failure with 1. `beforePrinting` lets a command flush its console first.
 func reportingErrors(
     _ world: any Collective, command: String = "vqvae2", beforePrinting: () -> Void = {}, _ body: () throws -> Void
-) throws {
+) {
     do {
         try body()
     } catch {

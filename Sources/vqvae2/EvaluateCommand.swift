@@ -33,7 +33,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        try reportingErrors(mpi.world, command: "vqvae2 evaluate") {
+        reportingErrors(mpi.world, command: "vqvae2 evaluate") {
             let signals = StopSignals()
             let evaluation = EvaluationRun(
                 checkpoint: model.checkpoint, configPath: model.config, overrides: model.overrides, data: data,

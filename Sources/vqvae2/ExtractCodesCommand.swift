@@ -29,7 +29,7 @@ struct ExtractCodesCommand: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        try reportingErrors(mpi.world, command: "vqvae2 extract-codes") {
+        reportingErrors(mpi.world, command: "vqvae2 extract-codes") {
             let signals = StopSignals()
             let coordinator = Coordinator(mpi.world)
             let loaded = try model.load(coordinator)

@@ -74,7 +74,7 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        try reportingErrors(mpi.world, command: "vqvae2 prepare") {
+        reportingErrors(mpi.world, command: "vqvae2 prepare") {
             let signals = StopSignals()
             let options = PrepareOptions(
                 source: demo ?? source!, output: output, imageSize: imageSize, trainShards: trainShards,

@@ -52,7 +52,7 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         let mpi = try MPIRuntime()
-        try reportingErrors(mpi.world, command: "vqvae2 sample") {
+        reportingErrors(mpi.world, command: "vqvae2 sample") {
             let signals = StopSignals()
             let coordinator = Coordinator(mpi.world)
             let loaded = try model.load(coordinator)

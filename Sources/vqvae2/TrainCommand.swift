@@ -52,7 +52,7 @@ struct TrainCommand: ParsableCommand {
         // and not reading at all, and its SIGKILL follows odls_base_sigkill_timeout after the SIGTERM: wait less.
         var flushSeconds = 3.0
         defer { console.flush(within: flushSeconds) }
-        try reportingErrors(world, command: "vqvae2 train", beforePrinting: { console.flush(within: 3) }) {
+        reportingErrors(world, command: "vqvae2 train", beforePrinting: { console.flush(within: 3) }) {
             let signals = StopSignals()
             let environment = ProcessInfo.processInfo.environment
             var experiment = try ExperimentConfig.load(path: config, overrides: overrides)
