@@ -21,9 +21,9 @@ package protocol Collective: AnyObject {
     /// Ends the whole job at once with `code`: the way out of a state that other ranks cannot reach a collective from.
     func abort(code: Int32) -> Never
     /// Ends the process after a failure that every rank met at the same point, so that the job ends at once with
-    /// `status`; rank 0 has printed `message`. Returns only when the other ranks did not arrive (the failure was
-    /// this rank's alone).
-    func exitTogether(status: Int32, message: String)
+    /// `status`; rank 0 has printed `message` (`printed`: before Open MPI's teardown began, so mpirun relayed it).
+    /// Returns only when the other ranks did not arrive (the failure was this rank's alone).
+    func exitTogether(status: Int32, message: String, printed: Bool)
 }
 
 /// A non-blocking collective in flight.

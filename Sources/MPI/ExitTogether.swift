@@ -13,7 +13,7 @@ extension Communicator {
     ///
     /// Open MPI's daemons still wait 2 x odls_base_sigkill_timeout once a rank has exited non-zero (they count a
     /// rank whose exit they are handling as alive), so rank 0 leaves the launcher a note that the job is over.
-    package func exitTogether(status: Int32, message: String) {
+    package func exitTogether(status: Int32, message: String, printed: Bool) {
         var request: MPI_Request? = cmpi_request_null()
         guard MPI_Ibarrier(handle, &request) == cmpi_success() else { return }
         let deadline = WaitClock.now() + UInt64(max(Self.agreementSeconds, TeardownWatch.workFactor * clock.longestWorkSeconds) * 1e9)
@@ -26,7 +26,7 @@ extension Communicator {
             }
         }
         MPI_Finalize()
-        if rank == 0 { LaunchReport.noteAgreedFailure(status: status, message, printed: !TeardownWatch.noticed) }
+        if rank == 0 { LaunchReport.noteAgreedFailure(status: status, message, printed: printed) }
         exit(status)
     }
 }

@@ -23,7 +23,7 @@ package final class SingleRank: Collective {
         _ = output.initialize(from: input)
     }
     package func abort(code: Int32) -> Never { exit(code) }
-    package func exitTogether(status: Int32, message: String) { exit(status) }
+    package func exitTogether(status: Int32, message: String, printed: Bool) { exit(status) }
 
     /// An operation of one rank, complete when it starts.
     private final class Completed: PendingCollective {

@@ -18,18 +18,22 @@ func reportingErrors(
         try body()
     } catch {
         let message = "\(command): \(error)"
+        // What a rank prints once Open MPI's teardown has begun is not relayed: the launcher prints it instead.
+        var relayed = false
         func print() {
             beforePrinting()
+            relayed = !TeardownWatch.noticed
             FileHandle.standardError.write(Data((message + "\n").utf8))
         }
         if let shared = error as? CollectiveFailure {
             if world.isRoot { print() }
-            world.exitTogether(status: shared.isBadInput ? badInputStatus : ExitCode.failure.rawValue, message: message)
+            world.exitTogether(
+                status: shared.isBadInput ? badInputStatus : ExitCode.failure.rawValue, message: message, printed: relayed)
             if !world.isRoot { print() }
         } else {
             print()
         }
-        LaunchReport.noteFailure(rank: world.rank, "rank \(world.rank): \(message)", printed: !TeardownWatch.noticed)
+        LaunchReport.noteFailure(rank: world.rank, "rank \(world.rank): \(message)", printed: relayed)
         world.abort(code: ExitCode.failure.rawValue)
     }
 }
