@@ -29,7 +29,11 @@ struct TrainCommand: ParsableCommand {
             Checkpoints go to checkpoints.directory (a filesystem every rank sees) every \
             intervals.checkpoint_every steps, at the end, and when any rank gets SIGTERM, SIGINT, SIGUSR1 or \
             SIGUSR2 (the ranks agree at the next step boundary, save, and exit 0). --resume auto continues from \
-            the newest committed one, with any number of ranks.
+            the newest committed one whose shards verify (a damaged one is skipped with a warning), with any \
+            number of ranks. A job holds a lease on checkpoints.directory: a second job there is refused.
+
+            Exit status: 0 done or stopped on request, 2 bad input (a config value, the data, a checkpoint that \
+            does not fit), 1 any other failure. launch/mpirun.sh --max-restarts N restarts failed jobs (not 2).
             """)
 
     @Option(help: "The experiment's config file.")
