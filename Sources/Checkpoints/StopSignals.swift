@@ -63,7 +63,7 @@ package final class StopSignals: @unchecked Sendable {
         return TeardownWatch.noticed ? SIGCONT : nil
     }
 
-    /// "SIGTERM", "SIGINT", "SIGUSR1" or "SIGUSR2" for the first signal received.
+    /// "SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2" or the SIGCONT of Open MPI's teardown, for the first signal received.
     package var signalName: String? {
         switch signalNumber {
         case SIGCONT?: return "SIGCONT: Open MPI is ending the job"
