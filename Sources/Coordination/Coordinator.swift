@@ -99,8 +99,8 @@ package final class Coordinator {
     /// rethrows its own error; the others throw `CoordinationError.ranksFailed` naming it.
     package func agree<T: Codable>(_ phase: String, _ body: () throws -> T) throws -> [T] {
         var localError: Error?
-        var outcome = Outcome<T>(value: nil, error: nil)
-        do { outcome.value = try body() } catch {
+        var outcome = Outcome<T>(value: [], error: nil)
+        do { outcome.value = [try body()] } catch {
             localError = error
             outcome.error = "\(error)"
         }
@@ -110,12 +110,14 @@ package final class Coordinator {
         var failures: [Int: String] = [:]
         for (rank, outcome) in gathered.enumerated() where outcome.error != nil { failures[rank] = outcome.error }
         guard failures.isEmpty else { throw CoordinationError.ranksFailed(phase: phase, failures: failures) }
-        return gathered.map { $0.value! }
+        return gathered.map { $0.value[0] }
     }
 }
 
+/// One rank's outcome of `agree`. The value travels in an array (empty after a failure): a `T?` would fold an
+/// optional result's nil into "no value".
 private struct Outcome<T: Codable>: Codable {
-    var value: T?
+    var value: [T]
     var error: String?
 }
 

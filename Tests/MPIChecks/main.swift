@@ -220,6 +220,8 @@ func checkCoordination(_ world: any Collective) throws {
     }
     let outcomes = try coordinator.agree("a test phase") { r * 10 }
     try expect(outcomes == (0..<n).map { $0 * 10 }, "agree gathers every rank's outcome: \(outcomes)", rank: r)
+    let optional = try coordinator.agree("an optional result") { () -> Int? in r == 0 ? nil : r }
+    try expect(optional == (0..<n).map { $0 == 0 ? nil : $0 }, "agree keeps a nil result: \(optional)", rank: r)
     do {
         _ = try coordinator.agree("a failing phase") { () -> Int in
             if r == n - 1 { throw CheckFailure(description: "planted failure") }
