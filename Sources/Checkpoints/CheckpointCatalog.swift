@@ -82,19 +82,23 @@ package enum CheckpointCatalog {
     /// Committed checkpoints, oldest first.
     package static func committed(in root: String) throws -> [Entry] { try entries(in: root).filter { $0.step != nil } }
 
-    /// Moves a committed checkpoint of `step` written under a generation older than `generation` out of the way
-    /// of this job's save of the same step (which would otherwise keep it as already saved), under a temporary's
-    /// name that is never loaded and that a later commit's rotation removes. Returns what it did, nil if nothing.
+    /// Moves a checkpoint of `step` written under a generation older than `generation`, or whose manifest does not
+    /// read, out of the way of this job's save of the same step (which would otherwise keep it as already saved),
+    /// under a temporary's name that is never loaded and that a later commit's rotation removes. Returns what it
+    /// did, nil if nothing. Reads only that step's manifest: it runs before every save.
     package static func setAsideFenced(step: Int, in root: String, below generation: Int) throws -> String? {
         let path = CheckpointLayout.join(root, CheckpointLayout.directoryName(step: step))
-        guard let entry = try entries(in: root).first(where: { $0.path == path }), let older = entry.generation,
-            older < generation
-        else { return nil }
-        let aside = CheckpointLayout.join(root, CheckpointLayout.temporaryName(step: step, nonce: "fenced-g\(older)"))
+        let manifest = CheckpointLayout.join(path, CheckpointLayout.manifestName)
+        guard FileManager.default.fileExists(atPath: manifest) else { return nil }
+        let older = (try? Manifest.read(manifest)).map { $0.metadata.leaseGeneration ?? 0 }
+        if let older, older >= generation { return nil }
+        let aside = CheckpointLayout.join(
+            root, CheckpointLayout.temporaryName(step: step, nonce: "fenced-g\(older.map(String.init) ?? "unknown")"))
         guard rename(path, aside) == 0 else {
             throw CheckpointError.io(path: path, "cannot move the fenced checkpoint aside: \(String(cString: strerror(errno)))")
         }
-        return "\(path) was written under lease generation \(older), not this job's \(generation); moved to \(aside) and saved again"
+        let why = older.map { "was written under lease generation \($0), not this job's \(generation)" } ?? "has a manifest that does not read"
+        return "\(path) \(why); moved to \(aside) and saved again"
     }
 
     /// The first candidate of `resumeChoice` (shards are checked when it is loaded), or nil when there is none.

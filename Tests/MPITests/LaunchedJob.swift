@@ -56,6 +56,14 @@ final class LaunchedJob {
         return found
     }
 
+    /// The pids of this job's `vqvae2` ranks whose MPI rank is `rank` (one per job; more across restarts).
+    func ranks(numbered rank: Int) throws -> [Int32] {
+        try Self.descendants(of: process.processIdentifier).filter { $0.command == "vqvae2" }.map(\.pid).filter { pid in
+            let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return environment.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=\(rank)" }
+        }
+    }
+
     /// The processes whose command line contains `text` (a job's unique config path names its ranks).
     static func processes(mentioning text: String) throws -> [Int32] {
         try TestEnvironment.run(["pgrep", "-f", "--", text]).output.split(separator: "\n").compactMap { Int32($0) }

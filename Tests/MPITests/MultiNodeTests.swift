@@ -153,12 +153,8 @@ final class MultiNodeTests: XCTestCase {
             log: directory.appendingPathComponent("lose-host.log"), environment: clusterEnvironment,
             script: "launch/netns-cluster.sh")
         try job.waitFor("step 10/40")
-        let ranks = try LaunchedJob.descendants(of: job.process.processIdentifier).filter { $0.command == "vqvae2" }.map(\.pid)
-        let secondHost = ranks.filter { pid in
-            let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
-            return environment.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=1" }
-        }
-        XCTAssertEqual(secondHost.count, 1, "ranks: \(ranks)")
+        let secondHost = try job.ranks(numbered: 1)
+        XCTAssertEqual(secondHost.count, 1, "ranks on the second host: \(secondHost)")
         for pid in secondHost { kill(pid, SIGKILL) }
         let output = try job.finish()
         XCTAssertEqual(job.process.terminationStatus, 0, output)

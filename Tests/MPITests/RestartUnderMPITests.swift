@@ -37,11 +37,7 @@ final class RestartUnderMPITests: XCTestCase {
             ["-n", "2", "--max-restarts", "2"] + train + dirs("restarted") + ["--resume", "auto"],
             log: directory.appendingPathComponent("restarted.log"))
         try job.waitFor("step 10/40")
-        let ranks = try LaunchedJob.descendants(of: job.process.processIdentifier).filter { $0.command == "vqvae2" }.map(\.pid)
-        let rankOne = try XCTUnwrap(ranks.first { pid in
-            let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
-            return environment.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=1" }
-        }, "ranks: \(ranks)")
+        let rankOne = try XCTUnwrap(try job.ranks(numbered: 1).first)
         kill(rankOne, SIGKILL)
         let output = try job.finish()
         XCTAssertEqual(job.process.terminationStatus, 0, output)
