@@ -21,7 +21,10 @@ package final class Conv2D {
     let store: ParameterStore
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
-    private let columns = Tensor(shape: [0])
+    /// Each thread's block of the column matrix.
+    private let columns = ThreadBuffers()
+    /// The weight gradients of the groups of blocks, summed apart and then in group order.
+    private let groupGradients = Tensor(shape: [0])
     private let flippedWeight = Tensor(shape: [0])
     /// The Winograd path, for the shapes it supports (nil: im2col).
     let winograd: WinogradConvolution?
@@ -103,14 +106,14 @@ package final class Conv2D {
         if isPointwise {
             BLAS.sgemm(transB: true, m: m, n: outChannels, k: inChannels, a: x.data, b: w, beta: beta, c: y)
         } else {
-            let block = g.blockRows, k = g.patchSize
-            columns.resize([min(block, m), k])
-            for start in stride(from: 0, to: m, by: block) {
-                let rows = start..<min(start + block, m)
-                g.gather(x.data, rows: rows, into: columns.data)
+            let block = g.blockRows, k = g.patchSize, outC = outChannels, input = UnsafePointer(x.data)
+            columns.prepare(count: min(block, m) * k)
+            ThreadPool.shared.run(pieces: (m + block - 1) / block) { piece, thread in
+                let rows = piece * block..<min((piece + 1) * block, m), buffer = columns[thread]
+                g.gather(input, rows: rows, into: buffer)
                 BLAS.sgemm(
-                    transB: true, m: rows.count, n: outChannels, k: k, a: columns.data, b: w, beta: beta,
-                    c: y + start * outChannels)
+                    transB: true, m: rows.count, n: outC, k: k, a: buffer, b: w, beta: beta,
+                    c: y + rows.lowerBound * outC)
             }
         }
         return output
@@ -143,16 +146,29 @@ package final class Conv2D {
             BLAS.sgemm(transA: true, m: outChannels, n: inChannels, k: m, a: dy, b: x.data, beta: 1, c: dw)
             return
         }
-        let block = g.blockRows, k = g.patchSize
-        columns.resize([min(block, m), k])
-        for start in stride(from: 0, to: m, by: block) {
-            let rows = start..<min(start + block, m)
-            g.gather(x.data, rows: rows, into: columns.data)
-            BLAS.sgemm(
-                transA: true, m: outChannels, n: k, k: rows.count, a: dy + start * outChannels, lda: outChannels,
-                b: columns.data, beta: 1, c: dw)
+        // Blocks in groups that depend on the shape alone: each group sums its blocks' products apart, and the
+        // groups are added in order, so the result does not depend on how many threads share them.
+        let block = g.blockRows, k = g.patchSize, outC = outChannels, input = UnsafePointer(x.data)
+        let blocks = (m + block - 1) / block, groups = min(blocks, Conv2D.gradientGroups), size = outC * k
+        columns.prepare(count: min(block, m) * k)
+        groupGradients.resize([groups, size])
+        let parts = groupGradients.data
+        ThreadPool.shared.run(pieces: groups) { group, thread in
+            let buffer = columns[thread], part = parts + group * size
+            for blockIndex in blocks * group / groups..<blocks * (group + 1) / groups {
+                let rows = blockIndex * block..<min((blockIndex + 1) * block, m)
+                g.gather(input, rows: rows, into: buffer)
+                BLAS.sgemm(
+                    transA: true, m: outC, n: k, k: rows.count, a: dy + rows.lowerBound * outC, lda: outC,
+                    b: buffer, beta: blockIndex == blocks * group / groups ? 0 : 1, c: part)
+            }
         }
+        GroupSum.add(parts, groups: groups, size: size, into: dw)
+        groupGradients.release()
     }
+
+    /// Groups of blocks in the im2col weight gradient; up to this many threads share that pass.
+    static let gradientGroups = 8
 
     /// The gradient with respect to the last forward's input (overwritten, owned by the layer).
     ///
@@ -192,20 +208,22 @@ package final class Conv2D {
                     top: kh - 1 - padding.top, bottom: kh - 1 - padding.bottom,
                     left: kw - 1 - padding.left, right: kw - 1 - padding.right))
             let block = adjoint.blockRows, k = adjoint.patchSize, m = adjoint.rows
-            columns.resize([min(block, m), k])
-            for start in stride(from: 0, to: m, by: block) {
-                let rows = start..<min(start + block, m)
-                adjoint.gather(dy, rows: rows, into: columns.data)
-                BLAS.sgemm(m: rows.count, n: inC, k: k, a: columns.data, b: flipped, c: dx + start * inC)
+            columns.prepare(count: min(block, m) * k)
+            ThreadPool.shared.run(pieces: (m + block - 1) / block) { piece, thread in
+                let rows = piece * block..<min((piece + 1) * block, m), buffer = columns[thread]
+                adjoint.gather(dy, rows: rows, into: buffer)
+                BLAS.sgemm(m: rows.count, n: inC, k: k, a: buffer, b: flipped, c: dx + rows.lowerBound * inC)
             }
         } else {
+            // Overlapping patches scatter onto shared input positions, so this path stays on one thread.
             let block = g.blockRows, k = g.patchSize, m = g.rows
-            columns.resize([min(block, m), k])
+            columns.prepare(count: min(block, m) * k)
+            let buffer = columns[0]
             inputGradient.zero()
             for start in stride(from: 0, to: m, by: block) {
                 let rows = start..<min(start + block, m)
-                BLAS.sgemm(m: rows.count, n: k, k: outC, a: dy + start * outC, b: w, c: columns.data)
-                g.scatterAdd(columns.data, rows: rows, into: dx)
+                BLAS.sgemm(m: rows.count, n: k, k: outC, a: dy + start * outC, b: w, c: buffer)
+                g.scatterAdd(buffer, rows: rows, into: dx)
             }
         }
         return inputGradient

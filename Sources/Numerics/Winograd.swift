@@ -19,20 +19,12 @@ final class WinogradConvolution {
     private let padding: (y: Int, x: Int)
     /// U: the transformed kernel, [P][K][N] for a convolution from K channels to N.
     private let kernel = Tensor(shape: [0])
-    /// V for one block of tiles: [P][tileBlock][K], the positions `positionSkew` floats further apart.
-    private let transformedInput = Tensor(shape: [0])
-    /// U . V for one block of tiles: [P][tileBlock][N] likewise (for the kernel gradient: A dY A^T).
-    private let products = Tensor(shape: [0])
-    /// dU, the kernel gradient in the transformed domain: [P][K][N].
+    /// dU, the kernel gradient in the transformed domain: one [P][K][N] per group of blocks (`gradientGroups`).
     private let kernelGradient = Tensor(shape: [0])
     /// Read in place of input positions in the padding, and the bias of a convolution without one.
     private let zeros = Tensor(shape: [0])
-    /// Written in place of output positions past an odd-sized edge, and never read.
-    private let discard = Tensor(shape: [0])
-    /// The R x 4 input rows of the current patch (or the 4 output gradient rows of a tile), and the 4 output rows
-    /// of the current tile.
-    private let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 16)
-    private let outputRows = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 4)
+    /// Each thread's buffers for the blocks it transforms.
+    private var scratch: [WinogradScratch] = []
     private var inChannels = 0
     private var outChannels = 0
     /// Where the current patches start relative to their tiles: the padding of the convolution being computed
@@ -56,11 +48,6 @@ final class WinogradConvolution {
         self.padding = (padding.top, padding.left)
     }
 
-    deinit {
-        rows.deallocate()
-        outputRows.deallocate()
-    }
-
     /// Patch rows R = kh + 1, and elementwise positions P = 4R per tile.
     private var patchRows: Int { kernelHeight + 1 }
     private var positions: Int { 4 * patchRows }
@@ -76,56 +63,63 @@ final class WinogradConvolution {
         let k = inChannels, n = outChannels
         kernel.resize([positions, k, n])
         let u = kernel.data
-        for o in 0..<outC {
-            for c in 0..<inC {
-                // g[i][j] = w[o, i, j, c], or w[o, kh - 1 - i, 2 - j, c] flipped.
-                func g(_ i: Int, _ j: Int) -> Float {
-                    adjoint
-                        ? weight[((o * kh + kh - 1 - i) * 3 + 2 - j) * inC + c]
-                        : weight[((o * kh + i) * 3 + j) * inC + c]
-                }
-                let destination = u + (adjoint ? o * n + c : c * n + o)
-                // G along each kernel column, then G along each row of the result (F(2, 3)'s G^T).
-                func put(_ i: Int, _ row: (Float, Float, Float)) {
-                    let transformed = F23.kernel(row)
-                    destination[(4 * i) * k * n] = transformed.0
-                    destination[(4 * i + 1) * k * n] = transformed.1
-                    destination[(4 * i + 2) * k * n] = transformed.2
-                    destination[(4 * i + 3) * k * n] = transformed.3
-                }
-                if kh == 3 {
-                    let c0 = F23.kernel((g(0, 0), g(1, 0), g(2, 0)))
-                    let c1 = F23.kernel((g(0, 1), g(1, 1), g(2, 1)))
-                    let c2 = F23.kernel((g(0, 2), g(1, 2), g(2, 2)))
-                    put(0, (c0.0, c1.0, c2.0))
-                    put(1, (c0.1, c1.1, c2.1))
-                    put(2, (c0.2, c1.2, c2.2))
-                    put(3, (c0.3, c1.3, c2.3))
-                } else {
-                    let c0 = F22.kernel((g(0, 0), g(1, 0)))
-                    let c1 = F22.kernel((g(0, 1), g(1, 1)))
-                    let c2 = F22.kernel((g(0, 2), g(1, 2)))
-                    put(0, (c0.0, c1.0, c2.0))
-                    put(1, (c0.1, c1.1, c2.1))
-                    put(2, (c0.2, c1.2, c2.2))
+        ThreadPool.shared.forEachRange(count: outC, grain: max(1, 4096 / inC)) { outputs, _ in
+            for o in outputs {
+                for c in 0..<inC {
+                    // g[i][j] = w[o, i, j, c], or w[o, kh - 1 - i, 2 - j, c] flipped.
+                    func g(_ i: Int, _ j: Int) -> Float {
+                        adjoint
+                            ? weight[((o * kh + kh - 1 - i) * 3 + 2 - j) * inC + c]
+                            : weight[((o * kh + i) * 3 + j) * inC + c]
+                    }
+                    let destination = u + (adjoint ? o * n + c : c * n + o)
+                    // G along each kernel column, then G along each row of the result (F(2, 3)'s G^T).
+                    func put(_ i: Int, _ row: (Float, Float, Float)) {
+                        let transformed = F23.kernel(row)
+                        destination[(4 * i) * k * n] = transformed.0
+                        destination[(4 * i + 1) * k * n] = transformed.1
+                        destination[(4 * i + 2) * k * n] = transformed.2
+                        destination[(4 * i + 3) * k * n] = transformed.3
+                    }
+                    if kh == 3 {
+                        let c0 = F23.kernel((g(0, 0), g(1, 0), g(2, 0)))
+                        let c1 = F23.kernel((g(0, 1), g(1, 1), g(2, 1)))
+                        let c2 = F23.kernel((g(0, 2), g(1, 2), g(2, 2)))
+                        put(0, (c0.0, c1.0, c2.0))
+                        put(1, (c0.1, c1.1, c2.1))
+                        put(2, (c0.2, c1.2, c2.2))
+                        put(3, (c0.3, c1.3, c2.3))
+                    } else {
+                        let c0 = F22.kernel((g(0, 0), g(1, 0)))
+                        let c1 = F22.kernel((g(0, 1), g(1, 1)))
+                        let c2 = F22.kernel((g(0, 2), g(1, 2)))
+                        put(0, (c0.0, c1.0, c2.0))
+                        put(1, (c0.1, c1.1, c2.1))
+                        put(2, (c0.2, c1.2, c2.2))
+                    }
                 }
             }
         }
     }
 
-    /// Sizes the block buffers (V and U . V, each position `positionSkew` floats further apart) and the zero row
-    /// for the current channel counts; returns the tiles per block and the two position strides.
+    /// Sizes every thread's block buffers (V and U . V, each position `positionSkew` floats further apart) and
+    /// the zero row for the current channel counts; returns the tiles per block and the two position strides.
     private func prepareBlocks() -> (block: Int, vStride: Int, mStride: Int) {
         let k = inChannels, n = outChannels, block = tileBlock
         let vStride = block * k + positionSkew, mStride = block * n + positionSkew
-        transformedInput.resize([positions, vStride])
-        products.resize([positions, mStride])
+        while scratch.count < ThreadPool.shared.threadCount { scratch.append(WinogradScratch()) }
+        for buffers in scratch.prefix(ThreadPool.shared.threadCount) {
+            buffers.transformedInput.resize([positions, vStride])
+            buffers.products.resize([positions, mStride])
+            buffers.discard.resize([n])
+        }
         zeros.resize([max(k, n)])
         zeros.zero()
         return (block, vStride, mStride)
     }
 
     /// output[N, H, W, outC] = the convolution of input[N, H, W, inC] with the kernel last set (+ bias).
+    /// Blocks of tiles are independent, so each goes whole to one thread.
     func convolve(
         _ input: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int, bias: UnsafePointer<Float>?,
         into output: UnsafeMutablePointer<Float>
@@ -133,13 +127,14 @@ final class WinogradConvolution {
         let k = inChannels, n = outChannels, p = positions
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, tiles = batch * tilesY * tilesX
         let (block, vStride, mStride) = prepareBlocks()
-        discard.resize([n])
-        let v = transformedInput.data, m = products.data, u = kernel.data
+        let u = UnsafePointer(kernel.data)
         let biasRow = bias ?? UnsafePointer(zeros.data)
         let tall = kernelHeight == 3
-        for start in stride(from: 0, to: tiles, by: block) {
-            let count = min(block, tiles - start)
-            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, stride: vStride)
+        ThreadPool.shared.run(pieces: (tiles + block - 1) / block) { piece, thread in
+            let buffers = scratch[thread]
+            let start = piece * block, count = min(block, tiles - start)
+            let v = buffers.transformedInput.data, m = buffers.products.data, outputRows = buffers.outputRows
+            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, stride: vStride, buffers)
             for xi in 0..<p {
                 BLAS.sgemm(m: count, n: n, k: k, a: v + xi * vStride, b: u + xi * k * n, c: m + xi * mStride)
             }
@@ -150,13 +145,16 @@ final class WinogradConvolution {
                 for r in 0..<2 {
                     for s in 0..<2 {
                         let y = 2 * ty + r, x = 2 * tx + s
-                        outputRows[r * 2 + s] = y < h && x < w ? target + (y * w + x) * n : discard.data
+                        outputRows[r * 2 + s] = y < h && x < w ? target + (y * w + x) * n : buffers.discard.data
                     }
                 }
                 let source = m + t * n
                 var c = 0
-                while c + 4 <= n { transformOutput(SIMD4<Float>.self, c, source, mStride, biasRow, tall); c += 4 }
-                while c < n { transformOutput(Float.self, c, source, mStride, biasRow, tall); c += 1 }
+                while c + 4 <= n {
+                    transformOutput(SIMD4<Float>.self, c, source, mStride, biasRow, tall, outputRows)
+                    c += 4
+                }
+                while c < n { transformOutput(Float.self, c, source, mStride, biasRow, tall, outputRows); c += 1 }
                 tx += 1
                 if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
             }
@@ -164,6 +162,10 @@ final class WinogradConvolution {
         // U is set again before the next convolve; holding it in every layer of three models cost about 60 MiB.
         kernel.release()
     }
+
+    /// Groups of blocks whose kernel gradients are summed apart and then added in group order: the groups depend
+    /// on the tile count alone, so up to this many threads share the pass with the same result as one.
+    static let gradientGroups = 8
 
     /// Accumulates (+=) the gradient of the kernel [outC, kh, 3, inC] of the convolution of input[N, H, W, inC]
     /// whose output gradient is dOutput[N, H, W, outC]: dU[xi] = sum over tiles of V^T (A dY A^T), then
@@ -178,63 +180,81 @@ final class WinogradConvolution {
         let k = inC, n = outC, p = positions, kh = kernelHeight
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2, tiles = batch * tilesY * tilesX
         let (block, vStride, mStride) = prepareBlocks()
-        kernelGradient.resize([p, k, n])
+        let blocks = (tiles + block - 1) / block, groups = min(blocks, WinogradConvolution.gradientGroups)
+        let partSize = p * k * n
+        kernelGradient.resize([groups, partSize])
         kernelGradient.zero()
-        let v = transformedInput.data, dm = products.data, du = kernelGradient.data
         let tall = kh == 3
-        for start in stride(from: 0, to: tiles, by: block) {
-            let count = min(block, tiles - start)
-            transformInputBlock(input, height: h, width: w, tiles: start..<start + count, stride: vStride)
-            // dM[xi][t][o] = (A dy A^T)[xi] for tile t's 2x2 output gradient dy.
-            var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
-            for t in 0..<count {
-                let source = dOutput + image * h * w * n
-                for r in 0..<2 {
-                    for s in 0..<2 {
-                        let y = 2 * ty + r, x = 2 * tx + s
-                        rows[r * 2 + s] = y < h && x < w ? source + (y * w + x) * n : UnsafePointer(zeros.data)
+        ThreadPool.shared.run(pieces: groups) { group, thread in
+            let buffers = scratch[thread], rows = buffers.rows
+            let v = buffers.transformedInput.data, dm = buffers.products.data
+            let du = kernelGradient.data + group * partSize
+            for blockIndex in blocks * group / groups..<blocks * (group + 1) / groups {
+                let start = blockIndex * block, count = min(block, tiles - start)
+                transformInputBlock(input, height: h, width: w, tiles: start..<start + count, stride: vStride, buffers)
+                // dM[xi][t][o] = (A dy A^T)[xi] for tile t's 2x2 output gradient dy.
+                var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
+                for t in 0..<count {
+                    let source = dOutput + image * h * w * n
+                    for r in 0..<2 {
+                        for s in 0..<2 {
+                            let y = 2 * ty + r, x = 2 * tx + s
+                            rows[r * 2 + s] = y < h && x < w ? source + (y * w + x) * n : UnsafePointer(zeros.data)
+                        }
                     }
+                    let destination = dm + t * n
+                    var c = 0
+                    while c + 4 <= n {
+                        transformGradient(SIMD4<Float>.self, c, destination, mStride, tall, rows)
+                        c += 4
+                    }
+                    while c < n { transformGradient(Float.self, c, destination, mStride, tall, rows); c += 1 }
+                    tx += 1
+                    if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
                 }
-                let destination = dm + t * n
-                var c = 0
-                while c + 4 <= n { transformGradient(SIMD4<Float>.self, c, destination, mStride, tall); c += 4 }
-                while c < n { transformGradient(Float.self, c, destination, mStride, tall); c += 1 }
-                tx += 1
-                if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
-            }
-            for xi in 0..<p {
-                BLAS.sgemm(
-                    transA: true, m: k, n: n, k: count, a: v + xi * vStride, lda: k, b: dm + xi * mStride,
-                    beta: 1, c: du + xi * k * n)
+                for xi in 0..<p {
+                    BLAS.sgemm(
+                        transA: true, m: k, n: n, k: count, a: v + xi * vStride, lda: k, b: dm + xi * mStride,
+                        beta: 1, c: du + xi * k * n)
+                }
             }
         }
-        // dW[o, i, j, c] += (G^T dU G)[i][j] for each channel pair.
-        for c in 0..<inC {
-            for o in 0..<outC {
-                func u(_ xi: Int) -> Float { du[(xi * k + c) * n + o] }
-                let destination = weightGradient + o * kh * 3 * inC + c
-                // G^T along each column of dU, then along each row of the result (F(2, 3)'s G).
-                func add(_ i: Int, _ row: (Float, Float, Float, Float)) {
-                    let transformed = F23.kernelGradient(row)
-                    destination[(3 * i) * inC] += transformed.0
-                    destination[(3 * i + 1) * inC] += transformed.1
-                    destination[(3 * i + 2) * inC] += transformed.2
-                }
-                if tall {
-                    let c0 = F23.kernelGradient((u(0), u(4), u(8), u(12)))
-                    let c1 = F23.kernelGradient((u(1), u(5), u(9), u(13)))
-                    let c2 = F23.kernelGradient((u(2), u(6), u(10), u(14)))
-                    let c3 = F23.kernelGradient((u(3), u(7), u(11), u(15)))
-                    add(0, (c0.0, c1.0, c2.0, c3.0))
-                    add(1, (c0.1, c1.1, c2.1, c3.1))
-                    add(2, (c0.2, c1.2, c2.2, c3.2))
-                } else {
-                    let c0 = F22.kernelGradient((u(0), u(4), u(8)))
-                    let c1 = F22.kernelGradient((u(1), u(5), u(9)))
-                    let c2 = F22.kernelGradient((u(2), u(6), u(10)))
-                    let c3 = F22.kernelGradient((u(3), u(7), u(11)))
-                    add(0, (c0.0, c1.0, c2.0, c3.0))
-                    add(1, (c0.1, c1.1, c2.1, c3.1))
+        let du = kernelGradient.data
+        ThreadPool.shared.forEachRange(count: partSize) { range, _ in
+            for group in 1..<groups {
+                let part = du + group * partSize
+                for e in range { du[e] += part[e] }
+            }
+        }
+        // dW[o, i, j, c] += (G^T dU G)[i][j] for each channel pair; each input channel's entries are its own.
+        ThreadPool.shared.forEachRange(count: inC, grain: max(1, 4096 / outC)) { channels, _ in
+            for c in channels {
+                for o in 0..<outC {
+                    func u(_ xi: Int) -> Float { du[(xi * k + c) * n + o] }
+                    let destination = weightGradient + o * kh * 3 * inC + c
+                    // G^T along each column of dU, then along each row of the result (F(2, 3)'s G).
+                    func add(_ i: Int, _ row: (Float, Float, Float, Float)) {
+                        let transformed = F23.kernelGradient(row)
+                        destination[(3 * i) * inC] += transformed.0
+                        destination[(3 * i + 1) * inC] += transformed.1
+                        destination[(3 * i + 2) * inC] += transformed.2
+                    }
+                    if tall {
+                        let c0 = F23.kernelGradient((u(0), u(4), u(8), u(12)))
+                        let c1 = F23.kernelGradient((u(1), u(5), u(9), u(13)))
+                        let c2 = F23.kernelGradient((u(2), u(6), u(10), u(14)))
+                        let c3 = F23.kernelGradient((u(3), u(7), u(11), u(15)))
+                        add(0, (c0.0, c1.0, c2.0, c3.0))
+                        add(1, (c0.1, c1.1, c2.1, c3.1))
+                        add(2, (c0.2, c1.2, c2.2, c3.2))
+                    } else {
+                        let c0 = F22.kernelGradient((u(0), u(4), u(8)))
+                        let c1 = F22.kernelGradient((u(1), u(5), u(9)))
+                        let c2 = F22.kernelGradient((u(2), u(6), u(10)))
+                        let c3 = F22.kernelGradient((u(3), u(7), u(11)))
+                        add(0, (c0.0, c1.0, c2.0, c3.0))
+                        add(1, (c0.1, c1.1, c2.1, c3.1))
+                    }
                 }
             }
         }
@@ -242,11 +262,13 @@ final class WinogradConvolution {
     }
 
     /// V[xi][t][c] = (B^T d B)[xi] for each tile t of `tiles` (numbered image by image, row by row), d being its
-    /// R x 4 input patch; written to `transformedInput`, one position xi every `stride` floats.
+    /// R x 4 input patch; written to the thread's `transformedInput`, one position xi every `stride` floats.
     private func transformInputBlock(
-        _ input: UnsafePointer<Float>, height h: Int, width w: Int, tiles: Range<Int>, stride: Int
+        _ input: UnsafePointer<Float>, height h: Int, width w: Int, tiles: Range<Int>, stride: Int,
+        _ buffers: WinogradScratch
     ) {
-        let k = inChannels, v = transformedInput.data, patchRows = patchRows, origin = origin
+        let k = inChannels, v = buffers.transformedInput.data, rows = buffers.rows
+        let patchRows = patchRows, origin = origin
         let tall = kernelHeight == 3
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2
         let start = tiles.lowerBound
@@ -263,8 +285,8 @@ final class WinogradConvolution {
             }
             let destination = v + t * k
             var c = 0
-            while c + 4 <= k { transformInput(SIMD4<Float>.self, c, destination, stride, tall); c += 4 }
-            while c < k { transformInput(Float.self, c, destination, stride, tall); c += 1 }
+            while c + 4 <= k { transformInput(SIMD4<Float>.self, c, destination, stride, tall, rows); c += 4 }
+            while c < k { transformInput(Float.self, c, destination, stride, tall, rows); c += 1 }
             tx += 1
             if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
         }
@@ -274,7 +296,8 @@ final class WinogradConvolution {
     /// `destination` + c, one position every `stride` floats; `tall`: kernel height 3, else 2.
     @inline(__always)
     private func transformGradient<L: WinogradLane>(
-        _: L.Type, _ c: Int, _ destination: UnsafeMutablePointer<Float>, _ stride: Int, _ tall: Bool
+        _: L.Type, _ c: Int, _ destination: UnsafeMutablePointer<Float>, _ stride: Int, _ tall: Bool,
+        _ rows: UnsafeMutablePointer<UnsafePointer<Float>>
     ) {
         func g(_ i: Int) -> L { L(loading: rows[i] + c) }
         // A along each column of dy, then A along each row of it.
@@ -308,7 +331,8 @@ final class WinogradConvolution {
     /// position every `stride` floats; `tall`: kernel height 3 (R = 4), else 2 (R = 3).
     @inline(__always)
     private func transformInput<L: WinogradLane>(
-        _: L.Type, _ c: Int, _ destination: UnsafeMutablePointer<Float>, _ stride: Int, _ tall: Bool
+        _: L.Type, _ c: Int, _ destination: UnsafeMutablePointer<Float>, _ stride: Int, _ tall: Bool,
+        _ rows: UnsafeMutablePointer<UnsafePointer<Float>>
     ) {
         func d(_ i: Int) -> L { L(loading: rows[i] + c) }
         // B^T along each column of d, then B^T along each row of it.
@@ -334,7 +358,7 @@ final class WinogradConvolution {
     @inline(__always)
     private func transformOutput<L: WinogradLane>(
         _: L.Type, _ c: Int, _ source: UnsafeMutablePointer<Float>, _ stride: Int, _ bias: UnsafePointer<Float>,
-        _ tall: Bool
+        _ tall: Bool, _ outputRows: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     ) {
         func m(_ i: Int) -> L { L(loading: source + c + i * stride) }
         // A^T along each column of M, then A^T along each row of it.
@@ -445,5 +469,24 @@ extension SIMD4: WinogradLane where Scalar == Float {
     }
     @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: SIMD4<Float>.self)
+    }
+}
+
+/// One thread's buffers for the blocks of tiles it transforms.
+final class WinogradScratch {
+    /// V for one block of tiles: [P][tileBlock][K], the positions `positionSkew` floats further apart.
+    let transformedInput = Tensor(shape: [0])
+    /// U . V for one block of tiles: [P][tileBlock][N] likewise (for the kernel gradient: A dY A^T).
+    let products = Tensor(shape: [0])
+    /// Written in place of output positions past an odd-sized edge, and never read.
+    let discard = Tensor(shape: [0])
+    /// The R x 4 input rows of the current patch (or the 4 output gradient rows of a tile), and the 4 output rows
+    /// of the current tile.
+    let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 16)
+    let outputRows = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 4)
+
+    deinit {
+        rows.deallocate()
+        outputRows.deallocate()
     }
 }

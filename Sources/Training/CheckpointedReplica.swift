@@ -42,6 +42,7 @@ package struct CheckpointedReplica {
             for o in saved + overrides { try document.override(o) }
             config = try ExperimentConfig.parse(document)
         }
+        try RankThreads.apply(config.distributed.threadsPerRank, source: configPath ?? path + "/manifest.json (config)")
         let (manifest, _) = try ShardSet.open(manifest: config.data.manifest, split: config.data.heldoutSplit)
         let replica = try Replica(config: config, classes: manifest.classes.count)
         let metadata = try stored.load(

@@ -88,6 +88,8 @@ package struct ExperimentConfig: Sendable, Equatable {
         package var bucketMegabytes: Float = 2
         /// Start each model's gradient all-reduce as soon as its backward is done, overlapping the next one's.
         package var overlap = true
+        /// Threads of each rank (its matrix products and the loops around them); results do not depend on it.
+        package var threadsPerRank = 1
     }
 
     /// Reads `path`, applies `overrides` ("section.key=value"), and checks every value.
@@ -219,6 +221,8 @@ package struct ExperimentConfig: Sendable, Equatable {
         let x = reader.section("distributed")
         c.distributed.bucketMegabytes = try x.float("bucket_mb", default: c.distributed.bucketMegabytes, check: Check.positive)
         c.distributed.overlap = try x.bool("overlap", default: c.distributed.overlap)
+        c.distributed.threadsPerRank = try x.int(
+            "threads_per_rank", default: c.distributed.threadsPerRank, check: positive)
 
         c.runDirectory = try reader.section("run").string("directory", default: c.runDirectory)
         try reader.finish()

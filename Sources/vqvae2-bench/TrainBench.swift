@@ -59,6 +59,15 @@ struct TrainBench: ParsableCommand {
     @Flag(help: "Also measure OpenBLAS sgemm in this process (benchmarks/fma_peak.c measures the FMA peak).")
     var peaks = false
 
+    @Option(help: "Threads per rank (distributed.threads_per_rank): the rank's pool for its loops and its matrix products in pieces, OpenBLAS at one thread.")
+    var threads = 1
+
+    @Option(help: """
+        For comparison only: OpenBLAS's own threads instead of the pool (which then stays at one thread). Their \
+        results change with their number, which is why training does not use them.
+        """)
+    var blasThreads = 1
+
     @Option(help: "Scratch folder for the demo image shards (created; deleted afterwards).")
     var work = "/tmp/vqvae2-bench-train"
 
@@ -66,6 +75,14 @@ struct TrainBench: ParsableCommand {
         guard ["vqvae", "top", "bottom", "joint"].contains(part) else {
             throw ValidationError("--part must be vqvae, top, bottom or joint, not \(part)")
         }
+        guard threads >= 1, blasThreads >= 1, threads == 1 || blasThreads == 1 else {
+            throw ValidationError("--threads and --blas-threads must be at least 1, and one of them 1")
+        }
+        guard !sgemmShare || threads * blasThreads == 1 else {
+            throw ValidationError("--sgemm-share times the calls of one thread: use it with --threads 1 --blas-threads 1")
+        }
+        ThreadPool.shared.configure(threads: threads)
+        BLAS.setThreadCount(blasThreads)
         let runtime = mpi ? try MPIRuntime() : nil
         let coordinator = Coordinator(runtime?.world ?? SingleRank())
         let rank = coordinator.rank, ranks = coordinator.worldSize
@@ -82,7 +99,8 @@ struct TrainBench: ParsableCommand {
         if isRoot {
             print("parameters: VQ-VAE \(replica.stores.vqvae.count), top prior \(replica.stores.topPrior.count), "
                   + "bottom prior \(replica.stores.bottomPrior.count)")
-            print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); \(ranks) rank(s)")
+            print("OpenBLAS \(BLAS.coreName) (\(BLAS.parallelMode.name) build), \(BLAS.threadCount) thread(s); "
+                  + "pool \(ThreadPool.shared.threadCount) thread(s) per rank; \(ranks) rank(s)")
             let checks = [32, 64, 256].map { "\($0)x\($0) \(fmt(FlopCount.forwardMACs(FlopCount.vqvae(size: $0)) / 1e6, 1)) M" }
             print("VQ-VAE forward multiply-adds per image: " + checks.joined(separator: ", ")
                   + " (docs/MODEL.md's check figures: 61.5 M, 245.9 M, 3.93 G)")
@@ -147,7 +165,8 @@ struct TrainBench: ParsableCommand {
         let memories = try coordinator.maximum(memory)
         if isRoot {
             var fields = [
-                "part=\(part)", "size=\(size)", "batch=\(batch)", "ranks=\(ranks)",
+                "part=\(part)", "size=\(size)", "batch=\(batch)", "ranks=\(ranks)", "threads=\(threads)",
+                "blas_threads=\(blasThreads)",
                 "images_per_s=\(fmt(rate, 2))", "step_ms=\(fmt(slowest * 1e3, 1))",
                 "gflop_per_image=\(fmt(flops / 1e9, 3))", "gflops_per_rank=\(fmt(gflops, 1))",
                 "peak_rss_mb=\(fmt(memories, 0))", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",

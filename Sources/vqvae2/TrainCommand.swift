@@ -60,6 +60,7 @@ struct TrainCommand: ParsableCommand {
             let signals = StopSignals()
             let environment = ProcessInfo.processInfo.environment
             var experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+            try RankThreads.apply(experiment.distributed.threadsPerRank, source: config)
             let firstWorldSize = Int(environment["VQVAE2_FIRST_WORLD_SIZE"] ?? "") ?? world.size
             let shrunk = try ShrunkWorld.adapt(&experiment, firstWorldSize: firstWorldSize, worldSize: world.size)
             if let shrunk, world.isRoot { console.print(shrunk) }
