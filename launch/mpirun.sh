@@ -11,6 +11,10 @@
 #                       hostfile, since "hosts" that share a machine, e.g. network namespaces, would all pin to
 #                       core 0, and with more ranks than cores)
 #   --net CIDR          restrict MPI's TCP traffic to this subnet (e.g. 10.10.0.0/24) when hosts have several
+#   --threads-per-rank N
+#                       give each rank N cores (Open MPI's --map-by slot:PE=N --bind-to core) for a program whose
+#                       config sets distributed.threads_per_rank N (default 1; the program checks that they agree);
+#                       with more ranks x threads than cores, or with --bind none, nothing is pinned
 #   --max-restarts N    after a failed job, start it again from its last checkpoint, up to N times (default 0);
 #                       the program must resume (--resume auto). Exit status 2 (bad input: a config error, data or
 #                       a checkpoint that does not fit) and 64 (a usage error) are never retried, nor is a job
@@ -23,8 +27,9 @@
 #   --dry-run           print the mpirun command instead of running it
 # Anything after "--mpi" up to "--" goes to mpirun unchanged: launch/mpirun.sh -n 2 --mpi --tag-output -- prog
 #
-# Every rank gets OPENBLAS_NUM_THREADS=1 (one rank per core; OpenBLAS threads would fight the other ranks) unless
-# it is already set, the environment variables below passed through, and root is allowed (containers, CI).
+# Every rank gets OPENBLAS_NUM_THREADS=1 (a rank's own threads split its matrix products, and OpenBLAS threads would
+# fight them and the other ranks) unless it is already set, VQVAE2_THREADS_PER_RANK, the environment variables
+# below passed through, and root is allowed (containers, CI).
 #
 # Preemption: SIGTERM or SIGINT to this script (Ctrl-C, a batch scheduler) is passed on to the ranks as SIGUSR1,
 # which mpirun forwards untouched, so that they agree at the next step boundary, write a checkpoint and exit 0;
@@ -47,6 +52,7 @@ net=""
 dry=0
 max_restarts=0
 min_ranks=1
+threads=1
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -57,6 +63,7 @@ while [[ $# -gt 0 ]]; do
     --dry-run) dry=1; shift ;;
     --max-restarts) max_restarts="$2"; shift 2 ;;
     --min-ranks) min_ranks="$2"; shift 2 ;;
+    --threads-per-rank) threads="$2"; shift 2 ;;
     --mpi) shift; while [[ $# -gt 0 && "$1" != "--" ]]; do extra+=("$1"); shift; done; shift || true ;;
     --) shift; break ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -69,6 +76,7 @@ command -v mpirun >/dev/null || { echo "mpirun.sh: mpirun not found; run launch/
 for n in "$max_restarts" "$min_ranks"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "mpirun.sh: --max-restarts and --min-ranks take a whole number, not '$n'" >&2; exit 2; }
 done
+[[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "mpirun.sh: --threads-per-rank takes a whole number >= 1, not '$threads'" >&2; exit 2; }
 if (( max_restarts > 0 )); then
   resumes=0
   prev=""
@@ -85,16 +93,16 @@ if [[ -n "$hostfile" ]]; then
   [[ -r "$hostfile" ]] || { echo "mpirun.sh: cannot read hostfile $hostfile" >&2; exit 2; }
   bind=${bind:-none}
 else
-  np=${np:-$cores}
+  np=${np:-$(( cores / threads > 0 ? cores / threads : 1 ))}
   args+=(-np "$np")
-  if (( np > cores )); then
+  if (( np * threads > cores )); then
     args+=(--oversubscribe)
     bind=${bind:-none}
   fi
   bind=${bind:-core}
 fi
 case "$bind" in
-  core) args+=(--bind-to core --map-by core) ;;
+  core) if (( threads > 1 )); then args+=(--map-by "slot:PE=$threads" --bind-to core); else args+=(--bind-to core --map-by core); fi ;;
   none) args+=(--bind-to none) ;;
   *) echo "mpirun.sh: --bind must be core or none" >&2; exit 2 ;;
 esac
@@ -108,6 +116,7 @@ fi
 args+=(--mca odls_base_sigkill_timeout "$sigkill_timeout")
 
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+export VQVAE2_THREADS_PER_RANK=$threads
 # glibc would otherwise hand large buffers back to the kernel every step and fault them in again.
 export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-1073741824}
 export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-1073741824}

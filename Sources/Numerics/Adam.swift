@@ -50,29 +50,33 @@ package final class Adam {
         let m = m.baseAddress!, v = v.baseAddress!, count = self.m.count
         // Eight lanes at a time, the same operations in the same order as the scalar tail (so the same bits):
         // the scalar loop, with its square root and division, did not vectorise and cost ~3% of a VQ-VAE step.
+        // Every element is updated alone, so the threads' ranges do not change it either.
         typealias Vector = SIMD8<Float>
-        let lanes = Vector.scalarCount, vectorEnd = count - count % lanes
-        var i = 0
-        while i < vectorEnd {
-            let g = VectorMath.load(gradients + i)
-            let mi = b1 * VectorMath.load(m + i) + take1 * g
-            let vi = b2 * VectorMath.load(v + i) + take2 * g * g
-            VectorMath.store(mi, m + i)
-            VectorMath.store(vi, v + i)
-            var x = VectorMath.load(values + i)
-            if decay != 0 { x -= lr * decay * x }
-            VectorMath.store(x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps), values + i)
-            i += lanes
-        }
-        for i in vectorEnd..<count {
-            let g = gradients[i]
-            let mi = b1 * m[i] + take1 * g
-            let vi = b2 * v[i] + take2 * g * g
-            m[i] = mi
-            v[i] = vi
-            var x = values[i]
-            if decay != 0 { x -= lr * decay * x }
-            values[i] = x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps)
+        let lanes = Vector.scalarCount
+        ThreadPool.shared.forEachRange(count: count) { range, _ in
+            let vectorEnd = range.upperBound - range.count % lanes
+            var i = range.lowerBound
+            while i < vectorEnd {
+                let g = VectorMath.load(gradients + i)
+                let mi = b1 * VectorMath.load(m + i) + take1 * g
+                let vi = b2 * VectorMath.load(v + i) + take2 * g * g
+                VectorMath.store(mi, m + i)
+                VectorMath.store(vi, v + i)
+                var x = VectorMath.load(values + i)
+                if decay != 0 { x -= lr * decay * x }
+                VectorMath.store(x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps), values + i)
+                i += lanes
+            }
+            for i in vectorEnd..<range.upperBound {
+                let g = gradients[i]
+                let mi = b1 * m[i] + take1 * g
+                let vi = b2 * v[i] + take2 * g * g
+                m[i] = mi
+                v[i] = vi
+                var x = values[i]
+                if decay != 0 { x -= lr * decay * x }
+                values[i] = x - stepSize * mi / ((vi.squareRoot() * inverseRootCorrection2) + eps)
+            }
         }
     }
 }

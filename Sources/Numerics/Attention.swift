@@ -22,7 +22,7 @@ package final class CausalSelfAttention {
     /// Per-head attention outputs, heads side by side: [N, H, W, C], the output projection's input.
     private let context = Tensor(shape: [0])
     private let qkvGradient = Tensor(shape: [0])
-    private let scoreGradient = Tensor(shape: [0])
+    private let scoreGradients = ThreadBuffers()
     private var qkv: Tensor?
 
     package init(_ store: ParameterStore, name: String, channels: Int, heads: Int, strict: Bool = false) {
@@ -42,17 +42,17 @@ package final class CausalSelfAttention {
         probabilities.resize([batch, heads, t, t])
         context.resize(x.shape)
         let scale = 1 / Float(dh).squareRoot()
-        let strict = strict
-        for n in 0..<batch {
-            for h in 0..<heads {
-                let q = qkv.data + n * t * 3 * c + h * dh, k = q + c, v = q + 2 * c
-                let p = probabilities.data + (n * heads + h) * t * t
-                BLAS.sgemm(transB: true, m: t, n: t, k: dh, alpha: scale, a: q, lda: 3 * c, b: k, ldb: 3 * c, c: p)
-                for i in 0..<t {
-                    CausalSelfAttention.softmax(p + i * t, visible: strict ? i : i + 1, count: t)
-                }
-                BLAS.sgemm(m: t, n: dh, k: t, a: p, b: v, ldb: 3 * c, c: context.data + n * t * c + h * dh, ldc: c)
+        let strict = strict, heads = heads, probabilities = probabilities.data, contextData = context.data
+        // Each (image, head) pair writes its own probabilities and its own slice of the context.
+        ThreadPool.shared.run(pieces: batch * heads) { pair, _ in
+            let n = pair / heads, h = pair % heads
+            let q = qkv.data + n * t * 3 * c + h * dh, k = q + c, v = q + 2 * c
+            let p = probabilities + pair * t * t
+            BLAS.sgemm(transB: true, m: t, n: t, k: dh, alpha: scale, a: q, lda: 3 * c, b: k, ldb: 3 * c, c: p)
+            for i in 0..<t {
+                CausalSelfAttention.softmax(p + i * t, visible: strict ? i : i + 1, count: t)
             }
+            BLAS.sgemm(m: t, n: dh, k: t, a: p, b: v, ldb: 3 * c, c: contextData + n * t * c + h * dh, ldc: c)
         }
         return outputProjection.forward(context)
     }
@@ -64,26 +64,26 @@ package final class CausalSelfAttention {
         let batch = context.n, t = context.h * context.w, c = channels, dh = c / heads
         let scale = 1 / Float(dh).squareRoot()
         qkvGradient.resize(qkv.shape)
-        scoreGradient.resize([t, t])
-        let ds = scoreGradient.data
-        for n in 0..<batch {
-            for h in 0..<heads {
-                let q = qkv.data + n * t * 3 * c + h * dh, k = q + c, v = q + 2 * c
-                let dq = qkvGradient.data + n * t * 3 * c + h * dh, dk = dq + c, dv = dq + 2 * c
-                let dO = dContext.data + n * t * c + h * dh
-                let p = probabilities.data + (n * heads + h) * t * t
-                // dP = dO V^T, then through the softmax: dS_ij = P_ij (dP_ij - sum_l P_il dP_il).
-                BLAS.sgemm(transB: true, m: t, n: t, k: dh, a: dO, lda: c, b: v, ldb: 3 * c, c: ds)
-                for i in 0..<t {
-                    let pr = p + i * t, dr = ds + i * t
-                    var dot: Float = 0
-                    for j in 0..<t { dot += pr[j] * dr[j] }
-                    for j in 0..<t { dr[j] = pr[j] * (dr[j] - dot) }
-                }
-                BLAS.sgemm(transA: true, m: t, n: dh, k: t, a: p, b: dO, ldb: c, c: dv, ldc: 3 * c)
-                BLAS.sgemm(m: t, n: dh, k: t, alpha: scale, a: ds, b: k, ldb: 3 * c, c: dq, ldc: 3 * c)
-                BLAS.sgemm(transA: true, m: t, n: dh, k: t, alpha: scale, a: ds, b: q, ldb: 3 * c, c: dk, ldc: 3 * c)
+        scoreGradients.prepare(count: t * t)
+        let heads = heads, probabilities = probabilities.data, dQKV = qkvGradient.data
+        // Each (image, head) pair writes its own slices of dQ, dK and dV.
+        ThreadPool.shared.run(pieces: batch * heads) { pair, thread in
+            let n = pair / heads, h = pair % heads, ds = scoreGradients[thread]
+            let q = qkv.data + n * t * 3 * c + h * dh, k = q + c, v = q + 2 * c
+            let dq = dQKV + n * t * 3 * c + h * dh, dk = dq + c, dv = dq + 2 * c
+            let dO = dContext.data + n * t * c + h * dh
+            let p = probabilities + pair * t * t
+            // dP = dO V^T, then through the softmax: dS_ij = P_ij (dP_ij - sum_l P_il dP_il).
+            BLAS.sgemm(transB: true, m: t, n: t, k: dh, a: dO, lda: c, b: v, ldb: 3 * c, c: ds)
+            for i in 0..<t {
+                let pr = p + i * t, dr = ds + i * t
+                var dot: Float = 0
+                for j in 0..<t { dot += pr[j] * dr[j] }
+                for j in 0..<t { dr[j] = pr[j] * (dr[j] - dot) }
             }
+            BLAS.sgemm(transA: true, m: t, n: dh, k: t, a: p, b: dO, ldb: c, c: dv, ldc: 3 * c)
+            BLAS.sgemm(m: t, n: dh, k: t, alpha: scale, a: ds, b: k, ldb: 3 * c, c: dq, ldc: 3 * c)
+            BLAS.sgemm(transA: true, m: t, n: dh, k: t, alpha: scale, a: ds, b: q, ldb: 3 * c, c: dk, ldc: 3 * c)
         }
         return inputProjection.backward(qkvGradient)
     }

@@ -20,7 +20,10 @@ package final class ConvTranspose2D {
     private let store: ParameterStore
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
-    private let columns = Tensor(shape: [0])
+    /// Each thread's block of the column matrix.
+    private let columns = ThreadBuffers()
+    /// The weight gradients of the groups of blocks, summed apart and then in group order.
+    private let groupGradients = Tensor(shape: [0])
     private var input: Tensor?
 
     package init(
@@ -91,11 +94,14 @@ package final class ConvTranspose2D {
             output.zero()
         }
         let block = g.blockRows, k = g.patchSize, m = g.rows, inC = inChannels, w = store.value(weight)
-        columns.resize([min(block, m), k])
+        // Neighbouring blocks scatter onto shared output positions, so the blocks go in order; each product is
+        // split over the threads.
+        columns.prepare(count: min(block, m) * k)
+        let buffer = columns[0]
         for start in stride(from: 0, to: m, by: block) {
             let rows = start..<min(start + block, m)
-            BLAS.sgemm(m: rows.count, n: k, k: inC, a: x.data + start * inC, b: w, c: columns.data)
-            g.scatterAdd(columns.data, rows: rows, into: y)
+            BLAS.sgemm(m: rows.count, n: k, k: inC, a: x.data + start * inC, b: w, c: buffer)
+            g.scatterAdd(buffer, rows: rows, into: y)
         }
         return output
     }
@@ -130,19 +136,35 @@ package final class ConvTranspose2D {
                 dOutput.data, rows: dOutput.count / outChannels, channels: outChannels, into: store.gradient(bias))
         }
         if needsInput { inputGradient.resize(like: x) }
-        let dx = inputGradient.data
-        columns.resize([min(block, m), k])
-        for start in stride(from: 0, to: m, by: block) {
-            let rows = start..<min(start + block, m)
-            g.gather(dOutput.data, rows: rows, into: columns.data)
-            if parameters {
-                BLAS.sgemm(
-                    transA: true, m: inC, n: k, k: rows.count, a: x.data + start * inC, lda: inC, b: columns.data,
-                    beta: 1, c: dw)
-            }
-            if needsInput {
-                BLAS.sgemm(transB: true, m: rows.count, n: inC, k: k, a: columns.data, b: w, c: dx + start * inC)
+        let dx = inputGradient.data, xs = UnsafePointer(x.data), dy = UnsafePointer(dOutput.data)
+        // Blocks in groups that depend on the shape alone (as Conv2D's weight gradient): each group sums its
+        // blocks' weight-gradient products apart, and the groups are added in order.
+        let blocks = (m + block - 1) / block, groups = min(blocks, ConvTranspose2D.gradientGroups), size = inC * k
+        columns.prepare(count: min(block, m) * k)
+        if parameters { groupGradients.resize([groups, size]) }
+        let parts = groupGradients.data
+        ThreadPool.shared.run(pieces: groups) { group, thread in
+            let buffer = columns[thread], first = blocks * group / groups
+            for blockIndex in first..<blocks * (group + 1) / groups {
+                let rows = blockIndex * block..<min((blockIndex + 1) * block, m)
+                g.gather(dy, rows: rows, into: buffer)
+                if parameters {
+                    BLAS.sgemm(
+                        transA: true, m: inC, n: k, k: rows.count, a: xs + rows.lowerBound * inC, lda: inC,
+                        b: buffer, beta: blockIndex == first ? 0 : 1, c: parts + group * size)
+                }
+                if needsInput {
+                    BLAS.sgemm(
+                        transB: true, m: rows.count, n: inC, k: k, a: buffer, b: w, c: dx + rows.lowerBound * inC)
+                }
             }
         }
+        if parameters {
+            GroupSum.add(parts, groups: groups, size: size, into: dw)
+            groupGradients.release()
+        }
     }
+
+    /// Groups of blocks in the weight gradient; up to this many threads share the backward pass.
+    static let gradientGroups = 8
 }

@@ -30,17 +30,22 @@ package final class Dropout {
         mask.resize(like: x)
         let samples = x.shape[0], perSample = samples == 0 ? 0 : x.count / samples
         let p = probability, keep = 1 / (1 - probability)
-        let src = x.data, dst = output.data, m = mask.data
-        for s in 0..<samples {
+        let src = x.data, dst = output.data, m = mask.data, layerId = layerId
+        // Each element's draw depends on its sample and index alone, so the pieces (a sample's elements, 8192 at
+        // a time) may go to any thread.
+        let span = 8192, piecesPerSample = (perSample + span - 1) / span
+        ThreadPool.shared.run(pieces: samples * piecesPerSample) { piece, _ in
+            let s = piece / piecesPerSample, first = piece % piecesPerSample * span
+            let end = min(perSample, first + span)
             let random = CounterRandom(
                 seed: seed, purpose: .dropout, keys: [layerId, UInt64(step), UInt64(firstSample + s)])
             let base = s * perSample
             // One Philox block gives the words of four consecutive indices, word(e) = block(e / 4)'s word e % 4,
             // and `blocks` draws eight blocks, the words of 32 indices, at a time (in block-major lanes).
-            var e = 0
-            while e < perSample {
+            var e = first
+            while e < end {
                 let scales = Dropout.scales(random.blocks(UInt64(e >> 2)), probability: p, keep: keep)
-                let count = min(32, perSample - e)
+                let count = min(32, end - e)
                 func apply(_ scale: VectorMath.Vector, chunk: Int) {
                     guard 8 * chunk < count else { return }
                     let start = base + e + 8 * chunk, lanes = min(8, count - 8 * chunk)
@@ -96,7 +101,9 @@ package final class Dropout {
         let dy = dOutput.data, dx = inputGradient.data
         if masked {
             let m = mask.data
-            for i in 0..<output.count { dx[i] = dy[i] * m[i] }
+            ThreadPool.shared.forEachRange(count: output.count) { range, _ in
+                for i in range { dx[i] = dy[i] * m[i] }
+            }
         } else {
             dx.update(from: dy, count: output.count)
         }

@@ -67,23 +67,31 @@ package final class SoftmaxCrossEntropy {
         self.targets.removeAll(keepingCapacity: true)
         self.targets.append(contentsOf: targets)
         probabilities.resize(like: logits)
-        var total = 0.0
-        for r in 0..<rows {
-            let target = Int(targets[r])
-            precondition(target >= 0 && target < k, "target \(target) outside 0..<\(k)")
-            let l = logits.data + r * k, p = probabilities.data + r * k
-            var largest = -Float.infinity
-            for j in 0..<k { largest = max(largest, l[j]) }
-            var sum: Float = 0
-            for j in 0..<k {
-                let e = expf(l[j] - largest)
-                p[j] = e
-                sum += e
+        for target in targets { precondition(target >= 0 && Int(target) < k, "target \(target) outside 0..<\(k)") }
+        // Rows on any thread, their losses kept apart and summed in row order afterwards.
+        let losses = UnsafeMutablePointer<Double>.allocate(capacity: max(rows, 1))
+        defer { losses.deallocate() }
+        let logitData = logits.data, probabilityData = probabilities.data
+        targets.withUnsafeBufferPointer { targets in
+            ThreadPool.shared.forEachRange(count: rows, grain: max(1, 16_384 / max(k, 1))) { range, _ in
+                for r in range {
+                    let l = logitData + r * k, p = probabilityData + r * k
+                    var largest = -Float.infinity
+                    for j in 0..<k { largest = max(largest, l[j]) }
+                    var sum: Float = 0
+                    for j in 0..<k {
+                        let e = expf(l[j] - largest)
+                        p[j] = e
+                        sum += e
+                    }
+                    let inverse = 1 / sum
+                    for j in 0..<k { p[j] *= inverse }
+                    losses[r] = Double(largest + logf(sum) - l[Int(targets[r])])
+                }
             }
-            let inverse = 1 / sum
-            for j in 0..<k { p[j] *= inverse }
-            total += Double(largest + logf(sum) - l[target])
         }
+        var total = 0.0
+        for r in 0..<rows { total += losses[r] }
         return NegativeLogLikelihood(sum: total, count: rows)
     }
 
@@ -94,7 +102,9 @@ package final class SoftmaxCrossEntropy {
         inputGradient.resize(like: probabilities)
         let scale = dLoss / Float(max(rows, 1))
         let p = probabilities.data, g = inputGradient.data
-        for i in 0..<probabilities.count { g[i] = scale * p[i] }
+        ThreadPool.shared.forEachRange(count: probabilities.count) { range, _ in
+            for i in range { g[i] = scale * p[i] }
+        }
         for r in 0..<rows { g[r * k + Int(targets[r])] -= scale }
         return inputGradient
     }

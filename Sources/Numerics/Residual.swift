@@ -11,7 +11,9 @@ package final class ResidualAdd {
         precondition(a.shape == b.shape, "residual add of \(a.shape) and \(b.shape)")
         output.resize(like: a)
         let x = a.data, y = b.data, z = output.data
-        for i in 0..<a.count { z[i] = x[i] + y[i] }
+        ThreadPool.shared.forEachRange(count: a.count) { range, _ in
+            for i in range { z[i] = x[i] + y[i] }
+        }
         return output
     }
 
@@ -22,6 +24,8 @@ package final class ResidualAdd {
     package static func accumulate(_ source: Tensor, into target: Tensor) {
         precondition(source.shape == target.shape, "accumulate \(source.shape) into \(target.shape)")
         let s = source.data, t = target.data
-        for i in 0..<source.count { t[i] += s[i] }
+        ThreadPool.shared.forEachRange(count: source.count) { range, _ in
+            for i in range { t[i] += s[i] }
+        }
     }
 }

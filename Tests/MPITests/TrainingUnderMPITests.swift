@@ -52,6 +52,36 @@ final class TrainingUnderMPITests: XCTestCase {
         XCTAssertGreaterThanOrEqual(log.split(separator: "\n").filter { $0.contains("\"kind\":\"train\"") }.count, 24)
     }
 
+    /// `launch/mpirun.sh --threads-per-rank 2` with `distributed.threads_per_rank=2`: one rank on two cores
+    /// ends bit-identical to one rank on one thread and to two ranks (the pieces of its work do not depend on the
+    /// thread count); a config that asks for threads the launcher did not give is refused by name.
+    func testTwoThreadsPerRankReproduceOneThreadBitForBit() throws {
+        let directory = try dataDirectory()
+        let config = try tinyConfig(directory)
+        let steps = ["--set", "train.steps=8"]
+        let two = try train(2, config, steps)
+        XCTAssertEqual(two.status, 0, two.output)
+        let threaded = try TestEnvironment.run(
+            ["bash", TestEnvironment.packageRoot.appendingPathComponent("launch/mpirun.sh").path, "-n", "1",
+             "--threads-per-rank", "2", TestEnvironment.product("vqvae2"), "train", "--config", config,
+             "--print-state-checksums"] + steps
+                + ["--set", "distributed.threads_per_rank=2", "--set", "train.micro_batches=2",
+                   "--set", "checkpoints.directory=\(directory.path)/threaded"],
+            timeout: 300)
+        XCTAssertEqual(threaded.status, 0, threaded.output)
+        XCTAssertEqual(try XCTUnwrap(checksums(threaded.output)), try XCTUnwrap(checksums(two.output)))
+
+        let refused = try TestEnvironment.mpirun(
+            ranks: 1,
+            [TestEnvironment.product("vqvae2"), "train", "--config", config, "--set", "distributed.threads_per_rank=2",
+             "--set", "checkpoints.directory=\(directory.path)/refused"] + steps,
+            timeout: 120)
+        XCTAssertEqual(refused.status, 2, refused.output)
+        XCTAssertTrue(
+            refused.output.contains("distributed.threads_per_rank is 2, but launch/mpirun.sh gave each rank 1 core(s)"),
+            refused.output)
+    }
+
     /// 2 ranks x 4 against 1 rank x 8 in one batch: the same samples, but the batch-8 products round differently
     /// and argmin near-ties can flip a code, so only the curves agree. Over 24 steps the reconstruction loss of every
     /// step must agree within 2% + 0.002 (measured differences are around 1e-5; a wrong gradient scale or a missing
