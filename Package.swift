@@ -74,6 +74,7 @@ let package = Package(
             name: "vqvae2-bench",
             dependencies: [
                 "Numerics", "DataPipeline", "MPI", "Coordination", "Model", "Checkpoints", "Training", "CSgemmClock",
+                "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/vqvae2-bench"),

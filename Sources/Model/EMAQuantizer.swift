@@ -132,11 +132,17 @@ package final class EMAQuantizer {
         let k = numCodes, d = dimension, chosen = quantizer.indices
         precondition(chosen.count * d == z.count, "statistics of a search that was not the last forward")
         let sums = target + k, vectors = z.data
-        for r in 0..<chosen.count {
-            let code = Int(chosen[r])
-            target[code] += 1
-            let s = sums + code * d, v = vectors + r * d
-            for j in 0..<d { s[j] += v[j] }
+        // Split over the vector's components, each summed over the rows in row order as on one thread; the
+        // thread with the first component also counts.
+        chosen.withUnsafeBufferPointer { chosen in
+            ThreadPool.shared.forEachRange(count: d, grain: 16) { components, _ in
+                for r in 0..<chosen.count {
+                    let code = Int(chosen[r])
+                    if components.lowerBound == 0 { target[code] += 1 }
+                    let s = sums + code * d, v = vectors + r * d
+                    for j in components { s[j] += v[j] }
+                }
+            }
         }
     }
 

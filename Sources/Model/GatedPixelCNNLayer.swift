@@ -243,23 +243,29 @@ enum ClassBias {
     /// x[n, ..., :] += table[labels[n], :].
     static func add(_ table: UnsafePointer<Float>, labels: [Int32], into x: Tensor) {
         let c = x.c, positions = x.count / (labels.count * c), data = x.data
-        for (n, label) in labels.enumerated() {
-            let row = table + Int(label) * c
-            for p in 0..<positions {
-                let out = data + (n * positions + p) * c
-                for j in 0..<c { out[j] += row[j] }
+        labels.withUnsafeBufferPointer { labels in
+            ThreadPool.shared.forEachRange(count: labels.count * positions, grain: max(1, 16_384 / c)) { rows, _ in
+                for r in rows {
+                    let row = table + Int(labels[r / positions]) * c, out = data + r * c
+                    for j in 0..<c { out[j] += row[j] }
+                }
             }
         }
     }
 
-    /// dTable[labels[n], :] += sum over positions of dx[n, ..., :].
+    /// dTable[labels[n], :] += sum over positions of dx[n, ..., :]. Split over channels, each summed over
+    /// images and positions in order as on one thread.
     static func accumulateGradient(_ dx: Tensor, labels: [Int32], into dTable: UnsafeMutablePointer<Float>) {
         let c = dx.c, positions = dx.count / (labels.count * c), data = dx.data
-        for (n, label) in labels.enumerated() {
-            let row = dTable + Int(label) * c
-            for p in 0..<positions {
-                let d = data + (n * positions + p) * c
-                for j in 0..<c { row[j] += d[j] }
+        labels.withUnsafeBufferPointer { labels in
+            ThreadPool.shared.forEachRange(count: c, grain: 16) { channels, _ in
+                for (n, label) in labels.enumerated() {
+                    let row = dTable + Int(label) * c
+                    for p in 0..<positions {
+                        let d = data + (n * positions + p) * c
+                        for j in channels { row[j] += d[j] }
+                    }
+                }
             }
         }
     }

@@ -38,9 +38,11 @@ package final class ChannelConcat {
         into out: UnsafeMutablePointer<Float>, rows: Int
     ) {
         let width = ca + cb
-        for r in 0..<rows {
-            (out + r * width).update(from: a + r * ca, count: ca)
-            (out + r * width + ca).update(from: b + r * cb, count: cb)
+        ThreadPool.shared.forEachRange(count: rows, grain: max(1, 16_384 / max(width, 1))) { range, _ in
+            for r in range {
+                (out + r * width).update(from: a + r * ca, count: ca)
+                (out + r * width + ca).update(from: b + r * cb, count: cb)
+            }
         }
     }
 
@@ -49,9 +51,11 @@ package final class ChannelConcat {
         _ b: UnsafeMutablePointer<Float>, _ cb: Int, rows: Int
     ) {
         let width = ca + cb
-        for r in 0..<rows {
-            (a + r * ca).update(from: x + r * width, count: ca)
-            (b + r * cb).update(from: x + r * width + ca, count: cb)
+        ThreadPool.shared.forEachRange(count: rows, grain: max(1, 16_384 / max(width, 1))) { range, _ in
+            for r in range {
+                (a + r * ca).update(from: x + r * width, count: ca)
+                (b + r * cb).update(from: x + r * width + ca, count: cb)
+            }
         }
     }
 }

@@ -51,10 +51,13 @@ package final class Linear {
         BLAS.sgemm(m: rows, n: k, k: n, a: dy, b: store.value(weight), c: inputGradient.data)
         BLAS.sgemm(transA: true, m: n, n: k, k: rows, a: dy, b: x.data, beta: 1, c: store.gradient(weight))
         if let bias {
+            // Split over features, each summed over the rows in order as on one thread.
             let db = store.gradient(bias)
-            for r in 0..<rows {
-                let row = dy + r * n
-                for j in 0..<n { db[j] += row[j] }
+            ThreadPool.shared.forEachRange(count: n, grain: 16) { features, _ in
+                for r in 0..<rows {
+                    let row = dy + r * n
+                    for j in features { db[j] += row[j] }
+                }
             }
         }
         return inputGradient

@@ -9,7 +9,8 @@ package final class VectorQuantizer {
     /// The code chosen for each input vector by the last search.
     package private(set) var indices: [Int32] = []
     /// Dot products of one block of inputs with every code, then their distances.
-    private let distances = Tensor(shape: [0])
+    /// Each thread's distances of one block of rows to every code.
+    private let distances = ThreadBuffers()
     private let codeNorms = Tensor(shape: [0])
     private var input: Tensor?
 
@@ -35,33 +36,37 @@ package final class VectorQuantizer {
             for j in 0..<d { s += e[j] * e[j] }
             norms[i] = s
         }
-        distances.resize([VectorQuantizer.rowsPerBlock, k])
-        let dist = distances.data
+        distances.prepare(count: VectorQuantizer.rowsPerBlock * k)
         // Taking the array out of the property keeps its storage uniquely referenced, so it is reused, not copied.
         var chosen: [Int32] = []
         swap(&chosen, &indices)
         chosen.removeAll(keepingCapacity: true)
-        var start = 0
-        while start < rows {
-            let block = min(VectorQuantizer.rowsPerBlock, rows - start)
-            let zb = z.data + start * d
-            BLAS.sgemm(transB: true, m: block, n: k, k: d, alpha: -2, a: zb, b: codebook, c: dist)
-            for r in 0..<block {
-                let v = zb + r * d, row = dist + r * k
-                var zNorm: Float = 0
-                for j in 0..<d { zNorm += v[j] * v[j] }
-                var best = 0
-                var bestDistance = Float.infinity
-                for i in 0..<k {
-                    let distance = zNorm + row[i] + norms[i]
-                    if distance < bestDistance {
-                        bestDistance = distance
-                        best = i
+        chosen.append(contentsOf: repeatElement(0, count: rows))
+        let zData = UnsafePointer(z.data), codeNorm = UnsafePointer(norms)
+        // Blocks of rows are independent: each thread searches its own into its own distance buffer.
+        chosen.withUnsafeMutableBufferPointer { chosen in
+            let blocks = (rows + VectorQuantizer.rowsPerBlock - 1) / VectorQuantizer.rowsPerBlock
+            ThreadPool.shared.run(pieces: blocks) { blockIndex, thread in
+                let start = blockIndex * VectorQuantizer.rowsPerBlock
+                let block = min(VectorQuantizer.rowsPerBlock, rows - start)
+                let zb = zData + start * d, dist = distances[thread]
+                BLAS.sgemm(transB: true, m: block, n: k, k: d, alpha: -2, a: zb, b: codebook, c: dist)
+                for r in 0..<block {
+                    let v = zb + r * d, row = dist + r * k
+                    var zNorm: Float = 0
+                    for j in 0..<d { zNorm += v[j] * v[j] }
+                    var best = 0
+                    var bestDistance = Float.infinity
+                    for i in 0..<k {
+                        let distance = zNorm + row[i] + codeNorm[i]
+                        if distance < bestDistance {
+                            bestDistance = distance
+                            best = i
+                        }
                     }
+                    chosen[start + r] = Int32(best)
                 }
-                chosen.append(Int32(best))
             }
-            start += block
         }
         indices = chosen
         return chosen

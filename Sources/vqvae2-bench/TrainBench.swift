@@ -330,9 +330,9 @@ func peakResidentMegabytes() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
-private func median(_ values: [Double]) -> Double {
+func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
 }
 
-private func fmt(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+func fmt(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
