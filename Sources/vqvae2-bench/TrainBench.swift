@@ -24,7 +24,9 @@ struct TrainBench: ParsableCommand {
             both priors on its codes). The benchmark configuration (docs/PERFORMANCE.md): C=128, residual 32, \
             K=512, D=64; priors PriorConfig.small. --batch is per rank. Under mpirun (--mpi) the collectives are \
             MPI's and the global batch is batch x ranks; without it a single-rank collective. Run each part in \
-            its own process so that the peak resident memory is that part's. Lines starting "RESULT" are for \
+            its own process so that the peak resident memory is that part's. The vector kernels run the \
+            variant the trainer would (the lowest of the ranks'; VQVAE2_VECTOR_VARIANT=baseline|avx2|avx512 \
+            forces one), printed in the header and as vector= in RESULT. Lines starting "RESULT" are for \
             scripts.
             """)
 
@@ -70,6 +72,9 @@ struct TrainBench: ParsableCommand {
         let coordinator = Coordinator(runtime?.world ?? SingleRank())
         let rank = coordinator.rank, ranks = coordinator.worldSize
         let isRoot = coordinator.isRoot
+        // The training start-up's choice (TrainingRun): the lowest variant of the ranks.
+        let vector = try coordinator.vectorVariants().min() ?? .baseline
+        VectorVariant.select(vector)
 
         var config = ExperimentConfig()
         config.model.imageSize = size
@@ -82,7 +87,8 @@ struct TrainBench: ParsableCommand {
         if isRoot {
             print("parameters: VQ-VAE \(replica.stores.vqvae.count), top prior \(replica.stores.topPrior.count), "
                   + "bottom prior \(replica.stores.bottomPrior.count)")
-            print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); \(ranks) rank(s)")
+            print("OpenBLAS \(BLAS.coreName), \(BLAS.threadCount) thread(s); \(ranks) rank(s); vector variant \(vector) "
+                  + "(best here \(VectorVariant.best); \(VectorVariant.environmentVariable) forces one)")
             let checks = [32, 64, 256].map { "\($0)x\($0) \(fmt(FlopCount.forwardMACs(FlopCount.vqvae(size: $0)) / 1e6, 1)) M" }
             print("VQ-VAE forward multiply-adds per image: " + checks.joined(separator: ", ")
                   + " (docs/MODEL.md's check figures: 61.5 M, 245.9 M, 3.93 G)")
@@ -151,6 +157,7 @@ struct TrainBench: ParsableCommand {
                 "images_per_s=\(fmt(rate, 2))", "step_ms=\(fmt(slowest * 1e3, 1))",
                 "gflop_per_image=\(fmt(flops / 1e9, 3))", "gflops_per_rank=\(fmt(gflops, 1))",
                 "peak_rss_mb=\(fmt(memories, 0))", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",
+                "vector=\(vector)",
             ]
             if !share.isNaN {
                 fields.append("outside_sgemm=\(fmt(share, 3))")
