@@ -26,7 +26,8 @@ struct TrainBench: ParsableCommand {
             MPI's and the global batch is batch x ranks; without it a single-rank collective. Run each part in \
             its own process so that the peak resident memory is that part's. The vector kernels run the \
             variant the trainer would (the lowest of the ranks'; VQVAE2_VECTOR_VARIANT=baseline|avx2|avx512 \
-            forces one), printed in the header and as vector= in RESULT. Lines starting "RESULT" are for \
+            forces one), printed in the header and as vector= in RESULT. step_cpu_ms is the median step in the stepping \
+            thread's CPU time (rank 0's), steadier than step_ms on a shared machine. Lines starting "RESULT" are for \
             scripts.
             """)
 
@@ -109,19 +110,20 @@ struct TrainBench: ParsableCommand {
             replica: replica, coordinator: coordinator, reducer: reducer, parts: prior.map { [$0] })
         let codes = prior == nil ? nil : randomCodes(rank: rank)
         if codes == nil { loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks) }
-        let step = { () throws -> (seconds: Double, exposed: Double) in
+        let step = { () throws -> (seconds: Double, exposed: Double, cpu: Double) in
             guard let batch = try codes ?? loader!.next() else { throw ValidationError("the loader ended") }
-            let start = sgemm_clock_now()
+            let start = sgemm_clock_now(), cpuStart = threadCPUSeconds()
             let metrics = try trainingStep.run(batch)
-            return (sgemm_clock_now() - start, metrics.exposedCommunication)
+            return (sgemm_clock_now() - start, metrics.exposedCommunication, threadCPUSeconds() - cpuStart)
         }
 
         for _ in 0..<warmup { _ = try step() }
-        var seconds: [Double] = [], exposed: [Double] = []
+        var seconds: [Double] = [], exposed: [Double] = [], cpu: [Double] = []
         for _ in 0..<repeats {
-            let (s, e) = try step()
+            let (s, e, c) = try step()
             seconds.append(s)
             exposed.append(e)
+            cpu.append(c)
         }
         // The slowest rank sets the pace: each rank's median step, maximum over ranks.
         let local = median(seconds)
@@ -135,7 +137,7 @@ struct TrainBench: ParsableCommand {
             sgemm_clock_enable(1)
             for _ in 0..<repeats {
                 sgemm_clock_reset()
-                let (s, _) = try step()
+                let (s, _, _) = try step()
                 shares.append(1 - sgemm_clock_sgemm_seconds() / s)
                 elementwiseShares.append(1 - sgemm_clock_matrix_seconds() / s)
             }
@@ -157,7 +159,7 @@ struct TrainBench: ParsableCommand {
                 "images_per_s=\(fmt(rate, 2))", "step_ms=\(fmt(slowest * 1e3, 1))",
                 "gflop_per_image=\(fmt(flops / 1e9, 3))", "gflops_per_rank=\(fmt(gflops, 1))",
                 "peak_rss_mb=\(fmt(memories, 0))", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",
-                "vector=\(vector)",
+                "step_cpu_ms=\(fmt(median(cpu) * 1e3, 1))", "vector=\(vector)",
             ]
             if !share.isNaN {
                 fields.append("outside_sgemm=\(fmt(share, 3))")
@@ -316,6 +318,14 @@ func peakResidentMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+/// CPU time of the calling thread, which runs the step (OpenBLAS on one thread included): on a shared machine it
+/// leaves out the time other processes held the core, which wall time does not.
+private func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 private func median(_ values: [Double]) -> Double {
