@@ -76,38 +76,39 @@ final class WinogradConvolution {
         let k = inChannels, n = outChannels
         kernel.resize([positions, k, n])
         let u = kernel.data
-        // The kernel is read along c and U (the forward's layout) written along o: a transpose, done in blocks.
-        forEachChannelPair(outChannels: outC, inChannels: inC) { o, c in
-            // g[i][j] = w[o, i, j, c], or w[o, kh - 1 - i, 2 - j, c] flipped.
-            func g(_ i: Int, _ j: Int) -> Float {
-                adjoint
-                    ? weight[((o * kh + kh - 1 - i) * 3 + 2 - j) * inC + c]
-                    : weight[((o * kh + i) * 3 + j) * inC + c]
-            }
-            let destination = u + (adjoint ? o * n + c : c * n + o)
-            // G along each kernel column, then G along each row of the result (F(2, 3)'s G^T).
-            func put(_ i: Int, _ row: (Float, Float, Float)) {
-                let transformed = F23.kernel(row)
-                destination[(4 * i) * k * n] = transformed.0
-                destination[(4 * i + 1) * k * n] = transformed.1
-                destination[(4 * i + 2) * k * n] = transformed.2
-                destination[(4 * i + 3) * k * n] = transformed.3
-            }
-            if kh == 3 {
-                let c0 = F23.kernel((g(0, 0), g(1, 0), g(2, 0)))
-                let c1 = F23.kernel((g(0, 1), g(1, 1), g(2, 1)))
-                let c2 = F23.kernel((g(0, 2), g(1, 2), g(2, 2)))
-                put(0, (c0.0, c1.0, c2.0))
-                put(1, (c0.1, c1.1, c2.1))
-                put(2, (c0.2, c1.2, c2.2))
-                put(3, (c0.3, c1.3, c2.3))
-            } else {
-                let c0 = F22.kernel((g(0, 0), g(1, 0)))
-                let c1 = F22.kernel((g(0, 1), g(1, 1)))
-                let c2 = F22.kernel((g(0, 2), g(1, 2)))
-                put(0, (c0.0, c1.0, c2.0))
-                put(1, (c0.1, c1.1, c2.1))
-                put(2, (c0.2, c1.2, c2.2))
+        for o in 0..<outC {
+            for c in 0..<inC {
+                // g[i][j] = w[o, i, j, c], or w[o, kh - 1 - i, 2 - j, c] flipped.
+                func g(_ i: Int, _ j: Int) -> Float {
+                    adjoint
+                        ? weight[((o * kh + kh - 1 - i) * 3 + 2 - j) * inC + c]
+                        : weight[((o * kh + i) * 3 + j) * inC + c]
+                }
+                let destination = u + (adjoint ? o * n + c : c * n + o)
+                // G along each kernel column, then G along each row of the result (F(2, 3)'s G^T).
+                func put(_ i: Int, _ row: (Float, Float, Float)) {
+                    let transformed = F23.kernel(row)
+                    destination[(4 * i) * k * n] = transformed.0
+                    destination[(4 * i + 1) * k * n] = transformed.1
+                    destination[(4 * i + 2) * k * n] = transformed.2
+                    destination[(4 * i + 3) * k * n] = transformed.3
+                }
+                if kh == 3 {
+                    let c0 = F23.kernel((g(0, 0), g(1, 0), g(2, 0)))
+                    let c1 = F23.kernel((g(0, 1), g(1, 1), g(2, 1)))
+                    let c2 = F23.kernel((g(0, 2), g(1, 2), g(2, 2)))
+                    put(0, (c0.0, c1.0, c2.0))
+                    put(1, (c0.1, c1.1, c2.1))
+                    put(2, (c0.2, c1.2, c2.2))
+                    put(3, (c0.3, c1.3, c2.3))
+                } else {
+                    let c0 = F22.kernel((g(0, 0), g(1, 0)))
+                    let c1 = F22.kernel((g(0, 1), g(1, 1)))
+                    let c2 = F22.kernel((g(0, 2), g(1, 2)))
+                    put(0, (c0.0, c1.0, c2.0))
+                    put(1, (c0.1, c1.1, c2.1))
+                    put(2, (c0.2, c1.2, c2.2))
+                }
             }
         }
     }
@@ -202,32 +203,34 @@ final class WinogradConvolution {
                     beta: 1, c: du + xi * k * n)
             }
         }
-        // dW[o, i, j, c] += (G^T dU G)[i][j] for each channel pair; dU is read along o and dW written along c.
-        forEachChannelPair(outChannels: outC, inChannels: inC) { o, c in
-            func u(_ xi: Int) -> Float { du[(xi * k + c) * n + o] }
-            let destination = weightGradient + o * kh * 3 * inC + c
-            // G^T along each column of dU, then along each row of the result (F(2, 3)'s G).
-            func add(_ i: Int, _ row: (Float, Float, Float, Float)) {
-                let transformed = F23.kernelGradient(row)
-                destination[(3 * i) * inC] += transformed.0
-                destination[(3 * i + 1) * inC] += transformed.1
-                destination[(3 * i + 2) * inC] += transformed.2
-            }
-            if tall {
-                let c0 = F23.kernelGradient((u(0), u(4), u(8), u(12)))
-                let c1 = F23.kernelGradient((u(1), u(5), u(9), u(13)))
-                let c2 = F23.kernelGradient((u(2), u(6), u(10), u(14)))
-                let c3 = F23.kernelGradient((u(3), u(7), u(11), u(15)))
-                add(0, (c0.0, c1.0, c2.0, c3.0))
-                add(1, (c0.1, c1.1, c2.1, c3.1))
-                add(2, (c0.2, c1.2, c2.2, c3.2))
-            } else {
-                let c0 = F22.kernelGradient((u(0), u(4), u(8)))
-                let c1 = F22.kernelGradient((u(1), u(5), u(9)))
-                let c2 = F22.kernelGradient((u(2), u(6), u(10)))
-                let c3 = F22.kernelGradient((u(3), u(7), u(11)))
-                add(0, (c0.0, c1.0, c2.0, c3.0))
-                add(1, (c0.1, c1.1, c2.1, c3.1))
+        // dW[o, i, j, c] += (G^T dU G)[i][j] for each channel pair.
+        for c in 0..<inC {
+            for o in 0..<outC {
+                func u(_ xi: Int) -> Float { du[(xi * k + c) * n + o] }
+                let destination = weightGradient + o * kh * 3 * inC + c
+                // G^T along each column of dU, then along each row of the result (F(2, 3)'s G).
+                func add(_ i: Int, _ row: (Float, Float, Float, Float)) {
+                    let transformed = F23.kernelGradient(row)
+                    destination[(3 * i) * inC] += transformed.0
+                    destination[(3 * i + 1) * inC] += transformed.1
+                    destination[(3 * i + 2) * inC] += transformed.2
+                }
+                if tall {
+                    let c0 = F23.kernelGradient((u(0), u(4), u(8), u(12)))
+                    let c1 = F23.kernelGradient((u(1), u(5), u(9), u(13)))
+                    let c2 = F23.kernelGradient((u(2), u(6), u(10), u(14)))
+                    let c3 = F23.kernelGradient((u(3), u(7), u(11), u(15)))
+                    add(0, (c0.0, c1.0, c2.0, c3.0))
+                    add(1, (c0.1, c1.1, c2.1, c3.1))
+                    add(2, (c0.2, c1.2, c2.2, c3.2))
+                } else {
+                    let c0 = F22.kernelGradient((u(0), u(4), u(8)))
+                    let c1 = F22.kernelGradient((u(1), u(5), u(9)))
+                    let c2 = F22.kernelGradient((u(2), u(6), u(10)))
+                    let c3 = F22.kernelGradient((u(3), u(7), u(11)))
+                    add(0, (c0.0, c1.0, c2.0, c3.0))
+                    add(1, (c0.1, c1.1, c2.1, c3.1))
+                }
             }
         }
         kernelGradient.release()
@@ -269,22 +272,6 @@ final class WinogradConvolution {
     /// so that a transform's P loads or stores do not all fall in one L1 set when a block is a multiple of 4 KiB
     /// (the 128 -> 128 k3 layer: 15-20% faster; the priors' 2x3 layers 7%).
     private let positionSkew = 16
-
-    /// Calls `body(o, c)` for every pair of output and input channel, in blocks of 16 x 16 pairs: the kernel
-    /// transforms read one side along c and write the other along o (or the reverse), and a block's cache lines of
-    /// both, about 400, stay in L1. Row by row, the side read or written across its layout went out to L2 at every
-    /// element; the plain loops cost 2.4% of a top-prior step.
-    @inline(__always)
-    private func forEachChannelPair(outChannels: Int, inChannels: Int, _ body: (_ o: Int, _ c: Int) -> Void) {
-        let side = 16
-        for oBlock in stride(from: 0, to: outChannels, by: side) {
-            for cBlock in stride(from: 0, to: inChannels, by: side) {
-                for o in oBlock..<min(oBlock + side, outChannels) {
-                    for c in cBlock..<min(cBlock + side, inChannels) { body(o, c) }
-                }
-            }
-        }
-    }
 }
 
 /// F(2, 3)'s kernel-side transforms along one line (a column or row) of a tile: 3 kernel taps, 4 patch points,
