@@ -130,9 +130,9 @@ static VK_TARGET void VK(gate_backward)(const float *gates, const float *dy, flo
     }
 }
 
-// Winograd's transforms only add and subtract, lane by lane, so their remainders also run scalar. They are written
-// once for a lane type T (vf or float) through the macros below; F23 and F22 name the transforms of
-// Sources/Numerics/Winograd.swift.
+// Winograd's per-tile transforms (F(2, 3) along rows, F(2, 3) or F(2, 2) down columns: Sources/Numerics/Winograd.swift)
+// only add and subtract, lane by lane, so their remainders also run scalar. They are written once for a lane type T
+// (vf or float) through the macro below.
 #define VK_WINOGRAD(T, SUFFIX, LOAD, STORE)                                                                       \
     /* B^T along each column of the patch, then along each row: F(2, 3)'s for both when tall, else F(2, 2)'s    \
        down the columns. */                                                                                     \
