@@ -3,9 +3,9 @@ import MPI
 import Numerics
 import Storage
 
-/// Every agreement between ranks, in one place: the start-up broadcast and vector variant, the EMA statistics, restart candidates,
-/// checks that replicas are bit-identical, metrics, collective decisions to stop, and the phases of a checkpoint
-/// commit. The layers above reach other ranks only through it and the `GradientReducer`.
+/// Every agreement between ranks, in one place: the start-up broadcast and vector variant, the EMA statistics,
+/// restart candidates, checks that replicas are bit-identical, metrics, collective decisions to stop, and the phases
+/// of a checkpoint commit. The layers above reach other ranks only through it and the `GradientReducer`.
 ///
 /// Each method is a collective: every rank calls the same methods in the same order. Over `SingleRank` each is
 /// the identity, so one process runs the same code as a job.
