@@ -6,5 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqvae2-bench",
         abstract: "Measure kernels against OpenBLAS sgemm, the data pipeline, checkpoints, training steps and sampling.",
-        subcommands: [ConvolutionBench.self, DataBench.self, CheckpointBench.self, TrainBench.self, SampleBench.self])
+        subcommands: [
+            ConvolutionBench.self, DataBench.self, CheckpointBench.self, TrainBench.self, SampleBench.self, VectorBench.self,
+        ])
 }
