@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Modules, bottom to top (docs/ARCHITECTURE.md):
-//   C shims:      CMPI, COpenBLAS, CHDF5, CZlib, CImageCodecs
+//   C shims:      CMPI, COpenBLAS, CHDF5, CZlib, CImageCodecs, CVectorKernels (Numerics' kernels per instruction set)
 //   wrappers:     MPI (the Collective interface: MPI ranks, or a single rank), HDF5 (files, datasets, attributes;
 //                 names system errors through Storage),
 //                 ImageCodecs (JPEG/PNG), Storage (checksums, durable and atomic file writes)
@@ -45,7 +45,10 @@ let package = Package(
         .target(name: "ImageCodecs", dependencies: ["CImageCodecs"]),
         .target(name: "Storage", dependencies: ["CZlib"]),
         .target(name: "Configuration"),
-        .target(name: "Numerics", dependencies: ["COpenBLAS"]),
+        // Element-wise, Winograd-transform and accumulation kernels built for baseline, AVX2+FMA and AVX-512; Numerics
+        // picks one at start-up (VectorVariant).
+        .target(name: "CVectorKernels"),
+        .target(name: "Numerics", dependencies: ["COpenBLAS", "CVectorKernels"]),
         .target(name: "Model", dependencies: ["Numerics"]),
         .target(name: "Coordination", dependencies: ["MPI", "Numerics", "Storage"]),
         .target(name: "Checkpoints", dependencies: ["Coordination", "HDF5", "Storage"]),

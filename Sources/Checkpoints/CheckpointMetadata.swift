@@ -19,11 +19,14 @@ package struct CheckpointMetadata: Codable, Equatable, Sendable {
     /// The generation of the checkpoint directory's lease under which the run wrote it (`CheckpointLease`); nil in
     /// checkpoints written before leases, which count as generation 0.
     package var leaseGeneration: Int?
+    /// The vector variant (`VectorVariant`'s name) the run computed with; nil in checkpoints written before
+    /// variants, which computed as the baseline does.
+    package var vectorVariant: String?
 
     package init(
         step: Int, dataEpoch: Int = 0, dataSampleInEpoch: Int = 0, optimizerSteps: [String: Int] = [:],
         emaUpdates: [String: Int] = [:], scalars: [String: Double] = [:], extras: [String: String] = [:],
-        leaseGeneration: Int? = nil
+        leaseGeneration: Int? = nil, vectorVariant: String? = nil
     ) {
         self.step = step
         self.dataEpoch = dataEpoch
@@ -33,6 +36,7 @@ package struct CheckpointMetadata: Codable, Equatable, Sendable {
         self.scalars = scalars
         self.extras = extras
         self.leaseGeneration = leaseGeneration
+        self.vectorVariant = vectorVariant
     }
 
     enum CodingKeys: String, CodingKey {
@@ -43,5 +47,6 @@ package struct CheckpointMetadata: Codable, Equatable, Sendable {
         case emaUpdates = "ema_updates"
         case scalars, extras
         case leaseGeneration = "lease_generation"
+        case vectorVariant = "vector_variant"
     }
 }

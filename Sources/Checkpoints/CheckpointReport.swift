@@ -48,6 +48,7 @@ package enum CheckpointReport {
             "  model fingerprint \(manifest.modelFingerprint)",
             "  data position: epoch \(metadata.dataEpoch), sample \(metadata.dataSampleInEpoch) of the epoch (global)",
             "  lease generation \(metadata.leaseGeneration ?? 0)",
+            "  vector variant \(metadata.vectorVariant ?? "not recorded (computed as the baseline does)")",
         ]
         for (label, values) in [("optimizer steps", metadata.optimizerSteps), ("EMA updates", metadata.emaUpdates)] where !values.isEmpty {
             lines.append("  \(label): " + values.keys.sorted().map { "\($0)=\(values[$0]!)" }.joined(separator: ", "))

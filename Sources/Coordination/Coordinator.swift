@@ -3,9 +3,9 @@ import MPI
 import Numerics
 import Storage
 
-/// Every agreement between ranks, in one place: the start-up broadcast, the EMA statistics, restart candidates,
-/// checks that replicas are bit-identical, metrics, collective decisions to stop, and the phases of a checkpoint
-/// commit. The layers above reach other ranks only through it and the `GradientReducer`.
+/// Every agreement between ranks, in one place: the start-up broadcast and vector variant, the EMA statistics,
+/// restart candidates, checks that replicas are bit-identical, metrics, collective decisions to stop, and the phases
+/// of a checkpoint commit. The layers above reach other ranks only through it and the `GradientReducer`.
 ///
 /// Each method is a collective: every rank calls the same methods in the same order. Over `SingleRank` each is
 /// the identity, so one process runs the same code as a job.
@@ -92,6 +92,13 @@ package final class Coordinator {
     package func ranks(where flag: Bool) throws -> [Int] {
         let all = try collective.allGather([Int32(flag ? 1 : 0)])
         return all.indices.filter { all[$0][0] != 0 }
+    }
+
+    /// Every rank's vector variant (`VectorVariant.requested`: the one VQVAE2_VECTOR_VARIANT forces, or the best
+    /// its CPU supports), in rank order on every rank; the job runs the lowest, so that ranks on CPUs of different
+    /// kinds keep bit-identical replicas. Fails on every rank when one rank's forced variant cannot run there.
+    package func vectorVariants() throws -> [VectorVariant] {
+        try agree("choosing the vector variant") { try VectorVariant.requested() }
     }
 
     /// Runs `body` on every rank and gathers every rank's result, in rank order, on every rank; if any rank failed,

@@ -29,14 +29,7 @@ package final class Activation {
         let src = x.data, dst = output.data, count = x.count
         switch kind {
         case .relu:
-            // Eight lanes by hand: the compiler cannot rule out that dst aliases src and keeps the loop scalar.
-            var i = 0
-            while i + VectorMath.Vector.scalarCount <= count {
-                let v = VectorMath.load(src + i)
-                VectorMath.store(v.replacing(with: 0, where: v .< 0), dst + i)
-                i += VectorMath.Vector.scalarCount
-            }
-            while i < count { dst[i] = max(src[i], 0); i += 1 }
+            VectorKernels.active.reluForward(src, dst, count: count)
         case .elu(let alpha):
             for i in 0..<count {
                 let v = src[i]
@@ -57,13 +50,7 @@ package final class Activation {
         let y = output.data, dy = dOutput.data, dx = inputGradient.data, count = output.count
         switch kind {
         case .relu:
-            var i = 0
-            while i + VectorMath.Vector.scalarCount <= count {
-                let positive = VectorMath.load(y + i) .> 0
-                VectorMath.store(VectorMath.load(dy + i).replacing(with: 0, where: .!positive), dx + i)
-                i += VectorMath.Vector.scalarCount
-            }
-            while i < count { dx[i] = y[i] > 0 ? dy[i] : 0; i += 1 }
+            VectorKernels.active.reluBackward(output: y, dy, dx, count: count)
         case .elu(let alpha):
             // For x <= 0, d/dx alpha (e^x - 1) = alpha e^x = y + alpha.
             for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : dy[i] * (y[i] + alpha) }

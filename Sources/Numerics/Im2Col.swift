@@ -101,7 +101,7 @@ struct ConvolutionGeometry {
         let h = inputHeight, w = inputWidth, c = channels, kh = kernelHeight, kw = kernelWidth
         let oh = outputHeight, ow = outputWidth, sy = strideY, sx = strideX
         let top = padding.top, left = padding.left
-        let rowLength = kw * c
+        let rowLength = kw * c, kernels = VectorKernels.active
         var source = columns
         var n = rows.lowerBound / (oh * ow), y = rows.lowerBound / ow % oh, x = rows.lowerBound % ow
         for _ in rows {
@@ -115,51 +115,12 @@ struct ConvolutionGeometry {
             for i in 0..<kh {
                 let yi = y * sy - top + i
                 if yi < 0 || yi >= h || first >= end { continue }
-                let from = source + i * rowLength + first * c
-                let to = image + (yi * w + x0 + first) * c
-                for k in 0..<(end - first) * c { to[k] += from[k] }
+                kernels.add(
+                    source + i * rowLength + first * c, into: image + (yi * w + x0 + first) * c,
+                    count: (end - first) * c)
             }
             source += kh * rowLength
         }
-    }
-}
-
-/// Copies `count` floats; runs shorter than a few cache lines (few channels) are copied inline, where a call to
-/// memcpy would cost more than the copy.
-@inline(__always)
-private func copyFloats(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, _ count: Int) {
-    if count >= 64 {
-        destination.update(from: source, count: count)
-        return
-    }
-    let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(destination)
-    var k = 0
-    while k + 4 <= count {
-        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * k, as: SIMD4<Float>.self), toByteOffset: 4 * k, as: SIMD4<Float>.self)
-        k += 4
-    }
-    while k < count {
-        destination[k] = source[k]
-        k += 1
-    }
-}
-
-/// Sets `count` floats to zero, inline for short runs as `copyFloats`.
-@inline(__always)
-private func zeroFloats(_ destination: UnsafeMutablePointer<Float>, _ count: Int) {
-    if count >= 64 {
-        destination.update(repeating: 0, count: count)
-        return
-    }
-    let to = UnsafeMutableRawPointer(destination)
-    var k = 0
-    while k + 4 <= count {
-        to.storeBytes(of: SIMD4<Float>(repeating: 0), toByteOffset: 4 * k, as: SIMD4<Float>.self)
-        k += 4
-    }
-    while k < count {
-        destination[k] = 0
-        k += 1
     }
 }
 
@@ -184,9 +145,7 @@ enum Bias {
     static func accumulateGradient(
         _ gradient: UnsafePointer<Float>, rows: Int, channels: Int, into biasGradient: UnsafeMutablePointer<Float>
     ) {
-        for r in 0..<rows {
-            let row = gradient + r * channels
-            for k in 0..<channels { biasGradient[k] += row[k] }
-        }
+        let kernels = VectorKernels.active
+        for r in 0..<rows { kernels.add(gradient + r * channels, into: biasGradient, count: channels) }
     }
 }

@@ -129,7 +129,7 @@ final class WinogradConvolution {
         let (block, vStride, mStride) = prepareBlocks()
         let u = UnsafePointer(kernel.data)
         let biasRow = bias ?? UnsafePointer(zeros.data)
-        let tall = kernelHeight == 3
+        let tall = kernelHeight == 3, kernels = VectorKernels.active
         ThreadPool.shared.run(pieces: (tiles + block - 1) / block) { piece, thread in
             let buffers = scratch[thread]
             let start = piece * block, count = min(block, tiles - start)
@@ -148,13 +148,8 @@ final class WinogradConvolution {
                         outputRows[r * 2 + s] = y < h && x < w ? target + (y * w + x) * n : buffers.discard.data
                     }
                 }
-                let source = m + t * n
-                var c = 0
-                while c + 4 <= n {
-                    transformOutput(SIMD4<Float>.self, c, source, mStride, biasRow, tall, outputRows)
-                    c += 4
-                }
-                while c < n { transformOutput(Float.self, c, source, mStride, biasRow, tall, outputRows); c += 1 }
+                kernels.winogradOutput(
+                    m + t * n, stride: mStride, bias: biasRow, outputs: outputRows, tall: tall, channels: n)
                 tx += 1
                 if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
             }
@@ -184,7 +179,7 @@ final class WinogradConvolution {
         let partSize = p * k * n
         kernelGradient.resize([groups, partSize])
         kernelGradient.zero()
-        let tall = kh == 3
+        let tall = kh == 3, kernels = VectorKernels.active
         ThreadPool.shared.run(pieces: groups) { group, thread in
             let buffers = scratch[thread], rows = buffers.rows
             let v = buffers.transformedInput.data, dm = buffers.products.data
@@ -202,13 +197,7 @@ final class WinogradConvolution {
                             rows[r * 2 + s] = y < h && x < w ? source + (y * w + x) * n : UnsafePointer(zeros.data)
                         }
                     }
-                    let destination = dm + t * n
-                    var c = 0
-                    while c + 4 <= n {
-                        transformGradient(SIMD4<Float>.self, c, destination, mStride, tall, rows)
-                        c += 4
-                    }
-                    while c < n { transformGradient(Float.self, c, destination, mStride, tall, rows); c += 1 }
+                    kernels.winogradGradient(rows: rows, tall: tall, channels: n, into: dm + t * n, stride: mStride)
                     tx += 1
                     if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
                 }
@@ -269,7 +258,7 @@ final class WinogradConvolution {
     ) {
         let k = inChannels, v = buffers.transformedInput.data, rows = buffers.rows
         let patchRows = patchRows, origin = origin
-        let tall = kernelHeight == 3
+        let tall = kernelHeight == 3, kernels = VectorKernels.active
         let tilesY = (h + 1) / 2, tilesX = (w + 1) / 2
         let start = tiles.lowerBound
         var image = start / (tilesY * tilesX), ty = start / tilesX % tilesY, tx = start % tilesX
@@ -283,36 +272,9 @@ final class WinogradConvolution {
                         ? source + (y * w + x) * k : UnsafePointer(zeros.data)
                 }
             }
-            let destination = v + t * k
-            var c = 0
-            while c + 4 <= k { transformInput(SIMD4<Float>.self, c, destination, stride, tall, rows); c += 4 }
-            while c < k { transformInput(Float.self, c, destination, stride, tall, rows); c += 1 }
+            kernels.winogradInput(rows: rows, tall: tall, channels: k, into: v + t * k, stride: stride)
             tx += 1
             if tx == tilesX { tx = 0; ty += 1; if ty == tilesY { ty = 0; image += 1 } }
-        }
-    }
-
-    /// Writes channels c..<c + L's width of A dy A^T, dy being the 2x2 output gradient rows in `rows`, to
-    /// `destination` + c, one position every `stride` floats; `tall`: kernel height 3, else 2.
-    @inline(__always)
-    private func transformGradient<L: WinogradLane>(
-        _: L.Type, _ c: Int, _ destination: UnsafeMutablePointer<Float>, _ stride: Int, _ tall: Bool,
-        _ rows: UnsafeMutablePointer<UnsafePointer<Float>>
-    ) {
-        func g(_ i: Int) -> L { L(loading: rows[i] + c) }
-        // A along each column of dy, then A along each row of it.
-        func put(_ i: Int, _ row: (L, L)) { store(F23.gradient(row), destination + c + 4 * i * stride, stride) }
-        if tall {
-            let c0 = F23.gradient((g(0), g(2))), c1 = F23.gradient((g(1), g(3)))
-            put(0, (c0.0, c1.0))
-            put(1, (c0.1, c1.1))
-            put(2, (c0.2, c1.2))
-            put(3, (c0.3, c1.3))
-        } else {
-            let c0 = F22.gradient((g(0), g(2))), c1 = F22.gradient((g(1), g(3)))
-            put(0, (c0.0, c1.0))
-            put(1, (c0.1, c1.1))
-            put(2, (c0.2, c1.2))
         }
     }
 
@@ -326,66 +288,11 @@ final class WinogradConvolution {
     /// so that a transform's P loads or stores do not all fall in one L1 set when a block is a multiple of 4 KiB
     /// (the 128 -> 128 k3 layer: 15-20% faster; the priors' 2x3 layers 7%).
     private let positionSkew = 16
-
-    /// Writes channels c..<c + L's width of B^T d B, d being the R x 4 rows in `rows`, to `destination` + c, one
-    /// position every `stride` floats; `tall`: kernel height 3 (R = 4), else 2 (R = 3).
-    @inline(__always)
-    private func transformInput<L: WinogradLane>(
-        _: L.Type, _ c: Int, _ destination: UnsafeMutablePointer<Float>, _ stride: Int, _ tall: Bool,
-        _ rows: UnsafeMutablePointer<UnsafePointer<Float>>
-    ) {
-        func d(_ i: Int) -> L { L(loading: rows[i] + c) }
-        // B^T along each column of d, then B^T along each row of it.
-        func put(_ i: Int, _ row: (L, L, L, L)) { store(F23.input(row), destination + c + 4 * i * stride, stride) }
-        if tall {
-            let c0 = F23.input((d(0), d(4), d(8), d(12))), c1 = F23.input((d(1), d(5), d(9), d(13)))
-            let c2 = F23.input((d(2), d(6), d(10), d(14))), c3 = F23.input((d(3), d(7), d(11), d(15)))
-            put(0, (c0.0, c1.0, c2.0, c3.0))
-            put(1, (c0.1, c1.1, c2.1, c3.1))
-            put(2, (c0.2, c1.2, c2.2, c3.2))
-            put(3, (c0.3, c1.3, c2.3, c3.3))
-        } else {
-            let c0 = F22.input((d(0), d(4), d(8))), c1 = F22.input((d(1), d(5), d(9)))
-            let c2 = F22.input((d(2), d(6), d(10))), c3 = F22.input((d(3), d(7), d(11)))
-            put(0, (c0.0, c1.0, c2.0, c3.0))
-            put(1, (c0.1, c1.1, c2.1, c3.1))
-            put(2, (c0.2, c1.2, c2.2, c3.2))
-        }
-    }
-
-    /// Writes channels c..<c + L's width of A^T M A + bias, M read from `source` + c every `stride` floats, to the
-    /// four output rows in `outputRows`; `tall`: kernel height 3, else 2.
-    @inline(__always)
-    private func transformOutput<L: WinogradLane>(
-        _: L.Type, _ c: Int, _ source: UnsafeMutablePointer<Float>, _ stride: Int, _ bias: UnsafePointer<Float>,
-        _ tall: Bool, _ outputRows: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
-    ) {
-        func m(_ i: Int) -> L { L(loading: source + c + i * stride) }
-        // A^T along each column of M, then A^T along each row of it.
-        func column(_ j: Int) -> (L, L) {
-            tall
-                ? F23.output((m(j), m(4 + j), m(8 + j), m(12 + j))) : F22.output((m(j), m(4 + j), m(8 + j)))
-        }
-        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
-        let top = F23.output((c0.0, c1.0, c2.0, c3.0)), bottom = F23.output((c0.1, c1.1, c2.1, c3.1))
-        let b = L(loading: bias + c)
-        (top.0 + b).store(outputRows[0] + c)
-        (top.1 + b).store(outputRows[1] + c)
-        (bottom.0 + b).store(outputRows[2] + c)
-        (bottom.1 + b).store(outputRows[3] + c)
-    }
 }
 
-/// Stores a row of four transformed positions, `stride` floats apart.
-@inline(__always)
-private func store<L: WinogradLane>(_ row: (L, L, L, L), _ destination: UnsafeMutablePointer<Float>, _ stride: Int) {
-    row.0.store(destination)
-    row.1.store(destination + stride)
-    row.2.store(destination + 2 * stride)
-    row.3.store(destination + 3 * stride)
-}
-
-/// F(2, 3)'s transforms along one line (a column or row) of a tile: 3 kernel taps, 4 patch points, 2 outputs.
+/// F(2, 3)'s kernel-side transforms along one line (a column or row) of a tile: 3 kernel taps, 4 patch points,
+/// 2 outputs. The per-tile transforms of patches, products and output gradients (B^T, A^T, A) are the vector
+/// kernels of CVectorKernels (kernels_body.h): they run for every tile and channel, the kernel's once per pass.
 private enum F23 {
     /// G applied to a line of a kernel slice.
     static func kernel(_ g: (Float, Float, Float)) -> (Float, Float, Float, Float) {
@@ -396,29 +303,11 @@ private enum F23 {
     static func kernelGradient(_ u: (Float, Float, Float, Float)) -> (Float, Float, Float) {
         (u.0 + (u.1 + u.2) / 2, (u.1 - u.2) / 2, (u.1 + u.2) / 2 + u.3)
     }
-
-    /// A applied to a line of a 2x2 output gradient.
-    @inline(__always)
-    static func gradient<L: WinogradLane>(_ g: (L, L)) -> (L, L, L, L) {
-        (g.0, g.0 + g.1, g.0 - g.1, -g.1)
-    }
-
-    /// B^T applied to a line of a patch.
-    @inline(__always)
-    static func input<L: WinogradLane>(_ d: (L, L, L, L)) -> (L, L, L, L) {
-        (d.0 - d.2, d.1 + d.2, d.2 - d.1, d.1 - d.3)
-    }
-
-    /// A^T applied to a line of a product.
-    @inline(__always)
-    static func output<L: WinogradLane>(_ m: (L, L, L, L)) -> (L, L) {
-        (m.0 + m.1 + m.2, m.1 - m.2 - m.3)
-    }
 }
 
-/// F(2, 2)'s transforms along one column of a tile: 2 kernel taps, 3 patch points, 2 outputs. With the points
-/// chosen so that y0 = g0 (d0 - d1) + (g0 + g1) d1 and y1 = (g0 + g1) d1 + g1 (d2 - d1), every coefficient is 0
-/// or +-1: the transforms are exact in fp32 on both sides.
+/// F(2, 2)'s kernel-side transforms along one column of a tile: 2 kernel taps, 3 patch points, 2 outputs. With the
+/// points chosen so that y0 = g0 (d0 - d1) + (g0 + g1) d1 and y1 = (g0 + g1) d1 + g1 (d2 - d1), every coefficient
+/// is 0 or +-1: the transforms are exact in fp32 on both sides.
 private enum F22 {
     /// G applied to a column of a kernel slice.
     static func kernel(_ g: (Float, Float)) -> (Float, Float, Float) {
@@ -428,47 +317,6 @@ private enum F22 {
     /// G^T applied to a column of a transformed kernel gradient.
     static func kernelGradient(_ u: (Float, Float, Float)) -> (Float, Float) {
         (u.0 + u.1, u.1 + u.2)
-    }
-
-    /// A applied to a column of a 2x2 output gradient.
-    @inline(__always)
-    static func gradient<L: WinogradLane>(_ g: (L, L)) -> (L, L, L) {
-        (g.0, g.0 + g.1, g.1)
-    }
-
-    /// B^T applied to a column of a patch.
-    @inline(__always)
-    static func input<L: WinogradLane>(_ d: (L, L, L)) -> (L, L, L) {
-        (d.0 - d.1, d.1, d.2 - d.1)
-    }
-
-    /// A^T applied to a column of a product.
-    @inline(__always)
-    static func output<L: WinogradLane>(_ m: (L, L, L)) -> (L, L) {
-        (m.0 + m.1, m.1 + m.2)
-    }
-}
-
-/// The channels one transform step handles: four at a time in a SIMD register, or one for the remainder.
-protocol WinogradLane {
-    static func + (a: Self, b: Self) -> Self
-    static func - (a: Self, b: Self) -> Self
-    static prefix func - (a: Self) -> Self
-    init(loading pointer: UnsafePointer<Float>)
-    func store(_ pointer: UnsafeMutablePointer<Float>)
-}
-
-extension Float: WinogradLane {
-    @inline(__always) init(loading pointer: UnsafePointer<Float>) { self = pointer.pointee }
-    @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
-}
-
-extension SIMD4: WinogradLane where Scalar == Float {
-    @inline(__always) init(loading pointer: UnsafePointer<Float>) {
-        self = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
-    }
-    @inline(__always) func store(_ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: SIMD4<Float>.self)
     }
 }
 
@@ -482,8 +330,8 @@ final class WinogradScratch {
     let discard = Tensor(shape: [0])
     /// The R x 4 input rows of the current patch (or the 4 output gradient rows of a tile), and the 4 output rows
     /// of the current tile.
-    let rows = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: 16)
-    let outputRows = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: 4)
+    let rows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 16)
+    let outputRows = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: 4)
 
     deinit {
         rows.deallocate()

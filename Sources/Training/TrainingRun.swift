@@ -38,6 +38,8 @@ package final class TrainingRun {
     /// The step a resume started from (0 when `--resume auto` found nothing), nil without a resume: the metrics
     /// log drops its records after it.
     package private(set) var resumedStep: Int?
+    /// The vector variant every rank runs: the lowest any rank supports (`Coordinator.vectorVariants`).
+    package let vectorVariant: VectorVariant
     private let out: (String) -> Void
     private let fault = TrainingFault.fromEnvironment()
 
@@ -51,6 +53,13 @@ package final class TrainingRun {
         self.configText = configText
         self.signals = signals
         out = output
+        let variants = try coordinator.vectorVariants(), variant = variants.min() ?? .baseline
+        vectorVariant = variant
+        VectorVariant.select(variant)
+        if coordinator.isRoot && Set(variants).count > 1 {
+            let ranks = variants.indices.filter { variants[$0] == variant }.map(String.init).joined(separator: ", ")
+            output("train: vector variant \(variant) on every rank, the lowest the ranks support (rank(s) \(ranks))")
+        }
         let manifestPath = config.train.schedule == .priors ? config.data.codesManifest : config.data.manifest
         let split = config.data.trainSplit
         (manifest, shards) = try ShardSet.open(manifest: manifestPath, split: split, verify: config.data.verifyChecksums)
@@ -126,6 +135,9 @@ package final class TrainingRun {
     /// the replicas agree (a collective).
     private func restore(_ metadata: CheckpointMetadata, from path: String) throws {
         position = replica.restore(metadata)
+        if coordinator.isRoot, let saved = metadata.vectorVariant, saved != vectorVariant.rawValue {
+            out("train: warning: \(path) was written under vector variant \(saved), this run uses \(vectorVariant)")
+        }
         try checkReplicasAgree()
         if coordinator.isRoot {
             out("train: resumed from \(path) at step \(replica.step), epoch \(position.epoch), sample \(position.sampleInEpoch)")
@@ -156,6 +168,7 @@ package final class TrainingRun {
         try checkReplicasAgree()
         var metadata = replica.checkpointMetadata(position: position)
         metadata.leaseGeneration = lease.generation
+        metadata.vectorVariant = vectorVariant.rawValue
         _ = try coordinator.agree("setting aside a fenced checkpoint of step \(metadata.step)") { () -> Bool in
             guard coordinator.isRoot else { return false }
             if let aside = try CheckpointCatalog.setAsideFenced(step: metadata.step, in: checkpoints.root, below: lease.generation) {

@@ -24,7 +24,10 @@ struct TrainBench: ParsableCommand {
             both priors on its codes). The benchmark configuration (docs/PERFORMANCE.md): C=128, residual 32, \
             K=512, D=64; priors PriorConfig.small. --batch is per rank. Under mpirun (--mpi) the collectives are \
             MPI's and the global batch is batch x ranks; without it a single-rank collective. Run each part in \
-            its own process so that the peak resident memory is that part's. Lines starting "RESULT" are for \
+            its own process so that the peak resident memory is that part's. The vector kernels run the \
+            variant the trainer would (the lowest of the ranks'; VQVAE2_VECTOR_VARIANT=baseline|avx2|avx512 \
+            forces one), printed in the header and as vector= in RESULT. step_cpu_ms is the median step in the stepping \
+            thread's CPU time (rank 0's), steadier than step_ms on a shared machine. Lines starting "RESULT" are for \
             scripts.
             """)
 
@@ -87,6 +90,9 @@ struct TrainBench: ParsableCommand {
         let coordinator = Coordinator(runtime?.world ?? SingleRank())
         let rank = coordinator.rank, ranks = coordinator.worldSize
         let isRoot = coordinator.isRoot
+        // The training start-up's choice (TrainingRun): the lowest variant of the ranks.
+        let vector = try coordinator.vectorVariants().min() ?? .baseline
+        VectorVariant.select(vector)
 
         var config = ExperimentConfig()
         config.model.imageSize = size
@@ -100,7 +106,8 @@ struct TrainBench: ParsableCommand {
             print("parameters: VQ-VAE \(replica.stores.vqvae.count), top prior \(replica.stores.topPrior.count), "
                   + "bottom prior \(replica.stores.bottomPrior.count)")
             print("OpenBLAS \(BLAS.coreName) (\(BLAS.parallelMode.name) build), \(BLAS.threadCount) thread(s); "
-                  + "pool \(ThreadPool.shared.threadCount) thread(s) per rank; \(ranks) rank(s)")
+                  + "pool \(ThreadPool.shared.threadCount) thread(s) per rank; \(ranks) rank(s); vector variant \(vector) "
+                  + "(best here \(VectorVariant.best); \(VectorVariant.environmentVariable) forces one)")
             let checks = [32, 64, 256].map { "\($0)x\($0) \(fmt(FlopCount.forwardMACs(FlopCount.vqvae(size: $0)) / 1e6, 1)) M" }
             print("VQ-VAE forward multiply-adds per image: " + checks.joined(separator: ", ")
                   + " (docs/MODEL.md's check figures: 61.5 M, 245.9 M, 3.93 G)")
@@ -121,19 +128,20 @@ struct TrainBench: ParsableCommand {
             replica: replica, coordinator: coordinator, reducer: reducer, parts: prior.map { [$0] })
         let codes = prior == nil ? nil : randomCodes(rank: rank)
         if codes == nil { loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks) }
-        let step = { () throws -> (seconds: Double, exposed: Double) in
+        let step = { () throws -> (seconds: Double, exposed: Double, cpu: Double) in
             guard let batch = try codes ?? loader!.next() else { throw ValidationError("the loader ended") }
-            let start = sgemm_clock_now()
+            let start = sgemm_clock_now(), cpuStart = threadCPUSeconds()
             let metrics = try trainingStep.run(batch)
-            return (sgemm_clock_now() - start, metrics.exposedCommunication)
+            return (sgemm_clock_now() - start, metrics.exposedCommunication, threadCPUSeconds() - cpuStart)
         }
 
         for _ in 0..<warmup { _ = try step() }
-        var seconds: [Double] = [], exposed: [Double] = []
+        var seconds: [Double] = [], exposed: [Double] = [], cpu: [Double] = []
         for _ in 0..<repeats {
-            let (s, e) = try step()
+            let (s, e, c) = try step()
             seconds.append(s)
             exposed.append(e)
+            cpu.append(c)
         }
         // The slowest rank sets the pace: each rank's median step, maximum over ranks.
         let local = median(seconds)
@@ -147,7 +155,7 @@ struct TrainBench: ParsableCommand {
             sgemm_clock_enable(1)
             for _ in 0..<repeats {
                 sgemm_clock_reset()
-                let (s, _) = try step()
+                let (s, _, _) = try step()
                 shares.append(1 - sgemm_clock_sgemm_seconds() / s)
                 elementwiseShares.append(1 - sgemm_clock_matrix_seconds() / s)
             }
@@ -170,6 +178,7 @@ struct TrainBench: ParsableCommand {
                 "images_per_s=\(fmt(rate, 2))", "step_ms=\(fmt(slowest * 1e3, 1))",
                 "gflop_per_image=\(fmt(flops / 1e9, 3))", "gflops_per_rank=\(fmt(gflops, 1))",
                 "peak_rss_mb=\(fmt(memories, 0))", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",
+                "step_cpu_ms=\(fmt(median(cpu) * 1e3, 1))", "vector=\(vector)",
             ]
             if !share.isNaN {
                 fields.append("outside_sgemm=\(fmt(share, 3))")
@@ -328,6 +337,15 @@ func peakResidentMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+/// CPU time of the calling thread, which runs the step (OpenBLAS on one thread included): on a shared machine it
+/// leaves out the time other processes held the core, which wall time does not. With --threads above 1 the pool's
+/// other threads are not counted.
+private func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 func median(_ values: [Double]) -> Double {

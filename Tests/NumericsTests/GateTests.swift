@@ -22,7 +22,7 @@ final class GateTests: XCTestCase {
 }
 
 final class GateApproximationTests: XCTestCase {
-    /// The eight-lane tanh and sigmoid against libm over the range a gate meets (and past both clamps): relative
+    /// The vector tanh and sigmoid (CVectorKernels, the active variant) against libm over the range a gate meets (and past both clamps): relative
     /// error, or absolute below 1e-30 (sigmoid below -87 returns about e^-87 where libm goes subnormal).
     func testVectorisedGateMatchesLibm() {
         let c = 16, rows = 4001
