@@ -29,7 +29,11 @@ package final class Activation {
         let src = x.data, dst = output.data, count = x.count
         switch kind {
         case .relu:
-            VectorKernels.active.reluForward(src, dst, count: count)
+            // ReLU is exact: no split of the elements can change a bit.
+            let kernels = VectorKernels.active
+            ThreadPool.shared.forEachRange(count: count) { part, _ in
+                kernels.reluForward(src + part.lowerBound, dst + part.lowerBound, count: part.count)
+            }
         case .elu(let alpha):
             for i in 0..<count {
                 let v = src[i]
@@ -50,7 +54,11 @@ package final class Activation {
         let y = output.data, dy = dOutput.data, dx = inputGradient.data, count = output.count
         switch kind {
         case .relu:
-            VectorKernels.active.reluBackward(output: y, dy, dx, count: count)
+            let kernels = VectorKernels.active
+            ThreadPool.shared.forEachRange(count: count) { part, _ in
+                kernels.reluBackward(
+                    output: y + part.lowerBound, dy + part.lowerBound, dx + part.lowerBound, count: part.count)
+            }
         case .elu(let alpha):
             // For x <= 0, d/dx alpha (e^x - 1) = alpha e^x = y + alpha.
             for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : dy[i] * (y[i] + alpha) }

@@ -18,7 +18,13 @@ package final class GatedActivation {
         outShape[outShape.count - 1] = c
         output.resize(outShape)
         gates.resize(like: x)
-        VectorKernels.active.gateForward(x.data, gates: gates.data, output.data, rows: rows, channels: c)
+        // The kernels work row by row, so any split of the rows gives the same bits.
+        let kernels = VectorKernels.active, input = x.data, gateData = gates.data, out = output.data
+        ThreadPool.shared.forEachRange(count: rows, grain: max(1, 8192 / c)) { part, _ in
+            kernels.gateForward(
+                input + part.lowerBound * 2 * c, gates: gateData + part.lowerBound * 2 * c,
+                out + part.lowerBound * c, rows: part.count, channels: c)
+        }
         return output
     }
 
@@ -26,8 +32,12 @@ package final class GatedActivation {
         precondition(2 * dOutput.count == gates.count, "gradient \(dOutput.shape) for input \(gates.shape)")
         inputGradient.resize(like: gates)
         let width = gates.c, c = width / 2, rows = gates.rowCount
-        VectorKernels.active.gateBackward(
-            gates: gates.data, dOutput.data, inputGradient.data, rows: rows, channels: c)
+        let kernels = VectorKernels.active, gateData = gates.data, dy = dOutput.data, dx = inputGradient.data
+        ThreadPool.shared.forEachRange(count: rows, grain: max(1, 8192 / c)) { part, _ in
+            kernels.gateBackward(
+                gates: gateData + part.lowerBound * 2 * c, dy + part.lowerBound * c, dx + part.lowerBound * 2 * c,
+                rows: part.count, channels: c)
+        }
         return inputGradient
     }
 }

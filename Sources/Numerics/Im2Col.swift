@@ -131,13 +131,15 @@ enum Bias {
     /// Copies from the already filled front in doubling runs: a copy per row costs more than the row itself
     /// when there are few channels.
     static func fill(_ output: UnsafeMutablePointer<Float>, rows: Int, channels: Int, bias: UnsafePointer<Float>) {
-        guard rows > 0 else { return }
-        output.update(from: bias, count: channels)
-        var filled = 1
-        while filled < rows {
-            let run = min(filled, rows - filled)
-            (output + filled * channels).update(from: output, count: run * channels)
-            filled += run
+        ThreadPool.shared.forEachRange(count: rows, grain: max(1, 16_384 / max(channels, 1))) { range, _ in
+            let front = output + range.lowerBound * channels
+            front.update(from: bias, count: channels)
+            var filled = 1
+            while filled < range.count {
+                let run = min(filled, range.count - filled)
+                (front + filled * channels).update(from: front, count: run * channels)
+                filled += run
+            }
         }
     }
 
@@ -145,7 +147,13 @@ enum Bias {
     static func accumulateGradient(
         _ gradient: UnsafePointer<Float>, rows: Int, channels: Int, into biasGradient: UnsafeMutablePointer<Float>
     ) {
+        // Split over channels, each summed over the rows in order as on one thread.
         let kernels = VectorKernels.active
-        for r in 0..<rows { kernels.add(gradient + r * channels, into: biasGradient, count: channels) }
+        ThreadPool.shared.forEachRange(count: channels, grain: 16) { part, _ in
+            for r in 0..<rows {
+                kernels.add(
+                    gradient + r * channels + part.lowerBound, into: biasGradient + part.lowerBound, count: part.count)
+            }
+        }
     }
 }
