@@ -96,7 +96,7 @@ package final class ThreadPool: @unchecked Sendable {
             return
         }
         // Multiples of 16 floats keep every range but the last on whole cache lines.
-        let step = (count + ranges - 1) / ranges + 15 & ~15
+        let step = ((count + ranges - 1) / ranges + 15) & ~15
         run(pieces: (count + step - 1) / step) { piece, thread in
             body(piece * step..<min(count, (piece + 1) * step), thread)
         }

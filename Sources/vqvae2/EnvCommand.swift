@@ -51,7 +51,10 @@ struct EnvCommand: ParsableCommand {
         }
         print("MPI:      \(MPIRuntime.libraryVersion.split(separator: "\n").first ?? "")")
         print("          thread level \(mpi.threadLevel), world size \(world.size)")
-        print("OpenBLAS: \(BLAS.configuration) (core \(BLAS.coreName))")
+        print("OpenBLAS: \(BLAS.configuration) (core \(BLAS.coreName); \(BLAS.parallelMode.name) build)")
+        if BLAS.parallelMode == .sequential {
+            print("          distributed.threads_per_rank above 1 needs the pthreads build (apt-get install libopenblas0-pthread)")
+        }
         print("HDF5:     \(HDF5.File.libraryVersion)\(HDF5.File.isThreadSafe ? " (thread-safe build)" : "")")
         print("libpng:   \(ImageCodecs.libpngVersion)  libjpeg-turbo: \(ImageCodecs.libjpegVersion)")
         for bytes in lines { print(String(decoding: bytes, as: UTF8.self)) }
@@ -61,8 +64,8 @@ struct EnvCommand: ParsableCommand {
         }
         let ok = rankSum == expected
         print("all-reduce check: sum of ranks = \(rankSum), expected \(expected): \(ok ? "ok" : "WRONG")")
-        if BLAS.threadCount > 1 && world.size > 1 {
-            print("warning: OpenBLAS uses \(BLAS.threadCount) threads per rank; set OPENBLAS_NUM_THREADS=1 when every core runs a rank")
+        if BLAS.threadCount > 1 {
+            print("warning: OpenBLAS uses \(BLAS.threadCount) threads per rank; set OPENBLAS_NUM_THREADS=1 (distributed.threads_per_rank gives a rank more threads, with results that do not depend on their number)")
         }
         if !ok || (try? variants.get()) == nil { throw ExitCode.failure }
     }

@@ -59,6 +59,7 @@ final class ExperimentConfigTests: XCTestCase {
             ("bottom_prior:\n  kernel: 4\n", "exp.yaml:2: bottom_prior.kernel = 4: must be odd"),
             ("intervals:\n  every: 5\n", "exp.yaml:2: unknown key intervals.every"),
             ("trian:\n  steps: 5\n", "exp.yaml:1: unknown section 'trian'"),
+            ("distributed:\n  threads_per_rank: 0\n", "exp.yaml:2: distributed.threads_per_rank = 0: must be positive"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try parse(text), text) { XCTAssertTrue("\($0)".hasPrefix(expected), "\(text) -> \($0)") }
