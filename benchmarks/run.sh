@@ -6,7 +6,7 @@
 # 2 DDP processes of the distributed rows, which are the measurement).
 #
 #   benchmarks/setup_pytorch.sh       # once: the newest PyTorch in a virtual environment (several GB)
-#   benchmarks/run.sh                 # everything (about an hour on the 2-core machine)
+#   benchmarks/run.sh                 # everything (REPEATS=3 WARMUP=1 SKIP_256=1 took an hour on the loaded 2-core machine)
 #   REPEATS=3 WARMUP=1 SKIP_256=1 benchmarks/run.sh
 #   SKIP_SINGLE=1 benchmarks/run.sh   # only the 2-rank / DDP and thread tables
 #   SKIP_NEW_TORCH=1 benchmarks/run.sh  # PyTorch 1.13 only
