@@ -11,11 +11,20 @@ The same networks as Sources/Model, layer for layer:
   blocks, nearest x2) projected into both gates, dropout 0.1, a 1x1 output stack (ReLU before each layer).
 Training steps are forward, backward and Adam (lr 3e-4).
 
+It runs under Debian's PyTorch 1.13 and under the newest 2.x from PyPI (benchmarks/setup_pytorch.sh, issue 15).
+With --compile (2.x only) the training-step cases wrap the networks' forward passes in torch.compile (inductor):
+the VQ-VAE (encoders, quantisers' distances, argmin and statistics, decoders, loss) and each prior (loss
+included), so that their backward passes are compiled too. The Adam steps and the EMA codebook update stay eager:
+the update's dead-code restart depends on the data (nonzero, a variable number of rows), and the optimiser
+steps are outside the graph. The warm-up steps compile; the RESULT line's compile_s is the warm-up's time beyond
+that of as many steady steps, and the timed steps exclude it.
+
 Usage (in the reference environment of docs/PERFORMANCE.md, which run.sh sets: OPENBLAS_NUM_THREADS=1,
 MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at 1 GiB, Debian's /usr/bin/python3 with python3-torch):
   /usr/bin/python3 benchmarks/pytorch_reference.py                  # every case, each in a fresh process
   /usr/bin/python3 benchmarks/pytorch_reference.py --case top --size 64 --batch 32 --threads 1
   /usr/bin/python3 benchmarks/pytorch_reference.py --case ddp --world 2  # DistributedDataParallel, gloo, CPU
+  ~/.cache/vqvae2/torch-venv/bin/python benchmarks/pytorch_reference.py --case joint --compile
   /usr/bin/python3 benchmarks/pytorch_reference.py --case sample --priors demo --size 64 --batch 8
       # naive sampling (the whole network per position, as the popular PyTorch port samples)
 Each case prints one line "RESULT key=value ..." (images/s is the median over the timed steps).
@@ -285,14 +294,18 @@ def peak_rss_mb():
 
 
 def timed(step, warmup, repeats):
+    """The median step time, and the warm-up's time beyond that of as many median steps (compilation, if any)."""
+    start = time.perf_counter()
     for _ in range(warmup):
         step()
+    warming = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    median = sorted(times)[len(times) // 2]
+    return median, max(0.0, warming - warmup * median)
 
 
 def run_case(args):
@@ -307,29 +320,36 @@ def run_case(args):
     counts = {"vqvae": count(vqvae), "top": count(top), "bottom": count(bottom)}
     optimizers = {name: torch.optim.Adam(m.parameters(), lr=3e-4)
                   for name, m in [("vqvae", vqvae), ("top", top), ("bottom", bottom)]}
+    # The compiled wrappers share the modules' parameters and buffers; statistics() and ema_update() stay on the
+    # eager modules. Both priors run GatedPixelCNN.forward, which dynamo compiles once per code object: the
+    # bottom prior's other code-map size would otherwise turn it into a dynamic-shape graph, so each instance
+    # gets its own static one.
+    wrap = (lambda m: torch.compile(m, dynamic=False)) if args.compile else (lambda m: m)
+    vq_forward, forward = wrap(vqvae), {"top": wrap(top), "bottom": wrap(bottom)}
 
     def vq_step():
         optimizers["vqvae"].zero_grad(set_to_none=True)
-        loss, id_t, id_b = vqvae(images)
+        loss, id_t, id_b = vq_forward(images)
         loss.backward()
         optimizers["vqvae"].step()
         vqvae.ema_update(vqvae.statistics())
         return id_t, id_b
 
-    def prior_step(name, model, codes, top_map=None):
+    def prior_step(name, codes, top_map=None):
         optimizers[name].zero_grad(set_to_none=True)
-        model(codes, labels, top_map).backward()
+        forward[name](codes, labels, top_map).backward()
         optimizers[name].step()
 
     def joint_step():
         id_t, id_b = vq_step()
-        prior_step("top", top, id_t)
-        prior_step("bottom", bottom, id_b, id_t)
+        prior_step("top", id_t)
+        prior_step("bottom", id_b, id_t)
 
-    step = {"vqvae": vq_step, "top": lambda: prior_step("top", top, top_codes),
-            "bottom": lambda: prior_step("bottom", bottom, bottom_codes, top_codes), "joint": joint_step}[args.case]
-    seconds = timed(step, args.warmup, args.repeats)
-    print(f"RESULT case={args.case} size={s} batch={b} threads={args.threads} images_per_s={b / seconds:.2f} "
+    step = {"vqvae": vq_step, "top": lambda: prior_step("top", top_codes),
+            "bottom": lambda: prior_step("bottom", bottom_codes, top_codes), "joint": joint_step}[args.case]
+    seconds, compile_seconds = timed(step, args.warmup, args.repeats)
+    print(f"RESULT case={args.case} size={s} batch={b} threads={args.threads} torch={torch.__version__} "
+          f"compile={'yes' if args.compile else 'no'} compile_s={compile_seconds:.1f} images_per_s={b / seconds:.2f} "
           f"step_ms={seconds * 1e3:.1f} peak_rss_mb={peak_rss_mb():.0f} "
           f"params_vqvae={counts['vqvae']} params_top={counts['top']} params_bottom={counts['bottom']}", flush=True)
 
@@ -419,13 +439,13 @@ def ddp_worker(rank, args):
         dist.all_reduce(statistics)
         vqvae.ema_update(statistics)
 
-    seconds = timed(step, args.warmup, args.repeats)
+    seconds, _ = timed(step, args.warmup, args.repeats)
     slowest = torch.tensor([seconds])
     dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
     memory = torch.tensor([peak_rss_mb()])
     dist.all_reduce(memory, op=dist.ReduceOp.MAX)
     if rank == 0:
-        print(f"RESULT case=ddp size={args.size} batch={args.batch} world={args.world} "
+        print(f"RESULT case=ddp size={args.size} batch={args.batch} world={args.world} torch={torch.__version__} "
               f"images_per_s={args.batch / slowest.item():.2f} step_ms={slowest.item() * 1e3:.1f} "
               f"peak_rss_mb={memory.item():.0f}", flush=True)
     # Every collective is done: leave at once. A 1-process gloo group once hung in its teardown (futex wait after
@@ -446,7 +466,15 @@ def main():
     parser.add_argument("--world", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--compile", action="store_true",
+                        help="vqvae, top, bottom, joint (and all): torch.compile the networks (PyTorch 2.x)")
     args = parser.parse_args()
+    if args.compile and not hasattr(torch, "compile"):
+        parser.error(f"--compile needs PyTorch 2.x; this is {torch.__version__}")
+    if args.compile and args.case in ("ddp", "sample"):
+        parser.error("--compile applies to the training-step cases only")
+    if args.compile and args.warmup < 1:
+        parser.error("--compile needs at least one warm-up step, which compiles")
     if args.case == "ddp":
         return run_ddp(args)
     if args.case == "sample":
@@ -458,7 +486,8 @@ def main():
     for case, size in [("vqvae", 64), ("vqvae", 32), ("top", 64), ("bottom", 64), ("joint", 64)]:
         out = subprocess.run([sys.executable, __file__, "--case", case, "--size", str(size), "--batch",
                               str(args.batch), "--threads", str(args.threads), "--warmup", str(args.warmup),
-                              "--repeats", str(args.repeats)], check=True, capture_output=True, text=True).stdout
+                              "--repeats", str(args.repeats)] + (["--compile"] if args.compile else []),
+                             check=True, capture_output=True, text=True).stdout
         print(out, end="")
         counts = counts or dict(f.split("=") for f in out.split() if f.startswith("params_"))
     for name in ["vqvae", "top", "bottom"]:
