@@ -9,6 +9,7 @@
 #   benchmarks/run.sh                 # everything (REPEATS=3 WARMUP=1 SKIP_256=1 took an hour on the loaded 2-core machine)
 #   REPEATS=3 WARMUP=1 SKIP_256=1 benchmarks/run.sh
 #   SKIP_SINGLE=1 benchmarks/run.sh   # only the 2-rank / DDP and thread tables
+#   SKIP_PAIRS=1 benchmarks/run.sh    # only the one-core table
 #   SKIP_NEW_TORCH=1 benchmarks/run.sh  # PyTorch 1.13 only
 #
 # The reference environment of docs/PERFORMANCE.md: one OpenBLAS thread (its busy-waiting threads would compete
@@ -140,65 +141,78 @@ for i in "${!cases[@]}"; do
     "$(field peak_rss_mb "$o")" "$(mib "row$i.old")" "$(mib "row$i.new")" "$(mib "row$i.compiled")"
 done
 
-# Two ranks / two DDP processes on the 64x64 VQ-VAE: 32 images per rank; PyTorch's 1-process row is global batch 64.
-mpiOurs() { launch/mpirun.sh -n 2 "$BENCH" train --mpi --repeats "$REPEATS" --warmup "$WARMUP" "$@" | grep '^RESULT'; }
-for ((round = 1; round <= ROUNDS; round++)); do
-  echo "round $round: 2 ranks / DDP" >&2
-  record ddp.ours1 ours --part vqvae --size 64 --batch 32
-  record ddp.ours2 mpiOurs --part vqvae --size 64 --batch 32
-  record ddp.old1 theirs --case ddp --world 1 --size 64 --batch 64
-  record ddp.old2 theirs --case ddp --world 2 --size 64 --batch 64
-  if (( newTorch )); then
-    record ddp.new1 newest --case ddp --world 1 --size 64 --batch 64
-    record ddp.new2 newest --case ddp --world 2 --size 64 --batch 64
+if [[ -z "${SKIP_PAIRS:-}" ]]; then
+  # Two ranks / two DDP processes on the 64x64 VQ-VAE: 32 images per rank; PyTorch's 1-process row is global batch 64.
+  mpiOurs() { launch/mpirun.sh -n 2 "$BENCH" train --mpi --repeats "$REPEATS" --warmup "$WARMUP" "$@" | grep '^RESULT'; }
+  for ((round = 1; round <= ROUNDS; round++)); do
+    echo "round $round: 2 ranks / DDP" >&2
+    record ddp.ours1 ours --part vqvae --size 64 --batch 32
+    record ddp.ours2 mpiOurs --part vqvae --size 64 --batch 32
+    record ddp.old1 theirs --case ddp --world 1 --size 64 --batch 64
+    record ddp.old2 theirs --case ddp --world 2 --size 64 --batch 64
+    if (( newTorch )); then
+      record ddp.new1 newest --case ddp --world 1 --size 64 --batch 64
+      record ddp.new2 newest --case ddp --world 2 --size 64 --batch 64
+    fi
+    record joint.ours1 ours --part joint --size 64 --batch 32
+  done
+
+  # Two cores as 1 rank x 2 threads or 2 ranks x 1 thread, the 64x64 joint step at global batch 64, against the
+  # newest PyTorch with 2 intra-op threads (and 2 OpenBLAS / OpenMP threads in that process only). Ours with 2
+  # threads keeps OpenBLAS at one (the pool splits the products); the row with OpenBLAS's own 2 threads instead is
+  # the comparison training does not use (its results change with the thread count).
+  oursThreads() {
+    "$BENCH" train --repeats "$REPEATS" --warmup "$WARMUP" --threads 2 "$@" | grep '^RESULT'
+  }
+  oursBlasThreads() {
+    env OPENBLAS_NUM_THREADS=2 "$BENCH" train --repeats "$REPEATS" --warmup "$WARMUP" --blas-threads 2 "$@" | grep '^RESULT'
+  }
+  newestThreads() {
+    env OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 "$NEW_PY" benchmarks/pytorch_reference.py --repeats "$REPEATS" \
+      --warmup "$WARMUP" --threads 2 "$@" | grep '^RESULT'
+  }
+  for ((round = 1; round <= ROUNDS; round++)); do
+    echo "round $round: threads" >&2
+    record joint.ours2 mpiOurs --part joint --size 64 --batch 32
+    if (( threadsFlag )); then
+      record threads.ours oursThreads --part joint --size 64 --batch 64
+      record threads.blas oursBlasThreads --part joint --size 64 --batch 64
+    fi
+    if (( newTorch )); then record threads.new newestThreads --case joint --size 64 --batch 64; fi
+  done
+  echo
+  echo "| 2 ranks, 64x64 | ours 1 rank | ours 2 ranks | speed-up | exposed comm. ms/step | DDP $oldVersion 1 | 2 |" \
+    "speed-up | DDP $newVersion 1 | 2 | speed-up | ours 2 / best DDP 2 | ours MiB/rank | $oldVersion MiB/proc |" \
+    "$newVersion MiB/proc |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  a=$(images ddp.ours1); b=$(images ddp.ours2)
+  c=$(images ddp.old1); d=$(images ddp.old2); e=$(images ddp.new1); f=$(images ddp.new2)
+  printf '| VQ-VAE | %s | %s | %sx | %s | %s | %s | %sx | %s | %s | %sx | %s | %s | %s | %s |\n' \
+    "$a" "$b" "$(ratio "$b" "$a")" "$(field exposed_comm_ms "$(median ddp.ours2)")" "$c" "$d" "$(ratio "$d" "$c")" \
+    "$e" "$f" "$(ratio "$f" "$e")" "$(ratio "$b" "$(best "$d" "$f")")" "$(mib ddp.ours2)" "$(mib ddp.old2)" \
+    "$(mib ddp.new2)"
+  a=$(images joint.ours1); b=$(images joint.ours2)
+  printf '| joint | %s | %s | %sx | %s | | | | | | | | %s | | |\n' "$a" "$b" "$(ratio "$b" "$a")" \
+    "$(field exposed_comm_ms "$(median joint.ours2)")" "$(mib joint.ours2)"
+
+  echo
+  echo "| joint 64x64, global batch 64, 2 cores | images/s | / ours 2 ranks x 1 thread | peak MiB (per process) |"
+  echo "|---|---:|---:|---:|"
+  r=$(images joint.ours2)
+  printf '| ours, 2 ranks x 1 thread | %s | 1.00 | %s |\n' "$r" "$(mib joint.ours2)"
+  if (( threadsFlag )); then
+    t=$(images threads.ours)
+    printf '| ours, 1 rank x 2 threads | %s | %s | %s |\n' "$t" "$(ratio "$t" "$r")" "$(mib threads.ours)"
+    t=$(images threads.blas)
+    printf '| ours, 1 rank x 1 thread with 2 OpenBLAS threads | %s | %s | %s |\n' "$t" "$(ratio "$t" "$r")" \
+      "$(mib threads.blas)"
+  else
+    echo "| ours, 1 rank x 2 threads | n/a (no --threads yet) | | |"
   fi
-  record joint.ours1 ours --part joint --size 64 --batch 32
-done
-
-# Two cores as 1 rank x 2 threads or 2 ranks x 1 thread, the 64x64 joint step at global batch 64, against the
-# newest PyTorch with 2 intra-op threads (and 2 OpenBLAS / OpenMP threads in that process only).
-oursThreads() {
-  env OPENBLAS_NUM_THREADS=2 "$BENCH" train --repeats "$REPEATS" --warmup "$WARMUP" --threads 2 "$@" | grep '^RESULT'
-}
-newestThreads() {
-  env OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 "$NEW_PY" benchmarks/pytorch_reference.py --repeats "$REPEATS" \
-    --warmup "$WARMUP" --threads 2 "$@" | grep '^RESULT'
-}
-for ((round = 1; round <= ROUNDS; round++)); do
-  echo "round $round: threads" >&2
-  record joint.ours2 mpiOurs --part joint --size 64 --batch 32
-  if (( threadsFlag )); then record threads.ours oursThreads --part joint --size 64 --batch 64; fi
-  if (( newTorch )); then record threads.new newestThreads --case joint --size 64 --batch 64; fi
-done
-echo
-echo "| 2 ranks, 64x64 | ours 1 rank | ours 2 ranks | speed-up | exposed comm. ms/step | DDP $oldVersion 1 | 2 |" \
-  "speed-up | DDP $newVersion 1 | 2 | speed-up | ours 2 / best DDP 2 | ours MiB/rank | $oldVersion MiB/proc |" \
-  "$newVersion MiB/proc |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-a=$(images ddp.ours1); b=$(images ddp.ours2)
-c=$(images ddp.old1); d=$(images ddp.old2); e=$(images ddp.new1); f=$(images ddp.new2)
-printf '| VQ-VAE | %s | %s | %sx | %s | %s | %s | %sx | %s | %s | %sx | %s | %s | %s | %s |\n' \
-  "$a" "$b" "$(ratio "$b" "$a")" "$(field exposed_comm_ms "$(median ddp.ours2)")" "$c" "$d" "$(ratio "$d" "$c")" \
-  "$e" "$f" "$(ratio "$f" "$e")" "$(ratio "$b" "$(best "$d" "$f")")" "$(mib ddp.ours2)" "$(mib ddp.old2)" \
-  "$(mib ddp.new2)"
-a=$(images joint.ours1); b=$(images joint.ours2)
-printf '| joint | %s | %s | %sx | %s | | | | | | | | %s | | |\n' "$a" "$b" "$(ratio "$b" "$a")" \
-  "$(field exposed_comm_ms "$(median joint.ours2)")" "$(mib joint.ours2)"
-
-echo
-echo "| joint 64x64, global batch 64, 2 cores | images/s | / ours 2 ranks x 1 thread | peak MiB (per process) |"
-echo "|---|---:|---:|---:|"
-r=$(images joint.ours2)
-printf '| ours, 2 ranks x 1 thread | %s | 1.00 | %s |\n' "$r" "$(mib joint.ours2)"
-if (( threadsFlag )); then
-  t=$(images threads.ours)
-  printf '| ours, 1 rank x 2 threads | %s | %s | %s |\n' "$t" "$(ratio "$t" "$r")" "$(mib threads.ours)"
-else
-  echo "| ours, 1 rank x 2 threads | n/a (no --threads yet) | | |"
+  t=$(images threads.new)
+  printf '| PyTorch %s, 1 process x 2 threads | %s | %s | %s |\n' "$newVersion" "$t" "$(ratio "$t" "$r")" \
+    "$(mib threads.new)"
 fi
-t=$(images threads.new)
-printf '| PyTorch %s, 1 process x 2 threads | %s | %s | %s |\n' "$newVersion" "$t" "$(ratio "$t" "$r")" \
-  "$(mib threads.new)"
 
 echo
 echo "PyTorch: $oldVersion ($PY), $newVersion ($NEW_PY); medians of $ROUNDS interleaved rounds," \

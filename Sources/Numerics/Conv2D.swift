@@ -215,7 +215,8 @@ package final class Conv2D {
                 BLAS.sgemm(m: rows.count, n: inC, k: k, a: buffer, b: flipped, c: dx + rows.lowerBound * inC)
             }
         } else {
-            // Overlapping patches scatter onto shared input positions, so this path stays on one thread.
+            // Overlapping patches scatter onto shared input positions, so the blocks go in order; each product is
+            // split over the threads.
             let block = g.blockRows, k = g.patchSize, m = g.rows
             columns.prepare(count: min(block, m) * k)
             let buffer = columns[0]
