@@ -18,7 +18,7 @@ package enum RankThreads {
         }
         if let launched = environment["VQVAE2_THREADS_PER_RANK"], let cores = Int(launched), cores != threads {
             throw TrainingSetupError(
-                "\(source): distributed.threads_per_rank is \(threads), but launch/mpirun.sh gave each rank \(cores) core(s) (--threads-per-rank \(cores)); launch with --threads-per-rank \(threads)")
+                "\(source): distributed.threads_per_rank is \(threads), but launch/mpirun.sh gave each rank \(cores) core(s) (--threads-per-rank \(cores)); launch with --threads-per-rank \(threads), or override it (--set distributed.threads_per_rank=\(cores))")
         }
         BLAS.setThreadCount(1)
         ThreadPool.shared.configure(threads: threads)
