@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "Model", dependencies: ["Numerics"]),
         .target(name: "Coordination", dependencies: ["MPI", "Numerics", "Storage"]),
         .target(name: "Checkpoints", dependencies: ["Coordination", "HDF5", "Storage"]),
-        .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics"]),
+        .target(name: "DataPipeline", dependencies: ["HDF5", "ImageCodecs", "Storage", "Numerics", "CZlib"]),
         .target(name: "Evaluation", dependencies: ["Numerics", "Model", "DataPipeline", "ImageCodecs"]),
         .target(
             name: "Training",

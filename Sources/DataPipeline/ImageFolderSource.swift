@@ -1,36 +1,13 @@
 import Foundation
-
-/// One class of a dataset: its position in the sorted class list is its label.
-package struct ImageClass: Codable, Sendable, Equatable {
-    package var index: Int
-    /// The folder name, a WordNet id such as n01440764 for ImageNet.
-    package var wnid: String
-    package var name: String
-}
-
-/// An image file and its label.
-package struct LabelledFile: Sendable, Equatable {
-    package var path: String
-    package var label: Int
-    package init(path: String, label: Int) {
-        self.path = path
-        self.label = label
-    }
-}
-
-/// A file the scan or the conversion passed over, and why.
-package struct SkippedFile: Codable, Sendable, Equatable {
-    package var path: String
-    package var reason: String
-}
+import ImageCodecs
 
 /// An image collection in the ILSVRC2012 layout: `train/<wnid>/*.JPEG`, and `val/` either with class folders or
 /// flat with a ground-truth file; class names from `LOC_synset_mapping.txt` when present.
-package struct ImageFolderSource: Sendable {
+package struct ImageFolderSource: ImageSource {
     package let root: String
     package let classes: [ImageClass]
-    package let train: [LabelledFile]
-    package let validation: [LabelledFile]
+    package let train: [SourceImage]
+    package let validation: [SourceImage]
     /// Files that are not images by name, or validation files without a label.
     package let skipped: [SkippedFile]
 
@@ -54,14 +31,14 @@ package struct ImageFolderSource: Sendable {
         let labelOf = Dictionary(uniqueKeysWithValues: classes.map { ($0.wnid, $0.index) })
 
         var skipped: [SkippedFile] = []
-        var train: [LabelledFile] = []
+        var train: [SourceImage] = []
         for c in classes {
             let (files, others) = try Self.imageFiles(in: trainRoot + "/" + c.wnid)
-            train += files.map { LabelledFile(path: $0, label: c.index) }
+            train += files.map { SourceImage(path: $0, label: c.index) }
             skipped += others.map { SkippedFile(path: $0, reason: "not an image") }
         }
 
-        var validation: [LabelledFile] = []
+        var validation: [SourceImage] = []
         let valRoot = root + "/val"
         if fm.fileExists(atPath: valRoot) {
             let folders = try Self.subdirectories(valRoot)
@@ -71,7 +48,7 @@ package struct ImageFolderSource: Sendable {
                         throw SourceError(path: valRoot + "/" + folder, "validation class is not among the train classes")
                     }
                     let (files, others) = try Self.imageFiles(in: valRoot + "/" + folder)
-                    validation += files.map { LabelledFile(path: $0, label: label) }
+                    validation += files.map { SourceImage(path: $0, label: label) }
                     skipped += others.map { SkippedFile(path: $0, reason: "not an image") }
                 }
             } else {
@@ -81,16 +58,30 @@ package struct ImageFolderSource: Sendable {
                     root: root, explicitPath: validationLabels, classOrderPath: validationClassOrder, classes: classes)
                 for (index, path) in files.enumerated() {
                     if let label = labels.label(forFile: path, position: index) {
-                        validation.append(LabelledFile(path: path, label: label))
+                        validation.append(SourceImage(path: path, label: label))
                     } else {
                         skipped.append(SkippedFile(path: path, reason: "no label in \(labels.source)"))
                     }
                 }
             }
         }
+        guard !train.isEmpty else { throw SourceError(path: trainRoot, "no images") }
+        guard !validation.isEmpty else {
+            throw SourceError(path: valRoot, "no held-out images: the val/ folder is missing or empty")
+        }
         self.train = train
         self.validation = validation
         self.skipped = skipped
+    }
+
+    package func decode(_ image: SourceImage) throws -> RGBImage {
+        guard case .file(let path) = image.location else {
+            throw ImageCodecError(path: image.name, reason: "not a file of \(root)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ImageCodecError(path: path, reason: "unreadable")
+        }
+        return try ImageCodecs.decode([UInt8](data), path: path)
     }
 
     static func subdirectories(_ path: String) throws -> [String] {
@@ -189,15 +180,4 @@ struct ValidationLabels {
         }
         return position < byPosition.count ? byPosition[position] : nil
     }
-}
-
-/// A source folder that does not have the expected layout.
-package struct SourceError: Error, CustomStringConvertible {
-    package let path: String
-    package let message: String
-    init(path: String, _ message: String) {
-        self.path = path
-        self.message = message
-    }
-    package var description: String { "\(path): \(message)" }
 }

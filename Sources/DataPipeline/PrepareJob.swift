@@ -4,7 +4,7 @@ import ImageCodecs
 import Numerics
 import Storage
 
-/// Settings of a conversion from an image folder to shards.
+/// Settings of a conversion from an image folder or IDX files to shards.
 package struct PrepareOptions: Sendable {
     package var source: String
     package var output: String
@@ -14,10 +14,13 @@ package struct PrepareOptions: Sendable {
     package var seed: UInt64
     package var validationLabels: String?
     package var validationClassOrder: String?
+    /// The class names of an IDX source (required there, refused for a folder, which names its own).
+    package var classNames: ClassNames?
 
     package init(
         source: String, output: String, imageSize: Int = 64, trainShards: Int = 4, heldoutShards: Int = 1,
-        seed: UInt64 = 0, validationLabels: String? = nil, validationClassOrder: String? = nil
+        seed: UInt64 = 0, validationLabels: String? = nil, validationClassOrder: String? = nil,
+        classNames: ClassNames? = nil
     ) {
         self.source = source
         self.output = output
@@ -27,22 +30,23 @@ package struct PrepareOptions: Sendable {
         self.seed = seed
         self.validationLabels = validationLabels
         self.validationClassOrder = validationClassOrder
+        self.classNames = classNames
     }
 }
 
-/// One shard to write: which files go in, in which order.
+/// One shard to write: which images go in, in which order.
 package struct PlannedShard: Sendable {
     package var split: String
     package var index: Int
     package var of: Int
-    package var files: [LabelledFile]
+    package var images: [SourceImage]
     package var fileName: String { String(format: "%@-%05d-of-%05d.h5", split, index, of) }
 
     /// Identifies the shard's inputs, so that a re-run can tell a finished shard from a different plan's.
     func fingerprint(imageSize: Int) -> String {
         var crc = CRC32()
         crc.update(Array("\(imageSize)\n".utf8))
-        for f in files { crc.update(Array("\(f.label) \(f.path)\n".utf8)) }
+        for image in images { crc.update(Array("\(image.label) \(image.name)\n".utf8)) }
         return crc.hex
     }
 }
@@ -65,16 +69,18 @@ package struct ShardOutcome: Codable, Sendable {
     }
 }
 
-/// `vqvae2 prepare`: scan an ILSVRC2012-layout folder, deal the images into class-balanced shards (deterministic
-/// for a seed), and convert each shard: decode, resize the shorter side with anti-aliasing, centre-crop, write.
+/// `vqvae2 prepare`: scan an ILSVRC2012-layout folder or read MNIST-family IDX files, deal the images into
+/// class-balanced shards (deterministic for a seed), and convert each shard: decode, resize the shorter side with
+/// anti-aliasing, centre-crop, write.
 ///
 /// Ranks convert disjoint shards (shard i on rank i mod world size); corrupt files are skipped and reported.
 package struct PrepareJob: Sendable {
     package let options: PrepareOptions
-    package let classes: [ImageClass]
+    package let source: any ImageSource
     package let shards: [PlannedShard]
+    package var classes: [ImageClass] { source.classes }
     /// Files the scan passed over (not images, or unlabelled).
-    package let scanSkipped: [SkippedFile]
+    package var scanSkipped: [SkippedFile] { source.skipped }
 
     /// Whether a shard finished by an earlier run of the same plan is kept rather than converted again.
     package let reuseFinishedShards: Bool
@@ -90,37 +96,50 @@ package struct PrepareJob: Sendable {
             throw SourceError(path: options.output, "need at least one train and one held-out shard")
         }
         self.options = options
-        let source = try ImageFolderSource(
-            root: options.source, validationLabels: options.validationLabels,
-            validationClassOrder: options.validationClassOrder)
-        classes = source.classes
-        scanSkipped = source.skipped
-        guard !source.train.isEmpty else { throw SourceError(path: options.source + "/train", "no images") }
-        guard !source.validation.isEmpty else {
-            throw SourceError(path: options.source + "/val", "no held-out images: the val/ folder is missing or empty")
-        }
+        let source = try Self.openSource(options)
+        self.source = source
         shards =
             Self.deal(source.train, into: options.trainShards, split: "train", seed: options.seed)
             + Self.deal(source.validation, into: options.heldoutShards, split: "heldout", seed: options.seed)
     }
 
-    /// Shuffles each class with a seeded stream and deals its files round-robin over the shards (continuing where
+    /// An IDX layout when the folder has one (it then needs class names), otherwise an ImageNet-layout folder.
+    static func openSource(_ options: PrepareOptions) throws -> any ImageSource {
+        if IDXSource.isLayout(options.source) {
+            guard let names = options.classNames else {
+                throw SourceError(
+                    path: options.source,
+                    "IDX files hold no class names: give --class-names fashion-mnist, numbers, or a file with one name per line")
+            }
+            return try IDXSource(root: options.source, classNames: names)
+        }
+        if options.classNames != nil {
+            throw SourceError(
+                path: options.source,
+                "--class-names is for IDX sources; an ImageNet-layout folder names its classes in LOC_synset_mapping.txt")
+        }
+        return try ImageFolderSource(
+            root: options.source, validationLabels: options.validationLabels,
+            validationClassOrder: options.validationClassOrder)
+    }
+
+    /// Shuffles each class with a seeded stream and deals its images round-robin over the shards (continuing where
     /// the previous class stopped), then shuffles each shard: every shard holds every class in equal share (to one
-    /// image), and the result depends only on the seed and the file list.
-    static func deal(_ files: [LabelledFile], into count: Int, split: String, seed: UInt64) -> [PlannedShard] {
+    /// image), and the result depends only on the seed and the image list.
+    static func deal(_ images: [SourceImage], into count: Int, split: String, seed: UInt64) -> [PlannedShard] {
         let splitKey: UInt64 = split == "train" ? 1 : 2
-        var shards = (0..<count).map { PlannedShard(split: split, index: $0, of: count, files: []) }
-        let byClass = Dictionary(grouping: files, by: \.label)
+        var shards = (0..<count).map { PlannedShard(split: split, index: $0, of: count, images: []) }
+        let byClass = Dictionary(grouping: images, by: \.label)
         var next = 0
         for label in byClass.keys.sorted() {
-            var members = byClass[label]!.sorted { $0.path < $1.path }
+            var members = byClass[label]!.sorted()
             shuffle(&members, CounterRandom(seed: seed, purpose: .shardAssignment, keys: [splitKey, UInt64(label)]))
-            for file in members {
-                shards[next].files.append(file)
+            for image in members {
+                shards[next].images.append(image)
                 next = (next + 1) % count
             }
         }
-        for i in shards.indices { shuffle(&shards[i].files, CounterRandom(seed: seed, purpose: .shardOrder, keys: [splitKey, UInt64(i)])) }
+        for i in shards.indices { shuffle(&shards[i].images, CounterRandom(seed: seed, purpose: .shardOrder, keys: [splitKey, UInt64(i)])) }
         return shards
     }
 
@@ -145,22 +164,19 @@ package struct PrepareJob: Sendable {
         let path = options.output + "/" + shard.fileName
         let fingerprint = shard.fingerprint(imageSize: options.imageSize)
         if reuseFinishedShards, let kept = try reusable(path: path, fingerprint: fingerprint) {
-            try progress(shard.files.count)
+            try progress(shard.images.count)
             return ShardOutcome(split: shard.split, index: shard.index, shard: kept.0, skipped: kept.1, reused: true)
         }
         let writer = try ImageShardWriter(
             path: path, imageSize: options.imageSize, classes: classes, source: options.source,
             attributes: ["split": shard.split, "plan_fingerprint": fingerprint])
         var skipped: [SkippedFile] = []
-        for (handled, file) in shard.files.enumerated() {
+        for (handled, image) in shard.images.enumerated() {
             do {
-                guard let data = FileManager.default.contents(atPath: file.path) else {
-                    throw ImageCodecError(path: file.path, reason: "unreadable")
-                }
-                let image = try ImageCodecs.decode([UInt8](data), path: file.path)
-                try writer.append(pixels: resizeAndCenterCrop(image, to: options.imageSize), label: file.label)
+                let decoded = try source.decode(image)
+                try writer.append(pixels: resizeAndCenterCrop(decoded, to: options.imageSize), label: image.label)
             } catch let error as ImageCodecError {
-                skipped.append(SkippedFile(path: file.path, reason: error.reason))
+                skipped.append(SkippedFile(path: image.name, reason: error.reason))
             }
             try progress(handled + 1)
         }

@@ -68,18 +68,18 @@ package struct PrepareRun {
         let job = try PrepareJob(options: options, reuseFinishedShards: !force)
         let ranks = coordinator.worldSize
         let mine = job.shards(forRank: coordinator.rank, of: ranks)
-        let total = job.shards.reduce(0) { $0 + $1.files.count }
+        let total = job.shards.reduce(0) { $0 + $1.images.count }
         if coordinator.isRoot {
             out("prepare: \(total) images in \(job.classes.count) classes -> \(job.shards.count) shards of "
                 + "\(options.imageSize)x\(options.imageSize) on \(ranks) rank(s)")
         }
-        let busiest = (0..<ranks).map { job.shards(forRank: $0, of: ranks).reduce(0) { $0 + $1.files.count } }.max() ?? 0
+        let busiest = (0..<ranks).map { job.shards(forRank: $0, of: ranks).reduce(0) { $0 + $1.images.count } }.max() ?? 0
         let conversion = StoppablePhase(
             "prepare", coordinator: coordinator, units: busiest, interval: Self.agreementInterval, stop: stop,
             left: "no partial shard and no manifest were written (\(kept))")
         let outcomes = try conversion.run { () -> [ShardOutcome] in
             let progress = PrepareProgress(
-                total: mine.reduce(0) { $0 + $1.files.count }, ranks: ranks, out: coordinator.isRoot ? out : nil)
+                total: mine.reduce(0) { $0 + $1.images.count }, ranks: ranks, out: coordinator.isRoot ? out : nil)
             var outcomes: [ShardOutcome] = []
             for shard in mine {
                 let before = progress.done

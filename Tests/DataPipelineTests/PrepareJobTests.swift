@@ -42,17 +42,17 @@ final class PrepareJobTests: XCTestCase {
     }
 
     func testShardsAreClassBalancedAndDeterministicForASeed() throws {
-        let files = (0..<3).flatMap { c in (0..<10).map { LabelledFile(path: "/x/\(c)/\($0).JPEG", label: c) } }
+        let files = (0..<3).flatMap { c in (0..<10).map { SourceImage(path: "/x/\(c)/\($0).JPEG", label: c) } }
         let a = PrepareJob.deal(files, into: 4, split: "train", seed: 5)
         let b = PrepareJob.deal(files, into: 4, split: "train", seed: 5)
         let c = PrepareJob.deal(files, into: 4, split: "train", seed: 6)
-        XCTAssertEqual(a.map { $0.files }, b.map { $0.files })
-        XCTAssertNotEqual(a.map { $0.files }, c.map { $0.files })
-        XCTAssertEqual(Set(a.flatMap { $0.files.map(\.path) }).count, 30, "every file exactly once")
+        XCTAssertEqual(a.map { $0.images }, b.map { $0.images })
+        XCTAssertNotEqual(a.map { $0.images }, c.map { $0.images })
+        XCTAssertEqual(Set(a.flatMap { $0.images.map(\.name) }).count, 30, "every file exactly once")
         for shard in a {
-            XCTAssertTrue([7, 8].contains(shard.files.count))
+            XCTAssertTrue([7, 8].contains(shard.images.count))
             for label in 0..<3 {
-                XCTAssertTrue([2, 3].contains(shard.files.filter { $0.label == label }.count), "class \(label) unbalanced")
+                XCTAssertTrue([2, 3].contains(shard.images.filter { $0.label == label }.count), "class \(label) unbalanced")
             }
         }
     }
