@@ -14,6 +14,7 @@ import struct
 import sys
 import tempfile
 import zlib
+from unittest import mock
 
 import tensorboard
 from tensorboard.backend.event_processing import event_accumulator, event_file_loader
@@ -40,7 +41,10 @@ def scalars(wall_time, step, **values):
 def write(destination):
     directory = tempfile.mkdtemp()
     try:
-        writer = EventFileWriter(directory)
+        # The writer stamps its file-version event with the time: a fixed one makes the fixture the same bytes on
+        # every run.
+        with mock.patch("time.time", return_value=1700000000.0):
+            writer = EventFileWriter(directory)
         writer.add_event(scalars(1700000001.5, 1, train__mse=0.5, train__zero=0.0))
         writer.add_event(scalars(1700000002.25, 2, train__mse=0.1, eval__psnr=-3.75))
         start = event_pb2.SessionLog(status=event_pb2.SessionLog.START)

@@ -12,8 +12,7 @@ final class EventFixtureTests: XCTestCase {
         let events = try EventFileReader.read(fixture)
         XCTAssertEqual(events.count, 7)
         guard events.count == 7 else { return }
-        XCTAssertEqual(events[0].what, .fileVersion("brain.Event:2"))
-        XCTAssertEqual(events[0].step, 0)
+        XCTAssertEqual(events[0], Event(wallTime: 1_700_000_000, step: 0, what: .fileVersion("brain.Event:2")))
         XCTAssertEqual(events[1], Event(wallTime: 1_700_000_001.5, step: 1, what: .summary([
             SummaryValue(tag: "train/mse", .scalar(0.5)), SummaryValue(tag: "train/zero", .scalar(0)),
         ])))
