@@ -17,11 +17,11 @@ package enum EventFileReader {
         }
         let (records, framingError) = RecordFraming.records(in: [UInt8](data), path: path)
         var events: [Event] = []
-        for (offset, record) in records {
+        for record in records {
             do {
-                events.append(try Event(decoding: record))
+                events.append(try Event(decoding: record.data))
             } catch let error as ProtobufError {
-                return (events, .undecodable(path: path, offset: offset, field: error.path, reason: error.reason))
+                return (events, .undecodable(path: path, offset: record.offset, field: error.path, reason: error.reason))
             }
         }
         return (events, framingError)

@@ -3,8 +3,15 @@ import Storage
 /// TFRecord framing, the container of event files: each record is its length (uint64, little-endian), the masked
 /// CRC-32C of those eight bytes, the data, and the masked CRC-32C of the data.
 package enum RecordFraming {
-    /// Bytes around a record's data: length, its checksum, and the data's checksum.
+    /// Bytes before a record's data (its length and the length's checksum), and around it (the data's checksum too).
+    private static let header = 12
     package static let overhead = 16
+
+    /// One record's data, and the byte offset where the record starts (what an error names).
+    package struct Record {
+        package let offset: Int
+        package let data: ArraySlice<UInt8>
+    }
 
     /// `data` framed as one record.
     package static func frame(_ data: [UInt8]) -> [UInt8] {
@@ -28,12 +35,12 @@ package enum RecordFraming {
     /// The records of `bytes` in order, each with the byte offset where it starts. Stops at the first record that
     /// is cut off or fails a checksum and returns what came before it with that error; `path` names the file in
     /// the error.
-    package static func records(in bytes: [UInt8], path: String) -> (records: [(offset: Int, data: ArraySlice<UInt8>)], error: EventFileError?) {
-        var records: [(offset: Int, data: ArraySlice<UInt8>)] = []
+    package static func records(in bytes: [UInt8], path: String) -> (records: [Record], error: EventFileError?) {
+        var records: [Record] = []
         var offset = 0
         while offset < bytes.count {
             let left = bytes.count - offset
-            guard left >= 12 else { return (records, .truncated(path: path, offset: offset, needed: 12, left: left)) }
+            guard left >= header else { return (records, .truncated(path: path, offset: offset, needed: header, left: left)) }
             let length = littleEndian(bytes, at: offset, as: UInt64.self)
             let storedLengthCRC = littleEndian(bytes, at: offset + 8, as: UInt32.self)
             let lengthCRC = bytes.withUnsafeBytes { maskedCRC(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + 8])) }
@@ -44,13 +51,13 @@ package enum RecordFraming {
                 let needed = length > UInt64(Int.max - overhead) ? Int.max : overhead + Int(length)
                 return (records, .truncated(path: path, offset: offset, needed: needed, left: left))
             }
-            let start = offset + 12, end = start + Int(length)
+            let start = offset + header, end = start + Int(length)
             let storedDataCRC = littleEndian(bytes, at: end, as: UInt32.self)
             let dataCRC = bytes.withUnsafeBytes { maskedCRC(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
             guard storedDataCRC == dataCRC else {
                 return (records, .checksum(path: path, offset: offset, part: "data", stored: storedDataCRC, computed: dataCRC))
             }
-            records.append((offset, bytes[start..<end]))
+            records.append(Record(offset: offset, data: bytes[start..<end]))
             offset = end + 4
         }
         return (records, nil)

@@ -95,6 +95,31 @@ final class EventFileTests: XCTestCase {
         XCTAssertEqual(scan.events.count, 2, "the records before the damaged one still read")
     }
 
+    /// A length that went wrong would otherwise send the reader into the data: its own checksum stops it first.
+    func testADamagedLengthIsCaughtByItsOwnChecksum() throws {
+        let writer = try EventFileWriter(directory: directory.path, wallTime: 1_700_000_000, host: "h")
+        try writer.write(try sample)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: writer.path)))
+        let first = 16 + Int(bytes[0])
+        bytes[first + 6] = 0x7F
+        try Data(bytes).write(to: URL(fileURLWithPath: writer.path))
+        let scan = try EventFileReader.scan(writer.path)
+        XCTAssertEqual(scan.events.count, 1)
+        guard case .checksum(_, let offset, "length", _, _)? = scan.error else { return XCTFail("\(String(describing: scan.error))") }
+        XCTAssertEqual(offset, first)
+    }
+
+    func testAFileCutInsideARecordHeaderIsATruncation() throws {
+        let writer = try EventFileWriter(directory: directory.path, wallTime: 1_700_000_000, host: "h")
+        try writer.write(try sample)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: writer.path))
+        let first = 16 + Int(bytes[0])
+        try bytes.prefix(first + 5).write(to: URL(fileURLWithPath: writer.path))
+        let scan = try EventFileReader.scan(writer.path)
+        XCTAssertEqual(scan.events.count, 1)
+        XCTAssertEqual(scan.error, .truncated(path: writer.path, offset: first, needed: 12, left: 5))
+    }
+
     func testACutOffLastRecordIsATruncationAndTheRecordsBeforeItRead() throws {
         let writer = try EventFileWriter(directory: directory.path, wallTime: 1_700_000_000, host: "h")
         try writer.write(try sample)
