@@ -5,7 +5,8 @@ import PackageDescription
 //   C shims:      CMPI, COpenBLAS, CHDF5, CZlib, CImageCodecs, CVectorKernels (Numerics' kernels per instruction set)
 //   wrappers:     MPI (the Collective interface: MPI ranks, or a single rank), HDF5 (files, datasets, attributes;
 //                 names system errors through Storage),
-//                 ImageCodecs (JPEG/PNG), Storage (checksums, durable and atomic file writes)
+//                 ImageCodecs (JPEG/PNG), Storage (checksums, durable and atomic file writes),
+//                 TensorBoard (event files: TFRecord framing, the few protobuf messages of scalars and images)
 //   numerics:     Numerics (tensors, layers, optimiser; knows nothing of MPI or HDF5)
 //   model:        Model (VQ-VAE-2, EMA quantisers, gated PixelCNN priors, on Numerics)
 //   distribution: Coordination (the coordinator: every cross-rank agreement; the gradient reducer)
@@ -44,6 +45,7 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5", "Storage"]),
         .target(name: "ImageCodecs", dependencies: ["CImageCodecs"]),
         .target(name: "Storage", dependencies: ["CZlib"]),
+        .target(name: "TensorBoard", dependencies: ["Storage"]),
         .target(name: "Configuration"),
         // Element-wise, Winograd-transform and accumulation kernels built for baseline, AVX2+FMA and AVX-512; Numerics
         // picks one at start-up (VectorVariant).
@@ -58,7 +60,7 @@ let package = Package(
             name: "Training",
             dependencies: [
                 "Numerics", "Model", "DataPipeline", "Coordination", "Checkpoints", "Configuration", "Evaluation",
-                "HDF5", "Storage",
+                "HDF5", "Storage", "TensorBoard",
             ]),
 
         .executableTarget(
@@ -99,11 +101,13 @@ let package = Package(
         .testTarget(
             name: "TrainingTests",
             dependencies: [
-                "Training", "Model", "Numerics", "DataPipeline", "Checkpoints", "Coordination", "MPI", "HDF5", "TestSupport",
+                "Training", "Model", "Numerics", "DataPipeline", "Checkpoints", "Coordination", "MPI", "HDF5", "TensorBoard",
+                "TestSupport",
             ]),
         .testTarget(
             name: "EvaluationTests", dependencies: ["Evaluation", "Model", "Numerics", "DataPipeline", "ImageCodecs", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Storage", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "DataPipelineTests", dependencies: ["DataPipeline", "HDF5", "ImageCodecs", "TestSupport"],
             exclude: ["Fixtures"]),

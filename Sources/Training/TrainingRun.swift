@@ -9,9 +9,9 @@ import Storage
 
 /// `vqvae2 train`: the whole run on one rank of the job — data, replica, steps, logging, identity checks.
 ///
-/// Every rank runs this with the same config; rank 0 prints and writes the metrics log, the others stay quiet
-/// unless something goes wrong. Collectives happen in the same order on every rank: all decisions (stop, NaN,
-/// divergence) are taken together.
+/// Every rank runs this with the same config; rank 0 prints and writes the metrics log and the TensorBoard event
+/// file (`RunEvents`), the others stay quiet unless something goes wrong. Collectives happen in the same order on
+/// every rank: all decisions (stop, NaN, divergence) are taken together.
 package final class TrainingRun {
     package let config: ExperimentConfig
     package let coordinator: Coordinator
@@ -203,6 +203,8 @@ package final class TrainingRun {
         defer { loader.stop() }
         let step = TrainingStep(replica: replica, coordinator: coordinator, reducer: reducer)
         let log = coordinator.isRoot ? try MetricsLog(path: config.runDirectory + "/metrics.jsonl", resumedStep: resumedStep) : nil
+        let events = coordinator.isRoot
+            ? try RunEvents(runDirectory: config.runDirectory, resumedStep: resumedStep, warn: out) : nil
         if coordinator.isRoot {
             out("train: \(t.schedule.rawValue) schedule, \(coordinator.worldSize) rank(s), global batch \(t.globalBatch) "
                 + "(\(sampler.localBatch) per rank, \(t.microBatches) micro-batch(es)), \(shards.count) images, "
@@ -224,7 +226,7 @@ package final class TrainingRun {
             }
             if config.intervals.evaluateEvery > 0 && done % config.intervals.evaluateEvery == 0 && done < t.steps {
                 do {
-                    try evaluate(log: log)
+                    try evaluate(log: log, events: events)
                 } catch is PhaseStopped {
                     stoppedOnRequest = try saveAfterStopWhileEvaluating()
                     return last
@@ -232,7 +234,7 @@ package final class TrainingRun {
             }
             if config.intervals.picturesEvery > 0 && done % config.intervals.picturesEvery == 0 && done < t.steps {
                 do {
-                    try drawPictures(final: false)
+                    try drawPictures(final: false, events: events)
                 } catch is SamplingStopped {
                     if coordinator.isRoot { out("train: stop requested while sampling (\(signals?.signalName ?? "signal")); saving and exiting") }
                     stoppedOnRequest = try saveCheckpoint()
@@ -244,6 +246,7 @@ package final class TrainingRun {
             }
             if coordinator.isRoot && (done % config.intervals.logEvery == 0 || done == t.steps) {
                 try log?.append(metrics, kind: "train")
+                try events?.record(metrics)
                 let elapsed = Date().timeIntervalSince(begin)
                 let eta = elapsed / Double(done - firstStep) * Double(t.steps - done)
                 out(progressLine(metrics, epoch: batchPosition.epoch, eta: eta))
@@ -255,7 +258,7 @@ package final class TrainingRun {
             }
         }
         do {
-            try evaluate(log: log)
+            try evaluate(log: log, events: events)
         } catch is PhaseStopped {
             stoppedOnRequest = try saveAfterStopWhileEvaluating()
             return last
@@ -264,7 +267,7 @@ package final class TrainingRun {
         // committed.
         let saved = try saveCheckpoint()
         do {
-            try drawPictures(final: true)
+            try drawPictures(final: true, events: events)
         } catch is SamplingStopped {
             if coordinator.isRoot { out("train: stop requested while sampling (\(signals?.signalName ?? "signal")); the checkpoint of the last step is committed") }
             stoppedOnRequest = saved
@@ -272,14 +275,15 @@ package final class TrainingRun {
         return last
     }
 
-    /// Evaluates on the held-out split (all ranks), logs the report and prints its summary on rank 0. Throws
-    /// `PhaseStopped` on every rank when a stop signal arrives meanwhile.
+    /// Evaluates on the held-out split (all ranks), logs the report (to `log` and `events`) and prints its summary
+    /// on rank 0. Throws `PhaseStopped` on every rank when a stop signal arrives meanwhile.
     @discardableResult
-    package func evaluate(log: MetricsLog?) throws -> EvaluationReport? {
+    package func evaluate(log: MetricsLog?, events: RunEvents? = nil) throws -> EvaluationReport? {
         guard let heldOut else { return nil }
         let report = try heldOut.run(replica, coordinator: coordinator, step: replica.step, stop: .signals(signals))
         if coordinator.isRoot {
             try log?.append(report, kind: "eval")
+            try events?.record(report, step: replica.step)
             out(String(
                 format: "eval: step %d, %d held-out images | mse %.5f psnr %.2f dB | codes top %.0f%% bottom %.0f%% | prior bits top %.3f bottom %.3f",
                 replica.step, report.images, report.reconstruction, report.psnr, report.top.usage * 100,
@@ -296,11 +300,13 @@ package final class TrainingRun {
 
     /// Rank 0 draws the reconstruction grid and the curves; all ranks together draw the class-conditional
     /// samples: a small grid (2 per class) at every `pictures_every`, the full one (6 per class) at the end.
-    /// Throws `SamplingStopped` on every rank when a stop signal arrives while sampling.
-    private func drawPictures(final: Bool) throws {
+    /// Rank 0 adds both grids to `events`. Throws `SamplingStopped` on every rank when a stop signal arrives while
+    /// sampling.
+    private func drawPictures(final: Bool, events: RunEvents?) throws {
         if coordinator.isRoot {
             if let heldOut, config.train.schedule != .priors {
                 let path = try pictures.reconstructions(of: try heldOut.firstImages(16), replica: replica, step: replica.step)
+                try events?.image("pictures/reconstructions", png: path, step: replica.step)
                 out("pictures: \(path)")
             }
             out("pictures: \(try pictures.curves(metrics: config.runDirectory + "/metrics.jsonl"))")
@@ -318,6 +324,7 @@ package final class TrainingRun {
         if let written = try pictures.samples(
             replica: replica, grid: grid, sampling: sampling, classNames: manifest.classes.map(\.name), to: path)
         {
+            try events?.image("pictures/samples", png: written, step: replica.step)
             out("pictures: \(written)")
         }
     }

@@ -24,7 +24,8 @@ struct TrainCommand: ParsableCommand {
             paper's ImageNet 256 value); --set \
             overrides one, e.g. --set train.steps=100 --set train.schedule=vqvae. Schedules: joint (VQ-VAE and \
             both priors every step), vqvae and priors (the staged schedule's two parts).
-            Rank 0 prints progress and appends metrics to <run.directory>/metrics.jsonl.
+            Rank 0 prints progress, appends metrics to <run.directory>/metrics.jsonl and writes TensorBoard event \
+            files there (tensorboard --logdir <run.directory>).
 
             Checkpoints go to checkpoints.directory (a filesystem every rank sees) every \
             intervals.checkpoint_every steps, at the end, and when any rank gets SIGTERM, SIGINT, SIGUSR1 or \

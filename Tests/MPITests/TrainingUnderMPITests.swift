@@ -40,6 +40,8 @@ final class TrainingUnderMPITests: XCTestCase {
         let two = try train(2, config, steps)
         XCTAssertEqual(two.status, 0, two.output)
         XCTAssertTrue(two.output.contains("step 24/24"), two.output)
+        let eventFiles = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/run").filter { $0.contains("tfevents") }
+        XCTAssertEqual(eventFiles.count, 1, "rank 0 alone writes the TensorBoard event file: \(eventFiles)")
         let one = try train(1, config, steps + ["--set", "train.micro_batches=2", "--set", "checkpoints.directory=\(directory.path)/one"])
         XCTAssertEqual(one.status, 0, one.output)
         let a = try XCTUnwrap(checksums(one.output)), b = try XCTUnwrap(checksums(two.output))
