@@ -1,30 +1,48 @@
 #!/usr/bin/env bash
-# The main job end to end on a fresh Debian 12 machine, on 2 ranks: install native libraries, build, check the
-# installation, draw the built-in demo image set and convert it to HDF5 shards, train the VQ-VAE-2 and its priors
-# (configs/demo.yaml, a few minutes), evaluate on the held-out shard, and draw class-conditional samples.
-# Everything lands in runs/: demo-data/ (shards), demo/ (metrics.jsonl, evaluation.json, pictures/, checkpoints/).
-# Running it again continues from the newest checkpoint (and has nothing left to do once training is done).
+# The main job end to end on a fresh Debian 12 machine, on 2 ranks: install native libraries and Debian's
+# Fashion-MNIST (launch/setup.sh), build, check the installation, convert Fashion-MNIST's IDX files to 32x32 HDF5
+# shards (its 10,000 test images become the held-out split), train the VQ-VAE-2 and both priors together
+# (configs/fashion-mnist.yaml, a few minutes), evaluate on the held-out split, and draw class-conditional samples,
+# one row per class. It prints how long each part took.
+# Everything lands in runs/: fashion-mnist-data/ (shards), fashion-mnist/ (metrics.jsonl, evaluation.json,
+# pictures/, checkpoints/, TensorBoard event files). Running it again continues from the newest checkpoint (and has
+# nothing left to do once training is done).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash launch/setup.sh
-swift build -c release --product vqvae2
+config=configs/fashion-mnist.yaml
+run_dir=runs/fashion-mnist
+timings=()
+# Runs one named part and records its wall time.
+part() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "quickstart: $name"
+  "$@"
+  timings+=("$(printf '  %-10s %4d s' "$name" $((SECONDS - start)))")
+}
 run() { bash launch/mpirun.sh -n 2 .build/release/vqvae2 "$@"; }
 
-run env
-run prepare --demo runs/demo-source --output runs/demo-data
-run train --config configs/demo.yaml --resume auto
-run evaluate --config configs/demo.yaml --checkpoint auto
-.build/release/vqvae2 sample --config configs/demo.yaml --checkpoint auto --per-class 8 --temperature 0.8 \
-    --output runs/demo/pictures/samples.png
+part setup bash launch/setup.sh
+part build swift build -c release --product vqvae2
+part env run env
+part prepare run prepare --source /usr/share/datasets/fashion-mnist --class-names fashion-mnist --image-size 32 \
+  --output runs/fashion-mnist-data
+part train run train --config "$config" --resume auto
+part evaluate run evaluate --config "$config" --checkpoint auto
+part sample .build/release/vqvae2 sample --config "$config" --checkpoint auto --per-class 8 --temperature 0.8 \
+  --output "$run_dir/pictures/samples.png"
 
-cat <<'TXT'
+echo
+echo "quickstart: done in $SECONDS s"
+printf '%s\n' "${timings[@]}"
+cat <<TXT
 
-quickstart: done. Look at
-  runs/demo/evaluation.json            held-out metrics (the table above)
-  runs/demo/pictures/reconstructions.png   held-out originals beside their reconstructions
-  runs/demo/pictures/samples.png       class-conditional samples, one row per class
-  runs/demo/pictures/curves.png        training and held-out curves
-  runs/demo/metrics.jsonl              every logged step, as JSON lines
-  runs/demo/checkpoints/               sharded checkpoints (vqvae2 checkpoint list runs/demo/checkpoints)
+Look at
+  $run_dir/evaluation.json                held-out metrics (the table above)
+  $run_dir/pictures/reconstructions.png   held-out originals beside their reconstructions
+  $run_dir/pictures/samples.png           class-conditional samples, one row per class
+  $run_dir/pictures/curves.png            training and held-out curves
+  $run_dir/metrics.jsonl                  every logged step, as JSON lines
+  $run_dir/checkpoints/                   sharded checkpoints (vqvae2 checkpoint list $run_dir/checkpoints)
 TXT

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the native libraries vqvae2 builds on (Debian 12 packages); a no-op when they are all present.
+# Installs the native libraries vqvae2 builds on, and the quick start's Fashion-MNIST (Debian 12 packages); a no-op
+# when they are all present.
 #
 #   launch/setup.sh           install what is missing (as root, or through sudo)
 #   launch/setup.sh --check   only report what is missing; exit 1 if anything is
@@ -13,6 +14,7 @@ packages=(
   zlib1g-dev                   # CRC-32 checksums of shards and checkpoints
   pkg-config                   # SwiftPM finds the libraries through it
   iproute2                     # "ip netns": launch/netns-cluster.sh and the multi-node test
+  dataset-fashion-mnist        # the quick start's images: IDX files in /usr/share/datasets/fashion-mnist (31 MB)
 )
 # What SwiftPM asks pkg-config for, per library, to explain a broken install precisely.
 pkgconfig_names=(ompi-c openblas hdf5 libpng libjpeg zlib)

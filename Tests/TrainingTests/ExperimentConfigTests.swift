@@ -18,9 +18,27 @@ final class ExperimentConfigTests: XCTestCase {
         XCTAssertEqual(demo.train.schedule, .joint)
         XCTAssertEqual(demo.topPrior.attentionEvery, 5)
         XCTAssertEqual(demo.bottomPrior.attentionEvery, 0)
-        let document = try ConfigDocument(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
-        let written = document.sections.flatMap { section, keys in keys.keys.map { "\(section).\($0)" } }.sorted()
-        XCTAssertEqual(written, ExperimentConfig.knownKeys, "configs/demo.yaml must list every setting")
+    }
+
+    func testEveryCommittedConfigParsesAndWritesDownEveryKey() throws {
+        let directory = TestEnvironment.packageRoot.appendingPathComponent("configs").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertTrue(files.contains("demo.yaml") && files.contains("fashion-mnist.yaml"), "\(files)")
+        for file in files {
+            let path = directory + "/" + file
+            XCTAssertNoThrow(try ExperimentConfig.load(path: path), file)
+            let document = try ConfigDocument(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
+            let written = document.sections.flatMap { section, keys in keys.keys.map { "\(section).\($0)" } }.sorted()
+            XCTAssertEqual(written, ExperimentConfig.knownKeys, "configs/\(file) must list every setting")
+        }
+    }
+
+    func testTheFashionMNISTConfigTrainsAt32PixelsOnTheQuickStartsShards() throws {
+        let path = TestEnvironment.packageRoot.appendingPathComponent("configs/fashion-mnist.yaml").path
+        let config = try ExperimentConfig.load(path: path)
+        XCTAssertEqual(config.model.imageSize, 32)
+        XCTAssertEqual(config.train.schedule, .joint)
+        XCTAssertEqual(config.data.manifest, "runs/fashion-mnist-data/manifest.json", "where launch/quickstart.sh prepares")
     }
 
     /// The defaults live in the structs only: an empty file is exactly the structs' defaults, which are the paper's.
