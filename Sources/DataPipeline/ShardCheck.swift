@@ -26,8 +26,10 @@ package struct ShardCheck: Codable, Sendable, Equatable {
             shard = try File(path: path, mode: .readOnly)
         } catch {
             let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            // The operating system's cause (a permission, say) is the one thing HDF5's own message adds.
+            let cause = (error as? HDF5Error)?.cause.map { ": \($0)" } ?? ""
             throw ShardError(
-                file: path, "cannot be opened as an HDF5 file (\(bytes) bytes): truncated, corrupt, or not HDF5 (\(error))")
+                file: path, "cannot be opened as an HDF5 file (\(bytes) bytes): truncated, corrupt, or not HDF5\(cause)")
         }
         let images = try Self.dataset(shard, names.images, role: "images", option: "--images-dataset")
         let labels = try Self.dataset(shard, names.labels, role: "labels", option: "--labels-dataset")
@@ -77,7 +79,8 @@ package struct ShardCheck: Codable, Sendable, Equatable {
         try Self.reading(images, names.images, path) {
             try pixels.withUnsafeMutableBufferPointer { try images.readRows(0, count: rows, into: $0) }
         }
-        warnings = ReadCost.warnings(dataset: names.images, chunkRows: chunk?[0], filters: images.filters)
+        warnings = ReadCost.warnings(
+            dataset: names.images, chunkRows: chunk?[0], imageBytes: imageSize * imageSize * 3, filters: images.filters)
         // A names file, when given, is the only source of names: what the shards say is not read.
         classNames = classCount == nil ? try ClassNames(inShard: shard, file: file) : nil
     }
