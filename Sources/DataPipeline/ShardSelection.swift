@@ -27,7 +27,7 @@ package struct ShardSelection: Codable, Sendable, Equatable {
     }
 
     /// Matches `patterns` (split name -> patterns, in the order given) against the names of the files directly in
-    /// `directory`. Every pattern must match a file, and no file may match two splits.
+    /// `directory`. Every split needs a pattern, every pattern must match a file, and no file may match two splits.
     package init(directory: String, patterns: [(split: String, patterns: [String])]) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -42,6 +42,7 @@ package struct ShardSelection: Codable, Sendable, Equatable {
         var owner: [String: String] = [:]
         var splits: [Split] = []
         for (split, list) in patterns {
+            guard !list.isEmpty else { throw ShardError(file: directory, "no pattern chooses the \(split) shards") }
             var files: Set<String> = []
             for pattern in list {
                 guard !pattern.contains("/") else {

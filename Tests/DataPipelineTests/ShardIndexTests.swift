@@ -170,6 +170,14 @@ final class ShardIndexTests: XCTestCase {
               "compression='gzip'", "HDF5_PLUGIN_PATH"]),
             ("not HDF5", { try "not a shard".write(toFile: self.path("train-0.h5"), atomically: true, encoding: .utf8) },
              ["train-0.h5: cannot be opened as an HDF5 file (11 bytes)"]),
+            ("a corrupt chunk", {
+                try self.writeShard("train-0.h5", gzip: 9)
+                // zlib streams at level 9 start 78 DA: the first is the first chunk's, written after the metadata.
+                var bytes = try Data(contentsOf: URL(fileURLWithPath: self.path("train-0.h5")))
+                let start = try XCTUnwrap((0..<bytes.count - 1).first { bytes[$0] == 0x78 && bytes[$0 + 1] == 0xDA })
+                for i in start + 2..<start + 10 { bytes[i] = 0xFF }
+                try bytes.write(to: URL(fileURLWithPath: self.path("train-0.h5")))
+            }, ["train-0.h5: dataset 'images' cannot be read (truncated or corrupt?)", "reading rows 0..<1 failed"]),
             ("truncated", {
                 try self.writeShard("train-0.h5")
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: self.path("train-0.h5")))
@@ -206,6 +214,9 @@ final class ShardIndexTests: XCTestCase {
         }
         assertFails("a subfolder", ["the train pattern 'sub/*.h5' holds a '/'"]) {
             _ = try ShardSelection(directory: folder, patterns: [("train", ["sub/*.h5"])])
+        }
+        assertFails("no pattern", ["no pattern chooses the train shards"]) {
+            _ = try ShardSelection(directory: folder, patterns: [("train", [])])
         }
         assertFails("no folder", [path("absent") + ": is not a folder"]) {
             _ = try ShardSelection(directory: path("absent"), patterns: [("train", ["*"])])
