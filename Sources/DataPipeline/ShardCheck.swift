@@ -1,8 +1,8 @@
 import Foundation
 import HDF5
 
-/// What the checks of one existing image shard found (`vqvae2 index`): its size, labels, class names, read-speed
-/// warnings and, once checksummed, its manifest entry. Errors name the file and the dataset.
+/// What the checks of one existing image shard found (`vqvae2 index`): its image count and size, its largest
+/// label, its class names and read-speed warnings. Errors name the file and the dataset.
 package struct ShardCheck: Codable, Sendable, Equatable {
     package var file: String
     package var count: Int

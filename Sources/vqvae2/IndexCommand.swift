@@ -15,7 +15,7 @@ struct IndexCommand: ParsableCommand {
             channels last) and integer `labels` [N] counting classes from 0, as h5py writes them with
               f.create_dataset('images', data=x, chunks=(1, S, S, 3))
               f.create_dataset('labels', data=y)
-            The shards are the files directly in DIR whose names match the --train and --heldout shell patterns \
+            The shards are the files directly in the folder whose names match the --train and --heldout shell patterns \
             (quote them); every pattern must match, no file may match both. Training reads the train split and \
             evaluates on the held-out one, which it never trains on:
               vqvae2 index /data/mine --train 'train-*.h5' --heldout 'val-*.h5'
@@ -41,26 +41,29 @@ struct IndexCommand: ParsableCommand {
             at 64x64 (1.28 M images, 16 GB) takes some 20 s from memory, 80 s from a 200 MB/s disk, divided among \
             the ranks as far as the storage keeps up. Ranks split the shards (shard i on rank i mod ranks) and rank \
             0 writes the manifest once every rank's shards passed; a failure on any rank fails all. A manifest \
-            already in DIR is not replaced without --force. SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 stops every rank \
+            already in the folder is not replaced without --force. SIGTERM, SIGINT, SIGUSR1 or SIGUSR2 stops every rank \
             after its current shard, writing nothing.
             """)
 
-    @Argument(help: "The folder holding the shards; manifest.json is written there.")
+    @Argument(help: ArgumentHelp("The folder holding the shards; manifest.json is written there.", valueName: "folder"))
     var directory: String
 
-    @Option(help: "Shell pattern on file names choosing the training shards (repeatable).")
+    @Option(help: ArgumentHelp("Shell pattern on file names choosing the training shards (repeatable).", valueName: "pattern"))
     var train: [String] = []
 
-    @Option(help: "Shell pattern on file names choosing the held-out shards (repeatable).")
+    @Option(help: ArgumentHelp("Shell pattern on file names choosing the held-out shards (repeatable).", valueName: "pattern"))
     var heldout: [String] = []
 
-    @Option(help: "The dataset holding the images.")
+    @Option(help: ArgumentHelp("The dataset holding the images.", valueName: "name"))
     var imagesDataset = "images"
 
-    @Option(help: "The dataset holding the labels.")
+    @Option(help: ArgumentHelp("The dataset holding the labels.", valueName: "name"))
     var labelsDataset = "labels"
 
-    @Option(help: "A text file of class names, one per line in label order (default: the shards' class_names, or numbers).")
+    @Option(
+        help: ArgumentHelp(
+            "A text file of class names, one per line in label order (default: the shards' class_names, or numbers).",
+            valueName: "file"))
     var classNames: String?
 
     @Flag(help: "Replace a manifest.json that is already in the folder.")
