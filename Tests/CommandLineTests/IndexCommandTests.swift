@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `vqvae2 index` as users run it: its help, and shards that `prepare` wrote, adopted without their manifest.
+/// `vqvae2 index` as users run it: its help, and shards that `prepare` wrote, adopted without their manifest and
+/// then trained on.
 final class IndexCommandTests: XCTestCase {
     private var vqvae2: String { TestEnvironment.product("vqvae2") }
 
@@ -54,5 +55,10 @@ final class IndexCommandTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: manifest), written)
         let forced = try TestEnvironment.run(arguments + ["--force"], timeout: 120)
         XCTAssertEqual(forced.status, 0, forced.output)
+
+        let config = try TinyExperiment.writeConfig(in: directory, globalBatch: 4, steps: 2)
+        let trained = try TestEnvironment.run([vqvae2, "train", "--config", config], timeout: 300)
+        XCTAssertEqual(trained.status, 0, "training takes the indexed manifest: \(trained.output)")
+        XCTAssertTrue(trained.output.contains("step 2/2"), trained.output)
     }
 }
