@@ -62,7 +62,7 @@ package struct ShardCheck: Codable, Sendable, Equatable {
         }
         try Self.checkFilters(labels, name: names.labels, path: path)
         try Self.checkFilters(images, name: names.images, path: path)
-        let values = try Self.reading(labels, names.labels, path) { try labels.read(as: Int64.self) }
+        let values = try Self.reading(names.labels, path) { try labels.read(as: Int64.self) }
         if let row = values.firstIndex(where: { $0 < 0 }) {
             throw ShardError(file: path, "\(labelsName) holds label \(values[row]) at row \(row); labels count classes from 0")
         }
@@ -71,12 +71,12 @@ package struct ShardCheck: Codable, Sendable, Equatable {
         largestLabelRow = largest
         if let classCount { try Self.checkRange(largestLabel, row: largest, classCount: classCount, in: path, labelsName) }
 
-        // One chunk decoded: a filter the library lacks, or a chunk cut off by truncation, fails here and not
-        // hours into training.
+        // One chunk actually read: a corrupt chunk, or a filter that is present but fails, shows here and not hours
+        // into training.
         let chunk = images.chunkShape
         let rows = min(chunk?[0] ?? 1, count)
         var pixels = [UInt8](repeating: 0, count: rows * imageSize * imageSize * 3)
-        try Self.reading(images, names.images, path) {
+        try Self.reading(names.images, path) {
             try pixels.withUnsafeMutableBufferPointer { try images.readRows(0, count: rows, into: $0) }
         }
         warnings = ReadCost.warnings(
@@ -111,9 +111,9 @@ package struct ShardCheck: Codable, Sendable, Equatable {
                 + "and set HDF5_PLUGIN_PATH")
     }
 
-    /// Runs a read of `dataset`, naming the file and dataset if it fails.
+    /// Runs a read of dataset `name`, naming the file and the dataset if it fails.
     @discardableResult
-    private static func reading<T>(_ dataset: HDF5.Dataset, _ name: String, _ path: String, _ read: () throws -> T) throws -> T {
+    private static func reading<T>(_ name: String, _ path: String, _ read: () throws -> T) throws -> T {
         do { return try read() } catch {
             throw ShardError(file: path, "dataset '\(name)' cannot be read (truncated or corrupt?): \(error)")
         }
