@@ -36,7 +36,7 @@ package struct IndexRun {
         coordinator: Coordinator, stop: StopRequest = .never, out: @escaping (String) -> Void
     ) throws -> ShardManifest? {
         let manifestPath = options.manifestPath
-        let setUps = try coordinator.agree("index: set-up") { () -> SetUp in
+        let setUps = try Self.badInputOnEveryRank { try coordinator.agree("index: set-up") { () -> SetUp in
             if coordinator.isRoot, !force, FileManager.default.fileExists(atPath: manifestPath) {
                 throw ShardError(
                     file: manifestPath, "already exists; nothing was checked or written (--force replaces it)")
@@ -44,7 +44,7 @@ package struct IndexRun {
             return SetUp(
                 selection: try ShardSelection(directory: options.directory, patterns: options.patterns),
                 namesFile: try options.classNamesFile.map { try ClassNames(file: $0) })
-        }
+        } }
         let setUp = setUps[0]
         if let rank = setUps.firstIndex(where: { $0 != setUp }) {
             throw ShardError(
@@ -63,7 +63,7 @@ package struct IndexRun {
         }
 
         let checking = StoppablePhase("index: checks", coordinator: coordinator, units: busiest, stop: stop, left: left)
-        let checked = try checking.run { () -> [ShardCheck] in
+        let checked = try Self.badInputOnEveryRank { try checking.run { () -> [ShardCheck] in
             try mine.map { position in
                 let check = try ShardCheck(
                     directory: selection.directory, file: files[position], names: options.names,
@@ -71,7 +71,7 @@ package struct IndexRun {
                 try checking.unitDone()
                 return check
             }
-        }
+        } }
         let index = try ShardIndex(
             selection: selection, checks: Self.dealtBack(checked, count: files.count), names: options.names,
             namesFile: setUp.namesFile)
@@ -100,6 +100,14 @@ package struct IndexRun {
         guard coordinator.isRoot else { return nil }
         report(index, manifest: manifest, checksums: summed, out: out)
         return manifest
+    }
+
+    /// Runs a phase whose every failure is bad input (a `ShardError`): on the ranks whose own shards passed too, so
+    /// that every rank exits with the status of bad input, which launch/mpirun.sh never restarts.
+    private static func badInputOnEveryRank<T>(_ phase: () throws -> T) throws -> T {
+        do { return try phase() } catch let failure as CoordinationError {
+            throw BadShardsElsewhere(failure: failure)
+        }
     }
 
     /// Every rank's results, rank r's k-th for position r + k * ranks, back in position order.
@@ -134,6 +142,13 @@ package struct IndexRun {
         out("  train with data.manifest: \(options.manifestPath) and model.image_size: \(index.imageSize) (the manifest "
             + "records the dataset names, which training reads from it)")
     }
+}
+
+/// Shards or index options that failed their checks on other ranks: bad input, as on the ranks that found it.
+package struct BadShardsElsewhere: CollectiveFailure, CustomStringConvertible {
+    package let failure: CoordinationError
+    package var isBadInput: Bool { true }
+    package var description: String { "\(failure)" }
 }
 
 /// Rank 0's checksum progress, at most every two seconds: the long part of indexing a large set.
