@@ -1,53 +1,77 @@
 import Foundation
+import HDF5
 
-/// Where the class names of an IDX source come from. IDX files hold labels only, and MNIST digits and
-/// Fashion-MNIST use the same file names, so the names are given, never guessed.
-package enum ClassNames: Sendable, Equatable {
-    /// Fashion-MNIST's ten classes, in label order.
-    case fashionMNIST
-    /// The labels themselves: "0", "1", ...
-    case numbers
-    /// A text file with one name per line, line i naming label i.
-    case file(String)
+/// The names of the classes of existing shards, in label order, and where they came from: a names file, the
+/// shards' own `class_names` (an attribute of the root, or a dataset), or the label numbers.
+package struct ClassNames: Codable, Sendable, Equatable {
+    package var names: [String]
+    /// WordNet ids, when the shards record them (`class_wnids`, as `prepare` writes).
+    package var wnids: [String]?
+    /// For the report: "names.txt", "attribute 'class_names' of train-0.h5", "the label numbers".
+    package var origin: String
 
-    /// Fashion-MNIST's class names, as its authors list them for labels 0-9.
-    package static let fashionMNISTNames = [
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-    ]
-
-    /// `fashion-mnist`, `numbers`, or the path of a names file.
-    package init(argument: String) {
-        switch argument {
-        case "fashion-mnist": self = .fashionMNIST
-        case "numbers": self = .numbers
-        default: self = .file(argument)
-        }
+    package init(names: [String], wnids: [String]? = nil, origin: String) {
+        self.names = names
+        self.wnids = wnids
+        self.origin = origin
     }
 
-    /// The names of labels 0..<`labelCount` (the largest label plus one), or more when a list names more.
-    /// `labelsFile` is the file whose largest label is checked against the list, for the error.
-    func names(labelCount: Int, labelsFile: String) throws -> [String] {
+    /// One name per line of the text file at `path`; a blank last line is allowed, blank lines between are not.
+    package init(file path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ShardError(file: path, "cannot read the class names file")
+        }
+        var lines = String(decoding: data, as: UTF8.self).components(separatedBy: "\n")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        guard !lines.isEmpty else { throw ShardError(file: path, "names no class: expected one class name per line") }
+        if let blank = lines.firstIndex(of: "") {
+            throw ShardError(file: path, "line \(blank + 1) is blank: expected one class name per line, in label order")
+        }
+        self.init(names: lines, origin: path)
+    }
+
+    /// The names `shard` gives its classes: its `class_names` attribute, else its `class_names` dataset; one
+    /// string of several lines is one name per line. Nil when it has neither.
+    init?(inShard shard: File, file: String) throws {
+        let key = "class_names"
         let names: [String]
         let origin: String
-        switch self {
-        case .numbers: return (0..<labelCount).map(String.init)
-        case .fashionMNIST:
-            names = Self.fashionMNISTNames
-            origin = "fashion-mnist (--class-names)"
-        case .file(let path):
-            guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
-                throw SourceError(path: path, "class names file cannot be read")
+        do {
+            if shard.root.hasAttribute(key) {
+                names = try shard.root.stringsAttribute(key)
+                origin = "attribute '\(key)' of \(file)"
+            } else if shard.root.contains(key) {
+                names = try shard.root.openDataset(key).readStrings()
+                origin = "dataset '\(key)' of \(file)"
+            } else {
+                return nil
             }
-            names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
-            origin = path
-            guard !names.isEmpty else { throw SourceError(path: path, "class names file names no class") }
+        } catch {
+            throw ShardError(file: shard.path, "'\(key)' must hold strings, one class name each (\(error))")
         }
-        guard labelCount <= names.count else {
-            throw SourceError(
-                path: labelsFile,
-                "label \(labelCount - 1) has no name: \(origin) names \(names.count) classes (labels 0-\(names.count - 1))")
+        let lines = Self.lines(names)
+        guard !lines.isEmpty, !lines.contains("") else {
+            throw ShardError(file: shard.path, "\(origin) holds a blank class name (\(names))")
         }
-        return names
+        let wnids = shard.root.hasAttribute("class_wnids") ? try? Self.lines(shard.root.stringsAttribute("class_wnids")) : nil
+        self.init(names: lines, wnids: wnids?.count == lines.count ? wnids : nil, origin: origin)
+    }
+
+    /// Names "0" ..< "count", when nothing names the classes.
+    package static func numbered(_ count: Int) -> ClassNames {
+        ClassNames(names: (0..<count).map(String.init), origin: "the label numbers (0..<\(count))")
+    }
+
+    package var classes: [ImageClass] {
+        names.indices.map { ImageClass(index: $0, wnid: wnids?[$0] ?? names[$0], name: names[$0]) }
+    }
+
+    /// A single string of several lines, as `prepare`'s shards hold, is one name per line.
+    private static func lines(_ strings: [String]) -> [String] {
+        guard strings.count == 1 else { return strings }
+        var lines = strings[0].components(separatedBy: "\n")
+        while lines.count > 1 && lines.last?.isEmpty == true { lines.removeLast() }
+        return lines
     }
 }

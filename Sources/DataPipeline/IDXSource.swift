@@ -18,7 +18,7 @@ package struct IDXSource: ImageSource {
     package static func isLayout(_ root: String) -> Bool { file(root, "train-images-idx3-ubyte") != nil }
 
     /// Reads all four files of `root`, checking that each is complete and that labels and images agree in number.
-    package init(root: String, classNames: ClassNames) throws {
+    package init(root: String, classNames: ClassNameSource) throws {
         self.root = root
         func required(_ name: String) throws -> String {
             guard let path = Self.file(root, name) else {

@@ -15,12 +15,12 @@ package struct PrepareOptions: Sendable {
     package var validationLabels: String?
     package var validationClassOrder: String?
     /// The class names of an IDX source (required there, refused for a folder, which names its own).
-    package var classNames: ClassNames?
+    package var classNames: ClassNameSource?
 
     package init(
         source: String, output: String, imageSize: Int = 64, trainShards: Int = 4, heldoutShards: Int = 1,
         seed: UInt64 = 0, validationLabels: String? = nil, validationClassOrder: String? = nil,
-        classNames: ClassNames? = nil
+        classNames: ClassNameSource? = nil
     ) {
         self.source = source
         self.output = output

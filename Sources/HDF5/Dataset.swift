@@ -10,7 +10,7 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
     package private(set) var shape: [Int]
     /// The stored element type, or nil when it is not one this project reads (strings, compounds, ...).
     package let storedType: ElementType?
-    /// A description of the stored type for error messages ("uint8", or the HDF5 class and size).
+    /// A description of the stored type for error messages ("uint8", "uint16", "string", ...).
     package let storedTypeDescription: String
 
     init(file: File, id: hid_t, name: String) throws {
@@ -26,7 +26,7 @@ package final class Dataset: AttributeOwner, @unchecked Sendable {
         let type = H5Dget_type(id)
         defer { H5Tclose(type) }
         storedType = ElementType(stored: type)
-        storedTypeDescription = storedType?.rawValue ?? "HDF5 class \(H5Tget_class(type).rawValue) of \(H5Tget_size(type)) bytes"
+        storedTypeDescription = describeStoredType(type)
     }
 
     deinit { H5Dclose(id) }

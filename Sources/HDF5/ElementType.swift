@@ -53,6 +53,21 @@ package enum ElementType: String, Sendable, CustomStringConvertible {
     }
 }
 
+/// Names a stored HDF5 type the way numpy would ("uint16", "int8", "float16", "string"), for error messages about
+/// types this project does not read as well as those it does.
+func describeStoredType(_ type: hid_t) -> String {
+    if let known = ElementType(stored: type) { return known.rawValue }
+    let bits = H5Tget_size(type) * 8
+    switch H5Tget_class(type) {
+    case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_2 ? "int" : "uint") + "\(bits)"
+    case H5T_FLOAT: return "float\(bits)"
+    case H5T_STRING: return "string"
+    case H5T_COMPOUND: return "a compound type"
+    case H5T_ENUM: return "an enum"
+    default: return "HDF5 class \(H5Tget_class(type).rawValue) of \(H5Tget_size(type)) bytes"
+    }
+}
+
 /// A Swift scalar that maps to an HDF5 element type.
 package protocol HDF5Element {
     static var elementType: ElementType { get }

@@ -54,15 +54,17 @@ package final class Group: AttributeOwner, @unchecked Sendable {
         return Group(file: file, id: gid, name: childPath(child), owned: true)
     }
 
-    /// Creates a dataset of `shape`; `chunk` (same rank) makes it chunked, for example one image per chunk, and
-    /// `growable` lets its first dimension be extended later (chunked datasets only).
+    /// Creates a dataset of `shape`; `chunk` (same rank) makes it chunked, for example one image per chunk,
+    /// `growable` lets its first dimension be extended later, and `gzip` (a level, 1-9) compresses every chunk
+    /// (both for chunked datasets only).
     ///
     /// Object timestamps are off, so the same contents always give the same file bytes (and checksums).
     package func createDataset(
-        _ child: String, type: ElementType, shape: [Int], chunk: [Int]? = nil, growable: Bool = false
+        _ child: String, type: ElementType, shape: [Int], chunk: [Int]? = nil, growable: Bool = false, gzip: Int? = nil
     ) throws -> Dataset {
         let path = childPath(child)
         precondition(!growable || chunk != nil, "a growable dataset must be chunked")
+        precondition(gzip == nil || chunk != nil, "a compressed dataset must be chunked")
         var dims = shape.map { hsize_t($0) }
         var maxDims = dims
         if growable { maxDims[0] = ch5_s_unlimited() }
@@ -78,6 +80,9 @@ package final class Group: AttributeOwner, @unchecked Sendable {
             guard H5Pset_chunk(properties, Int32(chunkDims.count), &chunkDims) >= 0 else {
                 throw HDF5Error(file: file.path, object: path, "invalid chunk shape \(chunk) for \(shape)")
             }
+        }
+        if let gzip, H5Pset_deflate(properties, UInt32(gzip)) < 0 {
+            throw HDF5Error(file: file.path, object: path, "invalid gzip level \(gzip)")
         }
         let did = H5Dcreate2(id, child, type.nativeType, space, ch5_p_default(), properties, ch5_p_default())
         guard did >= 0 else { throw file.failure(object: path, "cannot create dataset") }

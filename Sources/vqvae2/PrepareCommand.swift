@@ -96,7 +96,7 @@ struct PrepareCommand: ParsableCommand {
             let options = PrepareOptions(
                 source: demo ?? source!, output: output, imageSize: imageSize, trainShards: trainShards,
                 heldoutShards: heldoutShards, seed: seed, validationLabels: valLabels, validationClassOrder: valClassOrder,
-                classNames: classNames.map(ClassNames.init(argument:)))
+                classNames: classNames.map(ClassNameSource.init(argument:)))
             let demoSet = demo.map {
                 PrepareRun.Demo(
                     directory: $0, classes: demoClasses, trainPerClass: demoTrainPerClass,

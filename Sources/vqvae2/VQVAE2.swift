@@ -13,7 +13,7 @@ struct VQVAE2: ParsableCommand {
               launch/mpirun.sh -n 2 .build/release/vqvae2 env
             """,
         subcommands: [
-            EnvCommand.self, PrepareCommand.self, TrainCommand.self, EvaluateCommand.self, SampleCommand.self,
+            EnvCommand.self, PrepareCommand.self, IndexCommand.self, TrainCommand.self, EvaluateCommand.self, SampleCommand.self,
             CheckpointCommand.self, ExtractCodesCommand.self,
         ])
 }

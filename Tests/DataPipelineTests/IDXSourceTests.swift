@@ -4,7 +4,7 @@ import TestSupport
 import XCTest
 
 final class IDXSourceTests: XCTestCase {
-    private func options(_ root: URL, output: URL, names: ClassNames? = .numbers) -> PrepareOptions {
+    private func options(_ root: URL, output: URL, names: ClassNameSource? = .numbers) -> PrepareOptions {
         PrepareOptions(source: root.path, output: output.path, imageSize: 8, trainShards: 2, classNames: names)
     }
 
@@ -57,9 +57,9 @@ final class IDXSourceTests: XCTestCase {
         assertFails(try PrepareJob(options: options(root, output: output, names: nil)), naming: root.path, "--class-names")
         XCTAssertEqual(
             try PrepareJob(options: options(root, output: output, names: .fashionMNIST)).classes.map(\.name),
-            ClassNames.fashionMNISTNames)
+            ClassNameSource.fashionMNISTNames)
         let namesFile = root.path + "/names.txt"
-        try "cat\ndog\n\nbird\n".write(toFile: namesFile, atomically: true, encoding: .utf8)
+        try "cat\ndog\nbird\n".write(toFile: namesFile, atomically: true, encoding: .utf8)
         XCTAssertEqual(
             try PrepareJob(options: options(root, output: output, names: .file(namesFile))).classes.map(\.name),
             ["cat", "dog", "bird"])
@@ -67,9 +67,9 @@ final class IDXSourceTests: XCTestCase {
         assertFails(
             try PrepareJob(options: options(root, output: output, names: .file(namesFile))),
             naming: root.path + "/train-labels-idx1-ubyte.gz", "label 2 has no name")
-        XCTAssertEqual(ClassNames(argument: "fashion-mnist"), .fashionMNIST)
-        XCTAssertEqual(ClassNames(argument: "numbers"), .numbers)
-        XCTAssertEqual(ClassNames(argument: "names.txt"), .file("names.txt"))
+        XCTAssertEqual(ClassNameSource(argument: "fashion-mnist"), .fashionMNIST)
+        XCTAssertEqual(ClassNameSource(argument: "numbers"), .numbers)
+        XCTAssertEqual(ClassNameSource(argument: "names.txt"), .file("names.txt"))
 
         let folder = try SourceTree.make()
         defer { try? FileManager.default.removeItem(at: folder) }
