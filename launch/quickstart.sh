@@ -2,8 +2,9 @@
 # The main job end to end on a fresh Debian 12 machine, on 2 ranks: install native libraries and Debian's
 # Fashion-MNIST (launch/setup.sh), build, check the installation, convert Fashion-MNIST's IDX files to 32x32 HDF5
 # shards (its 10,000 test images become the held-out split), train the VQ-VAE-2 and both priors together
-# (configs/fashion-mnist.yaml, a few minutes), evaluate on the held-out split, and draw class-conditional samples,
-# one row per class. It prints how long each part took.
+# (configs/fashion-mnist.yaml, a few minutes; train ends by evaluating on the held-out split and writing
+# evaluation.json, as `vqvae2 evaluate` would), and draw class-conditional samples, one row per class. It prints how
+# long each part took.
 # Everything lands in runs/: fashion-mnist-data/ (shards), fashion-mnist/ (metrics.jsonl, evaluation.json,
 # pictures/, checkpoints/, TensorBoard event files). Running it again continues from the newest checkpoint (and has
 # nothing left to do once training is done).
@@ -29,7 +30,6 @@ part env run env
 part prepare run prepare --source /usr/share/datasets/fashion-mnist --class-names fashion-mnist --image-size 32 \
   --output runs/fashion-mnist-data
 part train run train --config "$config" --resume auto
-part evaluate run evaluate --config "$config" --checkpoint auto
 part sample .build/release/vqvae2 sample --config "$config" --checkpoint auto --per-class 8 --temperature 0.8 \
   --output "$run_dir/pictures/samples.png"
 

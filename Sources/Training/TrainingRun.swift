@@ -258,7 +258,7 @@ package final class TrainingRun {
             }
         }
         do {
-            try evaluate(log: log, events: events)
+            if let report = try evaluate(log: log, events: events), coordinator.isRoot { try writeFinalReport(report) }
         } catch is PhaseStopped {
             stoppedOnRequest = try saveAfterStopWhileEvaluating()
             return last
@@ -290,6 +290,16 @@ package final class TrainingRun {
                 report.bottom.usage * 100, report.top.bits, report.bottom.bits))
         }
         return report
+    }
+
+    /// The last step's held-out report as `vqvae2 evaluate` writes it, `<run.directory>/evaluation.json`, and its
+    /// table: the run's result, without a second pass over the held-out split.
+    private func writeFinalReport(_ report: EvaluationReport) throws {
+        let path = config.runDirectory + "/evaluation.json"
+        try Durability.makeDirectories(config.runDirectory)
+        try Durability.writeAtomically(Data(report.json().utf8), to: path)
+        out(report.table)
+        out("train: wrote \(path)")
     }
 
     /// A stop during an evaluation ends the run as one at a step boundary does: the state of the last step is saved.
