@@ -23,19 +23,26 @@ part() {
   timings+=("$(printf '  %-10s %4d s' "$name" $((SECONDS - start)))")
 }
 run() { bash launch/mpirun.sh -n 2 .build/release/vqvae2 "$@"; }
+# Training's output is kept, so that the end can repeat its held-out figures.
+train() {
+  mkdir -p "$run_dir"
+  run train --config "$config" --resume auto 2>&1 | tee "$run_dir/train.log"
+}
 
 part setup bash launch/setup.sh
 part build swift build -c release --product vqvae2
 part env run env
 part prepare run prepare --source /usr/share/datasets/fashion-mnist --class-names fashion-mnist --image-size 32 \
   --output runs/fashion-mnist-data
-part train run train --config "$config" --resume auto
+part train train
 part sample .build/release/vqvae2 sample --config "$config" --checkpoint auto --per-class 8 --temperature 0.8 \
   --output "$run_dir/pictures/samples.png"
 
 echo
 echo "quickstart: done in $SECONDS s"
 printf '%s\n' "${timings[@]}"
+echo "held-out figures ($run_dir/evaluation.json):"
+grep '^eval:' "$run_dir/train.log" | tail -1
 cat <<TXT
 
 Look at
@@ -44,5 +51,7 @@ Look at
   $run_dir/pictures/samples.png           class-conditional samples, one row per class
   $run_dir/pictures/curves.png            training and held-out curves
   $run_dir/metrics.jsonl                  every logged step, as JSON lines
+  $run_dir/events.out.tfevents.*          the same curves and the pictures for TensorBoard (docs/TENSORBOARD.md)
+  $run_dir/train.log                      training's output
   $run_dir/checkpoints/                   sharded checkpoints (vqvae2 checkpoint list $run_dir/checkpoints)
 TXT
