@@ -26,6 +26,10 @@ extension TrainingSetupError: CollectiveFailure {
 extension ShardError: CollectiveFailure {
     package var isBadInput: Bool { true }
 }
+/// Every rank reads the same source folder when it plans the shards, so all meet its errors alike.
+extension SourceError: CollectiveFailure {
+    package var isBadInput: Bool { true }
+}
 extension CheckpointError: CollectiveFailure {
     package var isBadInput: Bool {
         switch self {

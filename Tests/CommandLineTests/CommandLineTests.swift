@@ -8,7 +8,7 @@ final class CommandLineTests: XCTestCase {
     func testHelpListsEverySubcommand() throws {
         let result = try TestEnvironment.run([vqvae2, "--help"], timeout: 60)
         XCTAssertEqual(result.status, 0, result.output)
-        for command in ["env", "prepare", "train", "evaluate", "sample", "checkpoint", "extract-codes"] {
+        for command in ["env", "prepare", "index", "train", "evaluate", "sample", "checkpoint", "extract-codes"] {
             XCTAssertTrue(result.output.contains("  \(command)"), "help lacks \(command):\n\(result.output)")
         }
     }
