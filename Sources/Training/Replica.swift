@@ -23,18 +23,7 @@ package final class Replica {
         self.config = config
         let stores = PerPart { _ in ParameterStore() }
         self.stores = stores
-        vqvae = try VQVAE(stores.vqvae, config: config.model, seed: config.train.seed)
-        var top = config.topPrior, bottom = config.bottomPrior
-        top.classes = classes
-        bottom.classes = classes
-        top.codebookSize = config.model.codebookSize
-        bottom.codebookSize = config.model.codebookSize
-        try top.validate()
-        try bottom.validate()
-        let side = config.model.imageSize
-        topPrior = TopPrior(stores.topPrior, name: ModelPart.topPrior.name, config: top, height: side / 8, width: side / 8)
-        bottomPrior = BottomPrior(
-            stores.bottomPrior, name: ModelPart.bottomPrior.name, config: bottom, height: side / 4, width: side / 4)
+        (vqvae, topPrior, bottomPrior) = try Self.models(config: config, classes: classes, stores: stores)
         // The seed offsets are the parts' positions in ModelPart.allCases, fixed so that a seed keeps its model.
         for (index, store) in stores.all.enumerated() {
             store.materialize(seed: config.train.seed &+ UInt64(index) &* 0x9E37)
@@ -45,6 +34,34 @@ package final class Replica {
                 count: stores[part].count, beta1: t.adamBeta1, beta2: t.adamBeta2, epsilon: t.adamEpsilon,
                 weightDecay: t.weightDecay)
         }
+    }
+
+    /// The parameters of each part for `config` and `classes`, counted from the shapes the models register: the
+    /// stores are never materialized, so a paper-sized config costs no more memory to count than a small one.
+    package static func parameterCounts(config: ExperimentConfig, classes: Int) throws -> PerPart<Int> {
+        let stores = PerPart { _ in ParameterStore() }
+        _ = try models(config: config, classes: classes, stores: stores)
+        return PerPart { stores[$0].count }
+    }
+
+    /// The three models over `stores`, their parameters registered and not yet materialized.
+    private static func models(
+        config: ExperimentConfig, classes: Int, stores: PerPart<ParameterStore>
+    ) throws -> (VQVAE, TopPrior, BottomPrior) {
+        let vqvae = try VQVAE(stores.vqvae, config: config.model, seed: config.train.seed)
+        var top = config.topPrior, bottom = config.bottomPrior
+        top.classes = classes
+        bottom.classes = classes
+        top.codebookSize = config.model.codebookSize
+        bottom.codebookSize = config.model.codebookSize
+        try top.validate()
+        try bottom.validate()
+        let side = config.model.imageSize
+        let topPrior = TopPrior(
+            stores.topPrior, name: ModelPart.topPrior.name, config: top, height: side / 8, width: side / 8)
+        let bottomPrior = BottomPrior(
+            stores.bottomPrior, name: ModelPart.bottomPrior.name, config: bottom, height: side / 4, width: side / 4)
+        return (vqvae, topPrior, bottomPrior)
     }
 
     /// The learning rate of `part` at the current step.
