@@ -17,11 +17,12 @@ struct TrainCommand: ParsableCommand {
             over ranks. The global batch (train.global_batch) is split evenly over the ranks, so 1 rank and N ranks \
             train the same model.
 
-              launch/mpirun.sh -n 2 .build/release/vqvae2 train --config configs/demo.yaml
-              launch/mpirun.sh --hostfile H .build/release/vqvae2 train --config configs/imagenet64.yaml
+              launch/mpirun.sh -n 2 .build/release/vqvae2 train --config configs/fashion-mnist.yaml
+              launch/mpirun.sh --hostfile H .build/release/vqvae2 train --config configs/demo.yaml \\
+                  --set data.manifest=/data/in64/manifest.json
 
-            Settings come from the config file (configs/demo.yaml writes every key down; a key left out gets the \
-            paper's ImageNet 256 value); --set \
+            Settings come from the config file (every file in configs/ writes every key down; a key left out gets \
+            the paper's ImageNet 256 value); --set \
             overrides one, e.g. --set train.steps=100 --set train.schedule=vqvae. Schedules: joint (VQ-VAE and \
             both priors every step), vqvae and priors (the staged schedule's two parts).
             Rank 0 prints progress, appends metrics to <run.directory>/metrics.jsonl and writes TensorBoard event \
