@@ -366,6 +366,16 @@ PRIORS = {
 }
 
 
+def run_count():
+    """The parameters of each PRIORS spec's networks, which ParameterCountTests checks ours against."""
+    for name, spec in sorted(PRIORS.items()):
+        top = GatedPixelCNN(classes=spec["classes"], dropout=0.1, **spec["top"])
+        bottom = GatedPixelCNN(classes=spec["classes"], dropout=0.1, conditioning=True, **spec["bottom"])
+        print(f"{name}: params_vqvae={count(VQVAE(r=spec['residual']))} params_top={count(top)} "
+              f"params_bottom={count(bottom)}", flush=True)
+        del top, bottom
+
+
 @torch.no_grad()
 def naive_raster(model, labels, height, width, positions, top=None):
     """Samples a code map the way the popular PyTorch VQ-VAE-2 port does: the whole network on the whole map for
@@ -456,7 +466,8 @@ def ddp_worker(rank, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", choices=["vqvae", "top", "bottom", "joint", "ddp", "sample", "all"], default="all")
+    parser.add_argument("--case", choices=["vqvae", "top", "bottom", "joint", "ddp", "sample", "count", "all"],
+                        default="all", help="count: the parameters of every --priors spec's three networks")
     parser.add_argument("--priors", choices=sorted(PRIORS), default="demo", help="sample: the priors' sizes")
     parser.add_argument("--positions", type=int, default=0,
                         help="sample: time only the first P positions of each map and extrapolate (0: all)")
@@ -479,6 +490,8 @@ def main():
         return run_ddp(args)
     if args.case == "sample":
         return run_sample(args)
+    if args.case == "count":
+        return run_count()
     if args.case != "all":
         return run_case(args)
     # Every case in a fresh process, so that each peak resident memory is that case's alone.

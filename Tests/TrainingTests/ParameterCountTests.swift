@@ -4,7 +4,9 @@ import TestSupport
 import Training
 import XCTest
 
-/// Parameter counts from the shapes the models register, without materializing a store.
+/// Parameter counts from the shapes the models register, without materializing a store, against the counts of
+/// benchmarks/pytorch_reference.py's PyTorch twins of the same networks (`--case count`, PyTorch 1.13: its specs
+/// "small", "demo" and "paper").
 final class ParameterCountTests: XCTestCase {
     /// The benchmark networks, whose counts benchmarks/pytorch_reference.py checks its PyTorch twins against.
     func testTheBenchmarkNetworksCountAsThePyTorchReferenceDoes() throws {
@@ -17,6 +19,15 @@ final class ParameterCountTests: XCTestCase {
         XCTAssertEqual(counts.vqvae, 1_388_867)
         XCTAssertEqual(counts.topPrior, 4_168_064)
         XCTAssertEqual(counts.bottomPrior, 5_184_384)
+    }
+
+    func testTheDemoConfigCountsAsThePyTorchReferenceDoes() throws {
+        let config = try ExperimentConfig.load(
+            path: TestEnvironment.packageRoot.appendingPathComponent("configs/demo.yaml").path)
+        let counts = try Replica.parameterCounts(config: config, classes: 10)
+        XCTAssertEqual(counts.vqvae, 1_388_867)
+        XCTAssertEqual(counts.topPrior, 1_122_240)
+        XCTAssertEqual(counts.bottomPrior, 1_359_552)
     }
 
     func testCountingIsBuildingWithoutTheBuffers() throws {
@@ -35,8 +46,10 @@ final class ParameterCountTests: XCTestCase {
         let before = Self.residentBytes()
         let counts = try Replica.parameterCounts(config: ExperimentConfig(), classes: 1000)
         let grown = Self.residentBytes() - before
+        XCTAssertEqual(counts.vqvae, 1_716_803)
+        XCTAssertEqual(counts.topPrior, 261_517_312)
+        XCTAssertEqual(counts.bottomPrior, 330_473_472)
         let total = counts.vqvae + counts.topPrior + counts.bottomPrior
-        XCTAssertGreaterThan(total, 100_000_000, "\(counts.vqvae) + \(counts.topPrior) + \(counts.bottomPrior)")
         XCTAssertLessThan(grown, total, "counting \(total) parameters grew the process by \(grown) bytes")
     }
 
