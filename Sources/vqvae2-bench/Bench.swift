@@ -5,9 +5,9 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqvae2-bench",
-        abstract: "Measure kernels against OpenBLAS sgemm, the data pipeline, checkpoints, training steps, sampling, vector variants and threads.",
+        abstract: "Measure kernels against OpenBLAS sgemm, the data pipeline, checkpoints, training steps, sampling, vector variants, threads and the all-reduce.",
         subcommands: [
             ConvolutionBench.self, DataBench.self, CheckpointBench.self, TrainBench.self, SampleBench.self, VectorBench.self,
-            ThreadBench.self,
+            ThreadBench.self, AllReduceBench.self,
         ])
 }
