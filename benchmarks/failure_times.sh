@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+source benchmarks/tiny_model.sh
 repeats=${REPEATS:-3}
 swift build -c release --product vqvae2 >&2
 bin=$root/.build/release/vqvae2
@@ -19,33 +20,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg), odls_base_sigkill_timeout ${VQVAE2_SIGKILL_TIMEOUT:-5} s" >&2
 
-"$bin" prepare --demo "$work/src" --output "$work/data" --image-size 16 --demo-classes 4 --demo-train-per-class 8 \
-  --demo-val-per-class 2 --train-shards 2 >/dev/null
+tiny_demo_data "$bin" "$work"
 config() {  # a fresh config (unique path, so that its processes can be found) with its own checkpoint directory
   local name=$1
-  cat > "$work/$name.yaml" <<YAML
-model:
-  image_size: 16
-  channels: 16
-  residual_channels: 8
-  codebook_size: 32
-  code_dim: 8
-top_prior:
-  channels: 16
-  layers: 2
-  first_kernel: 3
-  kernel: 3
-  output_layers: 2
-  attention_every: 1
-  heads: 2
-bottom_prior:
-  channels: 16
-  layers: 2
-  first_kernel: 3
-  kernel: 3
-  output_layers: 2
-  conditioning_layers: 1
-  conditioning_channels: 16
+  { tiny_model_sections; cat <<YAML
 data:
   manifest: $work/data/manifest.json
   codes_manifest: $work/codes/manifest.json
@@ -64,6 +42,7 @@ run:
 checkpoints:
   directory: $work/checkpoints-$name
 YAML
+  } > "$work/$name.yaml"
   echo "$work/$name.yaml"
 }
 now() { date +%s.%N; }

@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+source benchmarks/tiny_model.sh
 
 venv=${VQVAE2_TENSORBOARD_VENV:-$HOME/.cache/vqvae2/tensorboard-venv}
 if [[ ! -x "$venv/bin/python" ]]; then
@@ -28,31 +29,8 @@ bin=${VQVAE2_BIN:-$root/.build/debug/vqvae2}
 [[ -x "$bin" ]] || { echo "tensorboard_fixture.sh: no $bin; build it (swift build --product vqvae2) or set VQVAE2_BIN" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$bin" prepare --demo "$work/src" --output "$work/data" --image-size 16 --demo-classes 4 --demo-train-per-class 8 \
-  --demo-val-per-class 2 --train-shards 2 >/dev/null
-cat > "$work/tiny.yaml" <<YAML
-model:
-  image_size: 16
-  channels: 16
-  residual_channels: 8
-  codebook_size: 32
-  code_dim: 8
-top_prior:
-  channels: 16
-  layers: 2
-  first_kernel: 3
-  kernel: 3
-  output_layers: 2
-  attention_every: 1
-  heads: 2
-bottom_prior:
-  channels: 16
-  layers: 2
-  first_kernel: 3
-  kernel: 3
-  output_layers: 2
-  conditioning_layers: 1
-  conditioning_channels: 16
+tiny_demo_data "$bin" "$work"
+{ tiny_model_sections; cat <<YAML
 data:
   manifest: $work/data/manifest.json
   codes_manifest: $work/codes/manifest.json
@@ -71,6 +49,7 @@ checkpoints:
   directory: $work/checkpoints
   keep: 3
 YAML
+} > "$work/tiny.yaml"
 "$bin" train --config "$work/tiny.yaml" >/dev/null
 # The crash this stands for came after step 4: the resumed run takes steps 3 and 4 again.
 "$bin" train --config "$work/tiny.yaml" --resume "$work/checkpoints/step-00000002" >/dev/null
