@@ -8,6 +8,18 @@ import XCTest
 /// benchmarks/pytorch_reference.py's PyTorch twins of the same networks (`--case count`, PyTorch 1.13: its specs
 /// "small", "demo" and "paper").
 final class ParameterCountTests: XCTestCase {
+    private func committed(_ name: String) throws -> ExperimentConfig {
+        try ExperimentConfig.load(path: TestEnvironment.packageRoot.appendingPathComponent("configs/" + name).path)
+    }
+
+    private func assertCounts(
+        _ counts: PerPart<Int>, vqvae: Int, top: Int, bottom: Int, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertEqual(counts.vqvae, vqvae, "VQ-VAE", file: file, line: line)
+        XCTAssertEqual(counts.topPrior, top, "top prior", file: file, line: line)
+        XCTAssertEqual(counts.bottomPrior, bottom, "bottom prior", file: file, line: line)
+    }
+
     /// The benchmark networks, whose counts benchmarks/pytorch_reference.py checks its PyTorch twins against.
     func testTheBenchmarkNetworksCountAsThePyTorchReferenceDoes() throws {
         var config = ExperimentConfig()
@@ -16,28 +28,20 @@ final class ParameterCountTests: XCTestCase {
         config.topPrior = PriorConfig.small
         config.bottomPrior = PriorConfig.small
         let counts = try Replica.parameterCounts(config: config, classes: PriorConfig.small.classes)
-        XCTAssertEqual(counts.vqvae, 1_388_867)
-        XCTAssertEqual(counts.topPrior, 4_168_064)
-        XCTAssertEqual(counts.bottomPrior, 5_184_384)
+        assertCounts(counts, vqvae: 1_388_867, top: 4_168_064, bottom: 5_184_384)
     }
 
     func testTheDemoConfigCountsAsThePyTorchReferenceDoes() throws {
-        let config = try ExperimentConfig.load(
-            path: TestEnvironment.packageRoot.appendingPathComponent("configs/demo.yaml").path)
-        let counts = try Replica.parameterCounts(config: config, classes: 10)
-        XCTAssertEqual(counts.vqvae, 1_388_867)
-        XCTAssertEqual(counts.topPrior, 1_122_240)
-        XCTAssertEqual(counts.bottomPrior, 1_359_552)
+        let counts = try Replica.parameterCounts(config: try committed("demo.yaml"), classes: 10)
+        assertCounts(counts, vqvae: 1_388_867, top: 1_122_240, bottom: 1_359_552)
     }
 
     func testCountingIsBuildingWithoutTheBuffers() throws {
-        let config = try ExperimentConfig.load(
-            path: TestEnvironment.packageRoot.appendingPathComponent("configs/fashion-mnist.yaml").path)
-        let counts = try Replica.parameterCounts(config: config, classes: 10)
+        let config = try committed("fashion-mnist.yaml")
         let replica = try Replica(config: config, classes: 10)
-        XCTAssertEqual(counts.vqvae, replica.stores.vqvae.count)
-        XCTAssertEqual(counts.topPrior, replica.stores.topPrior.count)
-        XCTAssertEqual(counts.bottomPrior, replica.stores.bottomPrior.count)
+        assertCounts(
+            try Replica.parameterCounts(config: config, classes: 10), vqvae: replica.stores.vqvae.count,
+            top: replica.stores.topPrior.count, bottom: replica.stores.bottomPrior.count)
     }
 
     /// The defaults are the paper's ImageNet 256 networks, with hundreds of millions of parameters: counted, not
@@ -46,9 +50,7 @@ final class ParameterCountTests: XCTestCase {
         let before = Self.residentBytes()
         let counts = try Replica.parameterCounts(config: ExperimentConfig(), classes: 1000)
         let grown = Self.residentBytes() - before
-        XCTAssertEqual(counts.vqvae, 1_716_803)
-        XCTAssertEqual(counts.topPrior, 261_517_312)
-        XCTAssertEqual(counts.bottomPrior, 330_473_472)
+        assertCounts(counts, vqvae: 1_716_803, top: 261_517_312, bottom: 330_473_472)
         let total = counts.vqvae + counts.topPrior + counts.bottomPrior
         XCTAssertLessThan(grown, total, "counting \(total) parameters grew the process by \(grown) bytes")
     }
