@@ -3,8 +3,6 @@ import ImageCodecs
 
 /// A labelled image collection that `prepare` deals into shards: an ImageNet-layout folder or MNIST-family IDX files.
 package protocol ImageSource: Sendable {
-    /// The folder the source was read from, recorded in the manifest.
-    var root: String { get }
     var classes: [ImageClass] { get }
     var train: [SourceImage] { get }
     /// The held-out images: never trained on.
