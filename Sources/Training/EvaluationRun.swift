@@ -45,10 +45,18 @@ package struct EvaluationRun {
         let report = try evaluation.run(loaded.replica, coordinator: coordinator, step: loaded.replica.step, stop: stop)
         guard coordinator.isRoot else { return report }
         let path = output ?? loaded.config.runDirectory + "/evaluation.json"
-        try Durability.makeDirectories((path as NSString).deletingLastPathComponent)
-        try Durability.writeAtomically(Data(report.json().utf8), to: path)
+        try report.save(to: path)
         out(report.table)
         out("evaluate: wrote \(path)")
         return report
+    }
+}
+
+extension EvaluationReport {
+    /// Writes the report's JSON to `path` atomically, making its folder: what `evaluate` and the end of `train`
+    /// leave as evaluation.json.
+    func save(to path: String) throws {
+        try Durability.makeDirectories((path as NSString).deletingLastPathComponent)
+        try Durability.writeAtomically(Data(json().utf8), to: path)
     }
 }

@@ -296,8 +296,7 @@ package final class TrainingRun {
     /// table: the run's result, without a second pass over the held-out split.
     private func writeFinalReport(_ report: EvaluationReport) throws {
         let path = config.runDirectory + "/evaluation.json"
-        try Durability.makeDirectories(config.runDirectory)
-        try Durability.writeAtomically(Data(report.json().utf8), to: path)
+        try report.save(to: path)
         out(report.table)
         out("train: wrote \(path)")
     }
