@@ -181,18 +181,18 @@ class CausalConv(nn.Module):
 class GatedLayer(nn.Module):
     """GatedPixelCNNLayer.swift."""
 
-    def __init__(self, c, k, first, last, classes, cond_channels, dropout):
+    def __init__(self, c, r, k, first, last, classes, cond_channels, dropout):
         super().__init__()
         self.first, self.last = first, last
         self.vconv = CausalConv(c, 2 * c, k, True, first)
-        self.hconv = CausalConv(c, 2 * c, k, False, first)
-        self.link = nn.Conv2d(2 * c, 2 * c, 1, bias=False)
+        self.hconv = CausalConv(c, 2 * r, k, False, first)
+        self.link = nn.Conv2d(2 * c, 2 * r, 1, bias=False)
         self.vclass = None if last else nn.Embedding(classes, 2 * c)
-        self.hclass = nn.Embedding(classes, 2 * c)
+        self.hclass = nn.Embedding(classes, 2 * r)
         self.vcond = nn.Conv2d(cond_channels, 2 * c, 1, bias=False) if cond_channels and not last else None
-        self.hcond = nn.Conv2d(cond_channels, 2 * c, 1, bias=False) if cond_channels else None
+        self.hcond = nn.Conv2d(cond_channels, 2 * r, 1, bias=False) if cond_channels else None
         self.dropout = nn.Dropout(dropout)
-        self.proj = nn.Conv2d(c, c, 1)
+        self.proj = nn.Conv2d(r, c, 1)
         for e in [self.vclass, self.hclass]:
             if e is not None:
                 nn.init.normal_(e.weight)
@@ -253,13 +253,15 @@ class CausalAttention(nn.Module):
 class GatedPixelCNN(nn.Module):
     """GatedPixelCNN.swift with TopPrior/BottomPrior around it (PriorConfig.small by default: no attention)."""
 
-    def __init__(self, k=512, classes=10, c=128, layers=10, first_kernel=7, kernel=3, output_layers=2,
-                 conditioning=False, cond_layers=2, cond_channels=128, dropout=0.1, attention_every=0, heads=4):
+    def __init__(self, k=512, classes=10, c=128, residual_units=None, layers=10, first_kernel=7, kernel=3,
+                 output_layers=2, conditioning=False, cond_layers=2, cond_channels=128, dropout=0.1,
+                 attention_every=0, heads=4):
         super().__init__()
+        r = residual_units or c
         self.embedding = nn.Embedding(k, c)
         nn.init.normal_(self.embedding.weight)
         self.layers = nn.ModuleList(
-            GatedLayer(c, first_kernel if i == 0 else kernel, i == 0, i == layers - 1, classes,
+            GatedLayer(c, r, first_kernel if i == 0 else kernel, i == 0, i == layers - 1, classes,
                        cond_channels if conditioning else 0, dropout) for i in range(layers))
         self.attention = nn.ModuleList(
             CausalAttention(c, heads) if attention_every and (i + 1) % attention_every == 0 else nn.Identity()
@@ -360,9 +362,10 @@ PRIORS = {
                  bottom=dict(c=64, layers=10, first_kernel=7, kernel=3, output_layers=2, cond_layers=2,
                              cond_channels=64), classes=10, residual=32),
     "small": dict(top=dict(), bottom=dict(), classes=10, residual=32),
-    "paper": dict(top=dict(c=512, layers=20, first_kernel=5, kernel=5, output_layers=20, attention_every=5, heads=8),
-                  bottom=dict(c=512, layers=20, first_kernel=5, kernel=5, output_layers=20, cond_layers=20,
-                              cond_channels=512), classes=1000, residual=64),
+    "paper": dict(top=dict(c=512, residual_units=2048, layers=20, first_kernel=5, kernel=5, output_layers=20,
+                           attention_every=5, heads=8),
+                  bottom=dict(c=512, residual_units=1024, layers=20, first_kernel=5, kernel=5, output_layers=20,
+                              cond_layers=20, cond_channels=512), classes=1000, residual=64),
 }
 
 

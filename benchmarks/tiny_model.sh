@@ -18,6 +18,7 @@ model:
   code_dim: 8
 top_prior:
   channels: 16
+  residual_units: 16
   layers: 2
   first_kernel: 3
   kernel: 3
@@ -26,6 +27,7 @@ top_prior:
   heads: 2
 bottom_prior:
   channels: 16
+  residual_units: 16
   layers: 2
   first_kernel: 3
   kernel: 3

@@ -6,6 +6,10 @@ import Numerics
 /// v_pre = vconv(v) + class_v + cond_v;   v' = gate(v_pre)
 /// h' = h + proj(dropout(gate(hconv(h) + link(v_pre) + class_h + cond_h)))   (no residual in the first layer)
 ///
+/// Both stacks carry C channels (`channels`, the paper's "hidden units"). The horizontal stack's residual branch
+/// is R wide (`residualUnits`, the paper's "residual units", as inside the VQ-VAE's residual blocks): hconv, the
+/// link, the class and conditioning terms make 2R pre-activations, the gate R, and proj maps R back to C.
+///
 /// CausalConv2D's vertical stack already sees only rows strictly above (mask A first, mask B after), so the link
 /// (a 1x1 convolution of the vertical pre-activations) joins the horizontal stack at the same position with no
 /// extra shift. The first layer's horizontal input is the embedding of the current code, so it takes no residual:
@@ -28,7 +32,7 @@ final class GatedPixelCNNLayer {
     /// The first layer's vertical and horizontal convolutions of the embedded codes.
     private let codeConvolutions: (vertical: EmbeddedConvolution, horizontal: EmbeddedConvolution)?
     private let link: AccumulatingProjection
-    /// Class tables [classes, 2C] added to the pre-activations (the layout of Numerics' ClassEmbedding).
+    /// Class tables [classes, 2C] and [classes, 2R] added to the pre-activations (the layout of Numerics' ClassEmbedding).
     private let verticalClass: Parameter?
     private let horizontalClass: Parameter
     private let verticalConditioning: AccumulatingProjection?
@@ -48,7 +52,7 @@ final class GatedPixelCNNLayer {
     ) {
         precondition((index == 0) == (embedding != nil), "only the first layer reads the code embedding")
         self.store = store
-        let c = config.channels
+        let c = config.channels, r = config.residualUnits
         isFirst = index == 0
         let hasVerticalOutput = index < config.layers - 1
         let mask: CausalConv2D.Mask = isFirst ? .a : .b
@@ -58,7 +62,7 @@ final class GatedPixelCNNLayer {
             outChannels: 2 * c)
         horizontalConvolution = CausalConv2D(
             store, name: name + ".hconv", stack: .horizontal, mask: mask, kernel: kernel, inChannels: c,
-            outChannels: 2 * c)
+            outChannels: 2 * r)
         if let embedding {
             codeConvolutions = (
                 EmbeddedConvolution(store, embedding: embedding, convolution: verticalConvolution.convolution),
@@ -66,25 +70,25 @@ final class GatedPixelCNNLayer {
         } else {
             codeConvolutions = nil
         }
-        link = AccumulatingProjection(store, name: name + ".link", inFeatures: 2 * c, outFeatures: 2 * c)
+        link = AccumulatingProjection(store, name: name + ".link", inFeatures: 2 * c, outFeatures: 2 * r)
         verticalClass = hasVerticalOutput
             ? store.register(name + ".vclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
             : nil
         horizontalClass = store.register(
-            name + ".hclass.weight", shape: [config.classes, 2 * c], initializer: .normal(std: 1))
+            name + ".hclass.weight", shape: [config.classes, 2 * r], initializer: .normal(std: 1))
         if let conditioningChannels {
             verticalConditioning = hasVerticalOutput
                 ? AccumulatingProjection(
                     store, name: name + ".vcond", inFeatures: conditioningChannels, outFeatures: 2 * c)
                 : nil
             horizontalConditioning = AccumulatingProjection(
-                store, name: name + ".hcond", inFeatures: conditioningChannels, outFeatures: 2 * c)
+                store, name: name + ".hcond", inFeatures: conditioningChannels, outFeatures: 2 * r)
         } else {
             verticalConditioning = nil
             horizontalConditioning = nil
         }
         dropout = Dropout(probability: config.dropout, layerId: stableHash(name + ".dropout"))
-        projection = Linear(store, name: name + ".proj", inFeatures: c, outFeatures: c)
+        projection = Linear(store, name: name + ".proj", inFeatures: r, outFeatures: c)
     }
 
     /// The layer's outputs (v' is nil for the last layer); layer-owned until the next forward.
@@ -137,7 +141,7 @@ final class GatedPixelCNNLayer {
 
     /// target += link(v_pre) + class_h + cond_h: every term of the horizontal pre-activation that does not
     /// depend on the horizontal stream.
-    func addHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into target: Tensor) {
+    private func addHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into target: Tensor) {
         link.forward(verticalPre, addingTo: target)
         ClassBias.add(store.value(horizontalClass), labels: labels, into: target)
         if let conditioning, let horizontalConditioning {
@@ -149,18 +153,24 @@ final class GatedPixelCNNLayer {
 
     /// Sampling, once per row: finishes `verticalPre` (the vertical convolution's output row [N, 1, W, 2C]) in
     /// place with the class and conditioning terms (`conditioningRow` [N, 1, W, Cc]), writes the row's
-    /// horizontal bias link(v_pre) + class_h + cond_h into `bias`, and returns the row's v' (nil for the last
+    /// horizontal bias link(v_pre) + class_h + cond_h ([N, 1, W, 2R]) into `bias`, and returns the row's v' (nil for the last
     /// layer), owned by the layer until its next row.
     func finishRow(verticalPre: Tensor, labels: [Int32], conditioningRow: Tensor?, bias: Tensor) -> Tensor? {
         let vertical = finishVertical(verticalPre, labels: labels, conditioning: conditioningRow)
-        bias.resize(verticalPre.shape)
-        bias.zero()
-        addHorizontalBias(verticalPre: vertical.pre, labels: labels, conditioning: conditioningRow, into: bias)
+        writeHorizontalBias(verticalPre: vertical.pre, labels: labels, conditioning: conditioningRow, into: bias)
         return vertical.output
     }
 
+    /// bias = link(v_pre) + class_h + cond_h, [N, H, W, 2R] from v_pre [N, H, W, 2C]: what a sampler adds to the
+    /// horizontal convolution's output a position at a time.
+    func writeHorizontalBias(verticalPre: Tensor, labels: [Int32], conditioning: Tensor?, into bias: Tensor) {
+        bias.resize([verticalPre.n, verticalPre.h, verticalPre.w, horizontalConvolution.convolution.outChannels])
+        bias.zero()
+        addHorizontalBias(verticalPre: verticalPre, labels: labels, conditioning: conditioning, into: bias)
+    }
+
     /// Sampling, once per position: h' [N, 1, 1, C] from `horizontalPre` (the horizontal convolution's output
-    /// there, [N, 1, 1, 2C], completed in place with column `column` of the row's `bias`) and the layer's input
+    /// there, [N, 1, 1, 2R], completed in place with column `column` of the row's `bias`) and the layer's input
     /// there (`residual`, ignored by the first layer). Evaluation mode; owned by the layer until its next call.
     func finishPosition(horizontalPre: Tensor, bias: Tensor, column: Int, residual: Tensor) -> Tensor {
         let batch = horizontalPre.n, width = bias.w, channels = horizontalPre.c

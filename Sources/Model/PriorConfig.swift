@@ -17,8 +17,11 @@ package struct PriorConfig: Sendable, Equatable {
     /// K: the number of codes, and so the width of the softmax at every position.
     package var codebookSize: Int
     package var classes: Int
-    /// Feature channels of both stacks; each gate sees twice as many pre-activations.
+    /// Feature channels of both stacks (the paper's "hidden units"); each gate sees twice as many pre-activations.
     package var channels: Int
+    /// Width of the horizontal stack's residual branch (the paper's "residual units"): the horizontal gate has
+    /// this many outputs, which the layer's projection maps back to `channels`.
+    package var residualUnits: Int
     /// Gated layers; the first uses mask A with `firstKernel`, the others mask B with `kernel`.
     package var layers: Int
     package var firstKernel: Int
@@ -34,13 +37,15 @@ package struct PriorConfig: Sendable, Equatable {
     package var conditioningChannels: Int
 
     package init(
-        codebookSize: Int = 512, classes: Int = 1000, channels: Int = 512, layers: Int = 20, firstKernel: Int = 5,
+        codebookSize: Int = 512, classes: Int = 1000, channels: Int = 512, residualUnits: Int? = nil,
+        layers: Int = 20, firstKernel: Int = 5,
         kernel: Int = 5, attentionEvery: Int = 0, heads: Int = 8, dropout: Float = 0.1, outputLayers: Int = 20,
         conditioningLayers: Int = 20, conditioningChannels: Int = 512
     ) {
         self.codebookSize = codebookSize
         self.classes = classes
         self.channels = channels
+        self.residualUnits = residualUnits ?? channels
         self.layers = layers
         self.firstKernel = firstKernel
         self.kernel = kernel
@@ -52,13 +57,14 @@ package struct PriorConfig: Sendable, Equatable {
         self.conditioningChannels = conditioningChannels
     }
 
-    /// The paper's ImageNet top prior as this project recalls its appendix (docs/MODEL.md): 20 layers of 512,
-    /// filter 5, attention every 5 layers with 8 heads (its "residual 2048" has no counterpart here: the residual
-    /// path is `channels` wide).
-    package static let paperTop = PriorConfig(attentionEvery: 5, conditioningLayers: 0)
+    /// The paper's ImageNet top prior as this project recalls its appendix (docs/MODEL.md): 20 layers of 512
+    /// hidden units with residual branches 2048 wide, filter 5, attention every 5 layers with 8 heads, 20 output
+    /// layers.
+    package static let paperTop = PriorConfig(residualUnits: 2048, attentionEvery: 5, conditioningLayers: 0)
 
-    /// The paper's ImageNet bottom prior: 20 layers of 512, no attention, a conditioning stack of 20 blocks.
-    package static let paperBottom = PriorConfig()
+    /// The paper's ImageNet bottom prior: 20 layers of 512 with residual branches 1024 wide, no attention, a
+    /// conditioning stack of 20 blocks.
+    package static let paperBottom = PriorConfig(residualUnits: 1024)
 
     /// The benchmark prior (docs/PERFORMANCE.md), for both levels: 10 gated layers of 128 channels, first kernel 7
     /// then 3, 10 classes, K = 512; no attention (a top prior opts in by setting `attentionEvery`).
@@ -74,6 +80,7 @@ package struct PriorConfig: Sendable, Equatable {
         if codebookSize < 2 { throw fail("codebookSize", "must be at least 2, got \(codebookSize)") }
         if classes < 1 { throw fail("classes", "must be at least 1, got \(classes)") }
         if channels < 1 { throw fail("channels", "must be at least 1, got \(channels)") }
+        if residualUnits < 1 { throw fail("residualUnits", "must be at least 1, got \(residualUnits)") }
         if layers < 1 { throw fail("layers", "must be at least 1, got \(layers)") }
         if firstKernel < 3 || firstKernel % 2 == 0 {
             throw fail("firstKernel", "must be odd and at least 3 (mask A needs a row above), got \(firstKernel)")

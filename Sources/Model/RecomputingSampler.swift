@@ -102,9 +102,7 @@ package enum RecomputingSampler {
                 let vertical = layer.finishVertical(
                     layer.verticalConvolution.forward(v), labels: labels, conditioning: conditioning)
                 copyRow(rows - 1, of: vertical.pre, into: verticalPreRow)
-                bias.resize(verticalPreRow.shape)
-                bias.zero()
-                layer.addHorizontalBias(
+                layer.writeHorizontalBias(
                     verticalPre: verticalPreRow, labels: labels,
                     conditioning: conditioning == nil ? nil : conditioningRow, into: bias)
                 if let output = vertical.output { v = output }

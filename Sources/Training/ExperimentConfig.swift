@@ -144,6 +144,7 @@ package struct ExperimentConfig: Sendable, Equatable {
             var p = level == .top ? c.topPrior : c.bottomPrior
             p.codebookSize = c.model.codebookSize
             p.channels = try s.int("channels", default: p.channels, check: positive)
+            p.residualUnits = try s.int("residual_units", default: p.residualUnits, check: positive)
             p.layers = try s.int("layers", default: p.layers, check: positive)
             p.firstKernel = try s.int("first_kernel", default: p.firstKernel) {
                 $0 >= 3 && $0 % 2 == 1 ? nil : "must be odd and at least 3"

@@ -97,8 +97,9 @@ package struct GridSampling {
     /// output stack), the same on every rank.
     static func agreementInterval(batch: Int, top: PriorConfig, bottom: PriorConfig) -> Int {
         func perPosition(_ p: PriorConfig) -> Double {
-            let c = Double(p.channels), k = Double(p.kernel), reach = Double(p.kernel / 2 + 1)
-            let gated = 2 * c * c * (reach * k + reach) + 4 * c * c + c * c
+            let c = Double(p.channels), r = Double(p.residualUnits), k = Double(p.kernel)
+            let reach = Double(p.kernel / 2 + 1)
+            let gated = 2 * c * c * reach * k + 2 * c * r * reach + 4 * c * r + r * c
             return Double(p.layers) * gated + Double(p.outputLayers) * c * c
         }
         let work = Double(batch) * max(perPosition(top), perPosition(bottom))

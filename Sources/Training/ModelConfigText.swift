@@ -8,7 +8,7 @@ extension ExperimentConfig {
         let m = model, t = topPrior, b = bottomPrior
         func prior(_ p: PriorConfig) -> [String] {
             [
-                "  channels: \(p.channels)", "  layers: \(p.layers)", "  first_kernel: \(p.firstKernel)",
+                "  channels: \(p.channels)", "  residual_units: \(p.residualUnits)", "  layers: \(p.layers)", "  first_kernel: \(p.firstKernel)",
                 "  kernel: \(p.kernel)", "  dropout: \(p.dropout)", "  output_layers: \(p.outputLayers)",
             ]
         }

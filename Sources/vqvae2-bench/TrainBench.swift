@@ -265,7 +265,7 @@ enum FlopCount {
     /// A gated PixelCNN (GatedPixelCNNLayer, GatedPixelCNN) on an h x w map; `conditioning` adds the bottom
     /// prior's projections and conditioning stack (over the h/2 x w/2 top map).
     static func prior(_ p: PriorConfig, side: Int, conditioning: Bool) -> [Layer] {
-        let c = p.channels, positions = Double(side * side)
+        let c = p.channels, r = p.residualUnits, positions = Double(side * side)
         func dense(_ inF: Int, _ outF: Int, at n: Double = positions) -> Layer {
             Layer(macs: n * Double(inF * outF), inputGradient: true, backward: true)
         }
@@ -273,9 +273,9 @@ enum FlopCount {
         for l in 0..<p.layers {
             let k = l == 0 ? p.firstKernel : p.kernel, half = k / 2, reach = l == 0 ? half : half + 1
             let hasVertical = l < p.layers - 1
-            layers += [dense(reach * k * c, 2 * c), dense(reach * c, 2 * c), dense(2 * c, 2 * c), dense(c, c)]
+            layers += [dense(reach * k * c, 2 * c), dense(reach * c, 2 * r), dense(2 * c, 2 * r), dense(r, c)]
             if conditioning {
-                layers.append(dense(p.conditioningChannels, 2 * c))
+                layers.append(dense(p.conditioningChannels, 2 * r))
                 if hasVertical { layers.append(dense(p.conditioningChannels, 2 * c)) }
             }
         }

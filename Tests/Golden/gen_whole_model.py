@@ -50,7 +50,8 @@ BATCH = 4
 SIZE = 32
 C, R, BLOCKS, K, D = 16, 8, 2, 16, 8
 BETA, DECAY, EPS, DEAD = 0.25, 0.99, 1e-5, 1.0
-PRIOR = dict(channels=16, layers=3, first_kernel=5, kernel=3, output_layers=2)
+# Residual units unlike the channels, so that every weight of the horizontal branch has a shape of its own.
+PRIOR = dict(channels=16, residual_units=24, layers=3, first_kernel=5, kernel=3, output_layers=2)
 ATTENTION_EVERY, HEADS = 2, 2
 CONDITIONING_LAYERS, CONDITIONING_CHANNELS = 1, 8
 LR, PRIOR_LR, ADAM_EPS = 1e-3, 2e-3, 1e-6
@@ -70,6 +71,7 @@ model:
   restart_dead_codes: false
 top_prior:
   channels: {PRIOR['channels']}
+  residual_units: {PRIOR['residual_units']}
   layers: {PRIOR['layers']}
   first_kernel: {PRIOR['first_kernel']}
   kernel: {PRIOR['kernel']}
@@ -79,6 +81,7 @@ top_prior:
   heads: {HEADS}
 bottom_prior:
   channels: {PRIOR['channels']}
+  residual_units: {PRIOR['residual_units']}
   layers: {PRIOR['layers']}
   first_kernel: {PRIOR['first_kernel']}
   kernel: {PRIOR['kernel']}
@@ -354,7 +357,7 @@ def causal_conv(p, name, x, k, vertical, mask_a):
 
 
 def prior_parameters(generator, name, conditioning):
-    c, layers = PRIOR["channels"], PRIOR["layers"]
+    c, r, layers = PRIOR["channels"], PRIOR["residual_units"], PRIOR["layers"]
     p = Parameters(generator)
     if conditioning:
         cc = CONDITIONING_CHANNELS
@@ -367,16 +370,16 @@ def prior_parameters(generator, name, conditioning):
         n, k, first, last = f"{name}.layer{l}", PRIOR["first_kernel"] if l == 0 else PRIOR["kernel"], l == 0, l == layers - 1
         reach = k // 2 if first else k // 2 + 1
         p.conv(n + ".vconv", c, 2 * c, reach, k)
-        p.conv(n + ".hconv", c, 2 * c, 1, reach)
-        p.linear(n + ".link", 2 * c, 2 * c, bias=False)
+        p.conv(n + ".hconv", c, 2 * r, 1, reach)
+        p.linear(n + ".link", 2 * c, 2 * r, bias=False)
         if not last:
             p.add(n + ".vclass.weight", (CLASSES, 2 * c))
-        p.add(n + ".hclass.weight", (CLASSES, 2 * c))
+        p.add(n + ".hclass.weight", (CLASSES, 2 * r))
         if conditioning:
             if not last:
                 p.linear(n + ".vcond", CONDITIONING_CHANNELS, 2 * c, bias=False)
-            p.linear(n + ".hcond", CONDITIONING_CHANNELS, 2 * c, bias=False)
-        p.linear(n + ".proj", c, c)
+            p.linear(n + ".hcond", CONDITIONING_CHANNELS, 2 * r, bias=False)
+        p.linear(n + ".proj", r, c)
         if not conditioning and ATTENTION_EVERY > 0 and (l + 1) % ATTENTION_EVERY == 0:
             p.linear(f"{name}.attention{l}.qkv", c, 3 * c)
             p.linear(f"{name}.attention{l}.out", c, c)

@@ -18,10 +18,11 @@ final class BottomPriorTests: XCTestCase {
         let (store, _) = makePrior(config, height: 4, width: 6)
         // Attention is a top-prior feature: the bottom prior ignores attentionEvery.
         XCTAssertEqual(store.count, expectedParameterCount(config, attention: false, conditioning: true))
+        // As in TopPriorTests (C=4, R=6), plus the conditioning projections (vertical 2C, horizontal 2R wide).
         let c = 4, k = 6, cc = 3
-        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4) + 2 * cc * 8
-        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4) + 2 * cc * 8
-        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 1 * 3 * 8 + (16 + 4) + 1 * cc * 8
+        let layer0 = (8 * 1 * 3 * c + 8) + (12 * 1 * c + 12) + 8 * 12 + 3 * (8 + 12) + (6 * c + 4) + cc * (8 + 12)
+        let layer1 = (8 * 2 * 3 * c + 8) + (12 * 2 * c + 12) + 8 * 12 + 3 * (8 + 12) + (6 * c + 4) + cc * (8 + 12)
+        let layer2 = (8 * 2 * 3 * c + 8) + (12 * 2 * c + 12) + 8 * 12 + 3 * 12 + (6 * c + 4) + cc * 12
         let output = (c * c + c) + (c * k + k)
         let conditioning = k * cc + (cc * 9 * cc + cc) + (cc * cc + cc)
         XCTAssertEqual(store.count, k * c + layer0 + layer1 + layer2 + output + conditioning)

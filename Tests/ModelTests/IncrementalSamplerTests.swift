@@ -11,9 +11,10 @@ import XCTest
 /// the uniform lies within 1e-5 (relative) of a step of the reference's CDF, and such positions are printed and
 /// allowed on at most 0.5% of positions.
 final class IncrementalSamplerTests: XCTestCase {
+    /// Residual branches 12 wide beside stacks of 8, so that a row's horizontal bias has a width of its own.
     private func config(first: Int, kernel: Int, attentionEvery: Int = 0, layers: Int = 3) -> PriorConfig {
         PriorConfig(
-            codebookSize: 7, classes: 3, channels: 8, layers: layers, firstKernel: first, kernel: kernel,
+            codebookSize: 7, classes: 3, channels: 8, residualUnits: 12, layers: layers, firstKernel: first, kernel: kernel,
             attentionEvery: attentionEvery, heads: 2, dropout: 0, outputLayers: 2, conditioningLayers: 1,
             conditioningChannels: 5)
     }

@@ -48,11 +48,12 @@ final class TopPriorTests: XCTestCase {
         let (store, _) = makePrior(config, height: 3, width: 4)
         let formula = expectedParameterCount(config, attention: true, conditioning: false)
         XCTAssertEqual(store.count, formula)
-        // Written out for this config (C=4, K=6, 3 classes, 3 layers, k=3, attention after layer 1, output 2):
+        // Written out for this config (C=4, R=6, K=6, 3 classes, 3 layers, k=3, attention after layer 1, output 2):
+        // vconv, hconv, link, class tables (vertical 2C, horizontal 2R wide), proj.
         let c = 4, k = 6
-        let layer0 = (8 * 1 * 3 * c + 8) + (8 * 1 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4)
-        let layer1 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 2 * 3 * 8 + (16 + 4)
-        let layer2 = (8 * 2 * 3 * c + 8) + (8 * 2 * c + 8) + 64 + 1 * 3 * 8 + (16 + 4)
+        let layer0 = (8 * 1 * 3 * c + 8) + (12 * 1 * c + 12) + 8 * 12 + 3 * (8 + 12) + (6 * c + 4)
+        let layer1 = (8 * 2 * 3 * c + 8) + (12 * 2 * c + 12) + 8 * 12 + 3 * (8 + 12) + (6 * c + 4)
+        let layer2 = (8 * 2 * 3 * c + 8) + (12 * 2 * c + 12) + 8 * 12 + 3 * 12 + (6 * c + 4)
         let attention = (3 * c * c + 3 * c) + (c * c + c)
         let output = (c * c + c) + (c * k + k)
         XCTAssertEqual(store.count, k * c + layer0 + layer1 + layer2 + attention + output)

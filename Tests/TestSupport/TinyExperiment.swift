@@ -14,6 +14,7 @@ package enum TinyExperiment {
           code_dim: 8
         top_prior:
           channels: 16
+          residual_units: 16
           layers: 2
           first_kernel: 3
           kernel: 3
@@ -22,6 +23,7 @@ package enum TinyExperiment {
           heads: 2
         bottom_prior:
           channels: 16
+          residual_units: 16
           layers: 2
           first_kernel: 3
           kernel: 3

@@ -50,7 +50,7 @@ final class ParameterCountTests: XCTestCase {
         let before = Self.residentBytes()
         let counts = try Replica.parameterCounts(config: ExperimentConfig(), classes: 1000)
         let grown = Self.residentBytes() - before
-        assertCounts(counts, vqvae: 1_716_803, top: 261_517_312, bottom: 330_473_472)
+        assertCounts(counts, vqvae: 1_716_803, top: 494_460_928, bottom: 418_607_104)
         let total = counts.vqvae + counts.topPrior + counts.bottomPrior
         XCTAssertLessThan(grown, total, "counting \(total) parameters grew the process by \(grown) bytes")
     }
