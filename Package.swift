@@ -90,7 +90,8 @@ let package = Package(
             dependencies: ["MPI", "HDF5", "Numerics", "DataPipeline", "Coordination", "Checkpoints", "Training", "Model"],
             path: "Tests/MPIChecks"),
 
-        .target(name: "TestSupport", dependencies: ["Numerics"], path: "Tests/TestSupport"),
+        .systemLibrary(name: "CMalloc", path: "Tests/CMalloc"),
+        .target(name: "TestSupport", dependencies: ["Numerics", "CMalloc"], path: "Tests/TestSupport"),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "TestSupport"]),

@@ -356,8 +356,17 @@ def run_case(args):
           f"params_vqvae={counts['vqvae']} params_top={counts['top']} params_bottom={counts['bottom']}", flush=True)
 
 
-# The priors of `vqvae2-bench sample --priors ...`: configs/demo.yaml's, PriorConfig.small, and the paper's.
+# The priors of `vqvae2-bench sample --priors ...`: configs/demo.yaml's, PriorConfig.small, and the paper's
+# (configs/imagenet256.yaml's); and those of configs/imagenet128.yaml and configs/imagenet64.yaml.
 PRIORS = {
+    "imagenet64": dict(top=dict(c=128, residual_units=512, layers=12, first_kernel=7, kernel=3, output_layers=2,
+                                attention_every=4, heads=4),
+                       bottom=dict(c=128, residual_units=256, layers=12, first_kernel=7, kernel=3, output_layers=2,
+                                   cond_layers=4, cond_channels=128), classes=1000, residual=64),
+    "imagenet128": dict(top=dict(c=256, residual_units=512, layers=12, first_kernel=5, kernel=3, output_layers=2,
+                                 attention_every=4, heads=8),
+                        bottom=dict(c=128, residual_units=256, layers=12, first_kernel=5, kernel=3, output_layers=2,
+                                    cond_layers=4, cond_channels=128), classes=1000, residual=64),
     "demo": dict(top=dict(c=64, layers=10, first_kernel=7, kernel=3, output_layers=2, attention_every=5, heads=4),
                  bottom=dict(c=64, layers=10, first_kernel=7, kernel=3, output_layers=2, cond_layers=2,
                              cond_channels=64), classes=10, residual=32),

@@ -39,6 +39,13 @@ package final class BottomPrior {
             conditioning: conditioningFeatures(topCodes: topCodes, batch: batch), dropout: dropout)
     }
 
+    /// Whether a training forward keeps of each gated layer only its inputs and outputs, backward recomputing the
+    /// rest (GatedPixelCNN.recomputesGatedLayers).
+    package var recomputesGatedLayers: Bool {
+        get { network.recomputesGatedLayers }
+        set { network.recomputesGatedLayers = newValue }
+    }
+
     /// Accumulates the parameter gradients (conditioning stack included) for the last forward's logits.
     package func backward(_ dLogits: Tensor) {
         network.backward(dLogits)

@@ -44,6 +44,19 @@ final class GatedPixelCNNLayer {
     private let residual = ResidualAdd()
     private let store: ParameterStore
     private var labels: [Int32] = []
+    /// The last forward's inputs, for `recomputeForward`.
+    private var lastInput: Input?
+    /// The last forward's vertical pre-activations (the vertical convolution's output), which the link's backward
+    /// reads.
+    private var lastVerticalPre: Tensor?
+    private var lastConditioning: Tensor?
+    private var lastDropout: DropoutContext?
+
+    /// What a forward reads: the codes (the first layer) or the previous layer's two streams.
+    private enum Input {
+        case codes([Int32], shape: [Int])
+        case streams(vertical: Tensor, horizontal: Tensor)
+    }
 
     /// `embedding` is the code embedding the first layer (index 0) reads, nil for every other layer.
     init(
@@ -97,6 +110,7 @@ final class GatedPixelCNNLayer {
         dropout context: DropoutContext?
     ) -> (vertical: Tensor?, horizontal: Tensor) {
         precondition(!isFirst, "the first layer reads codes")
+        lastInput = .streams(vertical: v, horizontal: h)
         return forward(
             verticalPre: verticalConvolution.forward(v), horizontalPre: { self.horizontalConvolution.forward(h) },
             residual: h, labels: labels, conditioning: conditioning, dropout: context)
@@ -107,6 +121,7 @@ final class GatedPixelCNNLayer {
         codes: [Int32], shape: [Int], labels: [Int32], conditioning: Tensor?, dropout context: DropoutContext?
     ) -> (vertical: Tensor?, horizontal: Tensor) {
         guard let codeConvolutions else { preconditionFailure("only the first layer reads codes") }
+        lastInput = .codes(codes, shape: shape)
         return forward(
             verticalPre: codeConvolutions.vertical.forward(codes, shape: shape),
             horizontalPre: { codeConvolutions.horizontal.forward(codes, shape: shape) }, residual: nil,
@@ -122,9 +137,38 @@ final class GatedPixelCNNLayer {
         self.labels.removeAll(keepingCapacity: true)
         self.labels.append(contentsOf: labels)
         let vertical = finishVertical(verticalPre, labels: labels, conditioning: conditioning)
+        lastVerticalPre = vertical.pre
+        lastConditioning = conditioning
+        lastDropout = context
         let horizontalPre = horizontalPre()
         addHorizontalBias(verticalPre: vertical.pre, labels: labels, conditioning: conditioning, into: horizontalPre)
         return (vertical.output, finishHorizontal(horizontalPre, residual: h, dropout: context))
+    }
+
+    // MARK: Recomputation: a backward after the activations were handed back
+
+    /// Hands back every activation backward reads except the layer's inputs and outputs: the vertical
+    /// pre-activations, both gates' tanh and sigmoid, and dropout's mask and output. A gated layer then holds
+    /// only its two output streams until `recomputeForward`.
+    func releaseActivations() {
+        lastVerticalPre?.release()
+        verticalGate.releaseSaved()
+        horizontalGate.releaseSaved()
+        dropout.releaseSaved()
+    }
+
+    /// Runs the last training forward again on the same inputs, which must not have changed since, so that
+    /// backward reads bit for bit the activations that forward made (dropout draws the same mask from its
+    /// counter-based stream).
+    func recomputeForward() {
+        guard let lastInput else { preconditionFailure("recomputeForward before any forward") }
+        let labels = self.labels
+        switch lastInput {
+        case .codes(let codes, let shape):
+            _ = forward(codes: codes, shape: shape, labels: labels, conditioning: lastConditioning, dropout: lastDropout)
+        case .streams(let v, let h):
+            _ = forward(vertical: v, horizontal: h, labels: labels, conditioning: lastConditioning, dropout: lastDropout)
+        }
     }
 
     /// v_pre += class_v + cond_v in place, and v' (nil for the last layer).

@@ -26,6 +26,13 @@ package final class TopPrior {
             codes: codes, labels: labels, batch: batch, rows: height, conditioning: nil, dropout: dropout)
     }
 
+    /// Whether a training forward keeps of each gated layer only its inputs and outputs, backward recomputing the
+    /// rest (GatedPixelCNN.recomputesGatedLayers).
+    package var recomputesGatedLayers: Bool {
+        get { network.recomputesGatedLayers }
+        set { network.recomputesGatedLayers = newValue }
+    }
+
     /// Accumulates the parameter gradients for the gradient of the last forward's logits.
     package func backward(_ dLogits: Tensor) { network.backward(dLogits) }
 

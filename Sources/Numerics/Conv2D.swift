@@ -214,6 +214,9 @@ package final class Conv2D {
                 adjoint.gather(dy, rows: rows, into: buffer)
                 BLAS.sgemm(m: rows.count, n: inC, k: k, a: buffer, b: flipped, c: dx + rows.lowerBound * inC)
             }
+            // Rebuilt every backward anyway; kept, the copies of every layer would add up to a second set of the
+            // convolution weights (2 GB in the paper's priors).
+            flippedWeight.release()
         } else {
             // Overlapping patches scatter onto shared input positions, so the blocks go in order; each product is
             // split over the threads.

@@ -95,6 +95,13 @@ package final class Dropout {
         )
     }
 
+    /// Hands back the mask and the output until the next forward, for a caller that runs the forward again
+    /// before backward.
+    package func releaseSaved() {
+        mask.release()
+        output.release()
+    }
+
     package func backward(_ dOutput: Tensor) -> Tensor {
         precondition(dOutput.count == output.count, "gradient \(dOutput.shape) for output \(output.shape)")
         inputGradient.resize(like: output)

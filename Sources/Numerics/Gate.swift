@@ -28,6 +28,10 @@ package final class GatedActivation {
         return output
     }
 
+    /// Hands back tanh(a) and sigmoid(b) until the next forward, for a caller that runs the forward again before
+    /// backward (the output stays).
+    package func releaseSaved() { gates.release() }
+
     package func backward(_ dOutput: Tensor) -> Tensor {
         precondition(2 * dOutput.count == gates.count, "gradient \(dOutput.shape) for input \(gates.shape)")
         inputGradient.resize(like: gates)

@@ -24,6 +24,8 @@ package final class Replica {
         let stores = PerPart { _ in ParameterStore() }
         self.stores = stores
         (vqvae, topPrior, bottomPrior) = try Self.models(config: config, classes: classes, stores: stores)
+        topPrior.recomputesGatedLayers = config.train.recomputeGatedLayers
+        bottomPrior.recomputesGatedLayers = config.train.recomputeGatedLayers
         // The seed offsets are the parts' positions in ModelPart.allCases, fixed so that a seed keeps its model.
         for (index, store) in stores.all.enumerated() {
             store.materialize(seed: config.train.seed &+ UInt64(index) &* 0x9E37)

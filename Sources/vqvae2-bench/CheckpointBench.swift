@@ -35,7 +35,7 @@ struct CheckpointBench: ParsableCommand {
     @Option(help: "The priors: \(Priors.allCases.map(\.rawValue).joined(separator: ", ")).")
     var priors = Priors.paper
 
-    @Option(help: "Channels of both paper priors (and of the bottom one's conditioning stack): 512 is the paper's; less shrinks the state to fit several ranks in memory.")
+    @Option(help: "Channels of both paper priors (and of the bottom one's conditioning stack, their residual units in proportion): 512 is the paper's; less shrinks the state to fit several ranks in memory.")
     var priorChannels = 512
 
     @Option(help: "Checkpoint root (created; deleted afterwards). Every rank must see it.")
@@ -58,8 +58,10 @@ struct CheckpointBench: ParsableCommand {
         switch priors {
         case .paper:
             (config.topPrior, config.bottomPrior, classes) = (.paperTop, .paperBottom, 1000)
-            config.topPrior.channels = priorChannels
-            config.bottomPrior.channels = priorChannels
+            for level in [\ExperimentConfig.topPrior, \ExperimentConfig.bottomPrior] {
+                config[keyPath: level].residualUnits = config[keyPath: level].residualUnits * priorChannels / 512
+                config[keyPath: level].channels = priorChannels
+            }
             config.bottomPrior.conditioningChannels = priorChannels
         case .benchmark:
             (config.topPrior, config.bottomPrior, classes) = (.small, .small, 10)

@@ -21,8 +21,8 @@ struct TrainBench: ParsableCommand {
             Every part runs the trainer's own TrainingStep. Parts: vqvae (forward, backward, Adam, EMA update, \
             restarts: the vqvae schedule), top and bottom (that prior alone on random codes: forward, \
             cross-entropy, backward, gradient all-reduce, Adam), joint (the joint schedule: the VQ-VAE step plus \
-            both priors on its codes). The benchmark configuration (docs/PERFORMANCE.md): C=128, residual 32, \
-            K=512, D=64; priors PriorConfig.small. --batch is per rank. Under mpirun (--mpi) the collectives are \
+            both priors on its codes). The benchmark configuration (docs/PERFORMANCE.md), unless --config names an \
+            experiment: C=128, residual 32, K=512, D=64; priors PriorConfig.small. --batch is per rank. Under mpirun (--mpi) the collectives are \
             MPI's and the global batch is batch x ranks; without it a single-rank collective. Run each part in \
             its own process so that the peak resident memory is that part's. The vector kernels run the \
             variant the trainer would (the lowest of the ranks'; VQVAE2_VECTOR_VARIANT=baseline|avx2|avx512 \
@@ -36,6 +36,18 @@ struct TrainBench: ParsableCommand {
 
     @Option(help: "Image side in pixels (the priors run on its /8 and /4 code maps).")
     var size = 64
+
+    @Option(help: """
+        An experiment config (configs/*.yaml) whose VQ-VAE and priors to time, at its image_size, instead of the \
+        benchmark configuration; --size is then not used, and neither are the config's batch, schedule or threads.
+        """)
+    var config: String?
+
+    @Option(help: "Classes of the priors' class tables (the data's classes; ImageNet has 1000).")
+    var classes = 10
+
+    @Option(help: "true or false: train.recompute_gated_layers for this run (default: the config's, or false).")
+    var recomputeGatedLayers: Bool?
 
     @Option(help: "Images per rank per step.")
     var batch = 32
@@ -78,6 +90,7 @@ struct TrainBench: ParsableCommand {
         guard ["vqvae", "top", "bottom", "joint"].contains(part) else {
             throw ValidationError("--part must be vqvae, top, bottom or joint, not \(part)")
         }
+        guard classes >= 1 else { throw ValidationError("--classes must be at least 1") }
         guard threads >= 1, blasThreads >= 1, threads == 1 || blasThreads == 1 else {
             throw ValidationError("--threads and --blas-threads must be at least 1, and one of them 1")
         }
@@ -94,14 +107,13 @@ struct TrainBench: ParsableCommand {
         let vector = try coordinator.vectorVariants().min() ?? .baseline
         VectorVariant.select(vector)
 
-        var config = ExperimentConfig()
-        config.model.imageSize = size
-        config.model.residualChannels = 32
-        config.topPrior = PriorConfig.small
-        config.bottomPrior = PriorConfig.small
+        var config = try experiment()
         config.train.globalBatch = batch * ranks
+        config.train.microBatches = 1
+        config.train.recomputeGatedLayers = recomputeGatedLayers ?? config.train.recomputeGatedLayers
         config.train.schedule = part == "joint" ? .joint : part == "vqvae" ? .vqvae : .priors
-        let replica = try Replica(config: config, classes: PriorConfig.small.classes)
+        let size = config.model.imageSize
+        let replica = try Replica(config: config, classes: classes)
         if isRoot {
             print("parameters: VQ-VAE \(replica.stores.vqvae.count), top prior \(replica.stores.topPrior.count), "
                   + "bottom prior \(replica.stores.bottomPrior.count)")
@@ -122,12 +134,12 @@ struct TrainBench: ParsableCommand {
         let prior: ModelPart? = part == "top" ? .topPrior : part == "bottom" ? .bottomPrior : nil
         let reducer = GradientReducer(
             collective: coordinator.collective, stores: prior.map { [replica.stores[$0]] } ?? replica.stores.all,
-            bucketBytes: 2 << 20, overlap: !noOverlap)
+            bucketBytes: Int(config.distributed.bucketMegabytes * 1_048_576), overlap: !noOverlap)
         try coordinator.broadcastFromRoot(replica.initialParameters)
         let trainingStep = TrainingStep(
             replica: replica, coordinator: coordinator, reducer: reducer, parts: prior.map { [$0] })
-        let codes = prior == nil ? nil : randomCodes(rank: rank)
-        if codes == nil { loader = try demoLoader(directory: scratch, rank: rank, ranks: ranks) }
+        let codes = prior == nil ? nil : randomCodes(rank: rank, size: size, codebookSize: config.model.codebookSize)
+        if codes == nil { loader = try demoLoader(directory: scratch, size: size, rank: rank, ranks: ranks) }
         let step = { () throws -> (seconds: Double, exposed: Double, cpu: Double) in
             guard let batch = try codes ?? loader!.next() else { throw ValidationError("the loader ended") }
             let start = sgemm_clock_now(), cpuStart = threadCPUSeconds()
@@ -166,18 +178,21 @@ struct TrainBench: ParsableCommand {
         }
 
         let images = Double(batch * ranks)
-        let flops = FlopCount.trainingStep(part: part, size: size, prior: PriorConfig.small)
+        let flops = FlopCount.trainingStep(part: part, config: config)
         let rate = images / slowest
         let gflops = rate * flops / 1e9 / Double(ranks)
         let memory = peakResidentMegabytes()
         let memories = try coordinator.maximum(memory)
         if isRoot {
             var fields = [
-                "part=\(part)", "size=\(size)", "batch=\(batch)", "ranks=\(ranks)", "threads=\(threads)",
+                "part=\(part)", "config=\(self.config ?? "benchmark")", "size=\(size)",
+                "recompute=\(config.train.recomputeGatedLayers)", "batch=\(batch)", "ranks=\(ranks)", "threads=\(threads)",
                 "blas_threads=\(blasThreads)",
                 "images_per_s=\(fmt(rate, 2))", "step_ms=\(fmt(slowest * 1e3, 1))",
                 "gflop_per_image=\(fmt(flops / 1e9, 3))", "gflops_per_rank=\(fmt(gflops, 1))",
-                "peak_rss_mb=\(fmt(memories, 0))", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",
+                "peak_rss_mb=\(fmt(memories, 0))", "state_mb=\(fmt(stateMegabytes(replica), 0))",
+                "gradient_bytes=\(reducer.stores.reduce(0) { $0 + $1.count } * 4)",
+                "allreduce_calls=\(reducer.buckets.count)", "exposed_comm_ms=\(fmt(median(exposed) * 1e3, 2))",
                 "step_cpu_ms=\(fmt(median(cpu) * 1e3, 1))", "vector=\(vector)",
             ]
             if !share.isNaN {
@@ -192,25 +207,37 @@ struct TrainBench: ParsableCommand {
         }
     }
 
+    /// The models to time: the config file's, or the benchmark configuration (docs/PERFORMANCE.md): C=128,
+    /// residual 32, K=512, D=64 at --size, priors PriorConfig.small.
+    private func experiment() throws -> ExperimentConfig {
+        if let path = config { return try ExperimentConfig.load(path: path) }
+        var config = ExperimentConfig()
+        config.model = FlopCount.benchmarkVQVAE
+        config.model.imageSize = size
+        config.topPrior = PriorConfig.small
+        config.bottomPrior = PriorConfig.small
+        return config
+    }
+
     /// This rank's slice of a global batch of random codes for a prior-only step (the same every step).
-    private func randomCodes(rank: Int) -> Batch {
+    private func randomCodes(rank: Int, size: Int, codebookSize: Int) -> Batch {
         let side = size / 8
         let random = CounterRandom(seed: 7, keys: [UInt64(rank)])
         let draw = { (count: Int, limit: Int, key: UInt64) in
             (0..<count).map { Int32(random.integer(key << 32 | UInt64($0), below: limit)) }
         }
         return Batch(
-            top: draw(batch * side * side, 512, 1), bottom: draw(batch * 4 * side * side, 512, 2),
-            labels: draw(batch, PriorConfig.small.classes, 3), firstSample: rank * batch)
+            top: draw(batch * side * side, codebookSize, 1), bottom: draw(batch * 4 * side * side, codebookSize, 2),
+            labels: draw(batch, classes, 3), firstSample: rank * batch)
     }
 
     /// Demo JPEGs converted to shards in `directory`, read by the prefetching loader as this rank's slices.
-    private func demoLoader(directory: String, rank: Int, ranks: Int) throws -> BatchLoader {
+    private func demoLoader(directory: String, size: Int, rank: Int, ranks: Int) throws -> BatchLoader {
         let global = batch * ranks
         let source = directory + "/source", output = directory + "/shards"
         try? FileManager.default.removeItem(atPath: directory)
         try DemoImages.write(
-            to: source, classes: 10, trainPerClass: (global + 9) / 10, validationPerClass: 1, size: size, seed: 1)
+            to: source, classes: min(10, classes), trainPerClass: (global + 9) / 10, validationPerClass: 1, size: size, seed: 1)
         let job = try PrepareJob(options: PrepareOptions(source: source, output: output, imageSize: size, trainShards: 1))
         let outcomes = try job.shards.map { try job.convert($0) }
         try job.manifest(outcomes: outcomes).save(output + "/manifest.json")
@@ -240,12 +267,15 @@ enum FlopCount {
         Layer(macs: Double(side * side * cin * cout * 16), inputGradient: true, backward: true)
     }
 
-    /// The benchmark VQ-VAE (docs/MODEL.md) with C=128, residual 32, two residual blocks, K=512, D=64, on side x side
-    /// images.
-    static func vqvae(size s: Int) -> [Layer] {
-        let c = 128, r = 32, d = 64, k = 512
+    /// The VQ-VAE of docs/MODEL.md on side x side images; by default the benchmark's (C=128, residual 32, two
+    /// residual blocks, K=512, D=64).
+    static func vqvae(size s: Int, config: VQVAEConfig = benchmarkVQVAE) -> [Layer] {
+        let c = config.channels, r = config.residualChannels, d = config.codeDim, k = config.codebookSize
         func residualStack(_ side: Int) -> [Layer] {
-            Array(repeating: [conv(side, c, r, 3, 3, padding: 1), conv(side, r, c, 1, 1, padding: 0)], count: 2).flatMap { $0 }
+            Array(
+                repeating: [conv(side, c, r, 3, 3, padding: 1), conv(side, r, c, 1, 1, padding: 0)],
+                count: config.residualBlocks
+            ).flatMap { $0 }
         }
         var first = conv(s, 3, c / 2, 4, 4, stride: 2, padding: 1)
         first = Layer(macs: first.macs, inputGradient: false, backward: true)
@@ -263,7 +293,9 @@ enum FlopCount {
     }
 
     /// A gated PixelCNN (GatedPixelCNNLayer, GatedPixelCNN) on an h x w map; `conditioning` adds the bottom
-    /// prior's projections and conditioning stack (over the h/2 x w/2 top map).
+    /// prior's projections and conditioning stack (over the h/2 x w/2 top map), and without it the top prior's
+    /// attention layers run (their two T x T products per head count as one layer of 2 T^2 C multiply-adds, whose
+    /// backward is twice that).
     static func prior(_ p: PriorConfig, side: Int, conditioning: Bool) -> [Layer] {
         let c = p.channels, r = p.residualUnits, positions = Double(side * side)
         func dense(_ inF: Int, _ outF: Int, at n: Double = positions) -> Layer {
@@ -277,6 +309,8 @@ enum FlopCount {
             if conditioning {
                 layers.append(dense(p.conditioningChannels, 2 * r))
                 if hasVertical { layers.append(dense(p.conditioningChannels, 2 * c)) }
+            } else if p.attentionEvery > 0 && (l + 1) % p.attentionEvery == 0 {
+                layers += [dense(c, 3 * c), dense(c, c), dense(side * side, 2 * c)]
             }
         }
         for i in 0..<p.outputLayers { layers.append(dense(c, i == p.outputLayers - 1 ? p.codebookSize : c)) }
@@ -296,10 +330,19 @@ enum FlopCount {
         2 * layers.reduce(0) { $0 + $1.macs * (1 + ($1.backward ? 1 : 0) + ($1.inputGradient ? 1 : 0)) }
     }
 
-    static func trainingStep(part: String, size: Int, prior: PriorConfig) -> Double {
-        let top = stepFLOPs(self.prior(prior, side: size / 8, conditioning: false))
-        let bottom = stepFLOPs(self.prior(prior, side: size / 4, conditioning: true))
-        let vq = stepFLOPs(vqvae(size: size))
+    /// The benchmark's VQ-VAE: the paper's with residual channels 32, as in the popular PyTorch port.
+    static var benchmarkVQVAE: VQVAEConfig {
+        var config = VQVAEConfig()
+        config.residualChannels = 32
+        return config
+    }
+
+    /// FLOPs of one training step per image of `part` (vqvae, top, bottom or joint) of the experiment's models.
+    static func trainingStep(part: String, config: ExperimentConfig) -> Double {
+        let size = config.model.imageSize
+        let top = stepFLOPs(self.prior(config.topPrior, side: size / 8, conditioning: false))
+        let bottom = stepFLOPs(self.prior(config.bottomPrior, side: size / 4, conditioning: true))
+        let vq = stepFLOPs(vqvae(size: size, config: config.model))
         switch part {
         case "vqvae": return vq
         case "top": return top
@@ -330,6 +373,12 @@ enum Peaks {
         }
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
+}
+
+/// MiB of the replica's training state, which every part's process holds whatever it times: each store's
+/// parameters, gradients and two Adam moments (4 floats per parameter).
+func stateMegabytes(_ replica: Replica) -> Double {
+    Double(replica.stores.all.reduce(0) { $0 + $1.count } * 16) / 1_048_576
 }
 
 /// This process's peak resident set (VmHWM) in MiB.

@@ -18,8 +18,12 @@ struct TrainCommand: ParsableCommand {
             train the same model.
 
               launch/mpirun.sh -n 2 .build/release/vqvae2 train --config configs/fashion-mnist.yaml
-              launch/mpirun.sh --hostfile H .build/release/vqvae2 train --config configs/demo.yaml \\
+              launch/mpirun.sh --hostfile H .build/release/vqvae2 train --config configs/imagenet64.yaml \\
                   --set data.manifest=/data/in64/manifest.json
+
+            The experiments: configs/fashion-mnist.yaml (the quick start), configs/demo.yaml (the demo images), \
+            configs/imagenet64.yaml and configs/imagenet128.yaml (mid-scale ImageNet for a CPU cluster) and \
+            configs/imagenet256.yaml (the paper's); each file's header says what it costs.
 
             Settings come from the config file (every file in configs/ writes every key down; a key left out gets \
             the paper's ImageNet 256 value); --set \

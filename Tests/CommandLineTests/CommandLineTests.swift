@@ -13,6 +13,25 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// The help of every subcommand names only config files that exist (a stale name once pointed at none).
+    func testEveryConfigTheHelpNamesExists() throws {
+        var named = Set<String>()
+        for command in ["train", "evaluate", "sample", "extract-codes"] {
+            let result = try TestEnvironment.run([vqvae2, command, "--help"], timeout: 60)
+            XCTAssertEqual(result.status, 0, result.output)
+            let pattern = try NSRegularExpression(pattern: "configs/[A-Za-z0-9_-]+\\.yaml")
+            let text = result.output as NSString
+            for match in pattern.matches(in: result.output, range: NSRange(location: 0, length: text.length)) {
+                named.insert(text.substring(with: match.range))
+            }
+        }
+        XCTAssertTrue(named.contains("configs/imagenet256.yaml"), "\(named)")
+        for path in named {
+            let url = TestEnvironment.packageRoot.appendingPathComponent(path)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: url.path), "the help names \(path), which does not exist")
+        }
+    }
+
     func testEnvUnderMPIReportsEveryRank() throws {
         let result = try TestEnvironment.mpirun(ranks: 2, [vqvae2, "env", "--gemm-size", "128"])
         XCTAssertEqual(result.status, 0, result.output)

@@ -12,7 +12,7 @@ final class LaunchedJob {
 
     init(_ arguments: [String], log: URL, environment: [String: String] = [:], script: String = "launch/mpirun.sh") throws {
         self.log = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         handle = try FileHandle(forWritingTo: log)
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [TestEnvironment.packageRoot.path + "/" + script] + arguments

@@ -1,3 +1,4 @@
+import CMalloc
 import Foundation
 
 /// The result of a program run by a test.
@@ -10,6 +11,19 @@ package struct ProcessResult {
 
 /// Paths and process launching for tests that run the built programs, often under mpirun.
 package enum TestEnvironment {
+    /// Bytes the allocator has handed out and not had back (glibc's mallinfo2: heap and mapped chunks).
+    package static func allocatedBytes() -> Int {
+        let info = mallinfo2()
+        return Int(info.uordblks + info.hblkhd)
+    }
+
+    /// This process's resident set, from /proc/self/statm.
+    package static func residentBytes() -> Int {
+        let text = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+        let pages = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
     /// The package root (the folder holding Package.swift).
     package static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

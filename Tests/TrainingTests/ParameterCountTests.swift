@@ -6,7 +6,7 @@ import XCTest
 
 /// Parameter counts from the shapes the models register, without materializing a store, against the counts of
 /// benchmarks/pytorch_reference.py's PyTorch twins of the same networks (`--case count`, PyTorch 1.13: its specs
-/// "small", "demo" and "paper").
+/// "small", "demo", "paper", "imagenet128" and "imagenet64").
 final class ParameterCountTests: XCTestCase {
     private func committed(_ name: String) throws -> ExperimentConfig {
         try ExperimentConfig.load(path: TestEnvironment.packageRoot.appendingPathComponent("configs/" + name).path)
@@ -36,6 +36,25 @@ final class ParameterCountTests: XCTestCase {
         assertCounts(counts, vqvae: 1_388_867, top: 1_122_240, bottom: 1_359_552)
     }
 
+    /// The ImageNet configs with ImageNet's 1,000 classes, counted without allocating (the 256 px one would need
+    /// 3.7 GB for its parameters alone).
+    func testTheImageNetConfigsCountAsThePyTorchReferenceDoes() throws {
+        let paper = try Replica.parameterCounts(config: try committed("imagenet256.yaml"), classes: 1000)
+        assertCounts(paper, vqvae: 1_716_803, top: 494_460_928, bottom: 418_607_104)
+        let mid = try Replica.parameterCounts(config: try committed("imagenet128.yaml"), classes: 1000)
+        assertCounts(mid, vqvae: 1_716_803, top: 43_176_704, bottom: 17_016_960)
+        let small = try Replica.parameterCounts(config: try committed("imagenet64.yaml"), classes: 1000)
+        assertCounts(small, vqvae: 1_716_803, top: 25_526_912, bottom: 17_442_944)
+    }
+
+    /// configs/imagenet256.yaml is the paper's experiment: its model sections are the built-in defaults.
+    func testTheImageNet256ConfigsModelIsTheDefaults() throws {
+        let config = try committed("imagenet256.yaml"), defaults = ExperimentConfig()
+        XCTAssertEqual(config.model, defaults.model)
+        XCTAssertEqual(config.topPrior, defaults.topPrior)
+        XCTAssertEqual(config.bottomPrior, defaults.bottomPrior)
+    }
+
     func testCountingIsBuildingWithoutTheBuffers() throws {
         let config = try committed("fashion-mnist.yaml")
         let replica = try Replica(config: config, classes: 10)
@@ -47,18 +66,11 @@ final class ParameterCountTests: XCTestCase {
     /// The defaults are the paper's ImageNet 256 networks, with hundreds of millions of parameters: counted, not
     /// allocated (their floats alone would be gigabytes).
     func testThePapersNetworksAreCountedWithoutAllocatingThem() throws {
-        let before = Self.residentBytes()
+        let before = TestEnvironment.residentBytes()
         let counts = try Replica.parameterCounts(config: ExperimentConfig(), classes: 1000)
-        let grown = Self.residentBytes() - before
+        let grown = TestEnvironment.residentBytes() - before
         assertCounts(counts, vqvae: 1_716_803, top: 494_460_928, bottom: 418_607_104)
         let total = counts.vqvae + counts.topPrior + counts.bottomPrior
         XCTAssertLessThan(grown, total, "counting \(total) parameters grew the process by \(grown) bytes")
-    }
-
-    /// This process's resident set, from /proc/self/statm.
-    private static func residentBytes() -> Int {
-        let text = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
-        let pages = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

@@ -9,7 +9,7 @@ import XCTest
 
 /// `distributed.threads_per_rank`: joint training steps through the real `TrainingStep` leave every float of
 /// state (parameters, Adam moments, codebooks, EMA statistics) the same bit for bit with 1, 2 or 3 threads, and
-/// the setting is checked against the launcher's and OpenBLAS's.
+/// with `train.recompute_gated_layers` on; the thread setting is checked against the launcher's and OpenBLAS's.
 final class ThreadsPerRankTests: XCTestCase {
     override func tearDown() {
         ThreadPool.shared.configure(threads: 1)
@@ -37,9 +37,12 @@ final class ThreadsPerRankTests: XCTestCase {
         return config
     }
 
-    private func trainedState(threads: Int, steps: Int) throws -> [(name: String, values: [Float])] {
+    private func trainedState(
+        threads: Int, steps: Int, recompute: Bool = false
+    ) throws -> [(name: String, values: [Float])] {
         try RankThreads.apply(threads, source: "test", environment: [:])
-        let config = config()
+        var config = config()
+        config.train.recomputeGatedLayers = recompute
         let replica = try Replica(config: config, classes: 3)
         let coordinator = Coordinator(SingleRank())
         let step = TrainingStep(
@@ -58,12 +61,23 @@ final class ThreadsPerRankTests: XCTestCase {
     func testJointStepsGiveTheSameStateWithOneTwoOrThreeThreads() throws {
         let one = try trainedState(threads: 1, steps: 2)
         for threads in [2, 3] {
-            let other = try trainedState(threads: threads, steps: 2)
-            XCTAssertEqual(other.map(\.name), one.map(\.name))
-            for (a, b) in zip(other, one) {
-                let differing = zip(a.values, b.values).filter { $0.bitPattern != $1.bitPattern }.count
-                XCTAssertEqual(differing, 0, "\(a.name): \(differing) of \(a.values.count) floats differ with \(threads) threads")
-            }
+            assertSame(try trainedState(threads: threads, steps: 2), one, "with \(threads) threads")
+        }
+    }
+
+    func testRecomputedGatedLayersGiveTheSameState() throws {
+        let plain = try trainedState(threads: 2, steps: 2)
+        assertSame(try trainedState(threads: 2, steps: 2, recompute: true), plain, "recomputing the gated layers")
+    }
+
+    private func assertSame(
+        _ other: [(name: String, values: [Float])], _ one: [(name: String, values: [Float])], _ how: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertEqual(other.map(\.name), one.map(\.name), file: file, line: line)
+        for (a, b) in zip(other, one) {
+            let differing = zip(a.values, b.values).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(differing, 0, "\(a.name): \(differing) of \(a.values.count) floats differ \(how)", file: file, line: line)
         }
     }
 
