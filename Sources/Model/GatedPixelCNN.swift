@@ -25,8 +25,9 @@ final class GatedPixelCNN {
     let conditioningGradient = Tensor(shape: [0])
     private var hasConditioning = false
     /// Whether forward keeps of each gated layer only its inputs and outputs, backward running the layer's forward
-    /// again just before its backward: a third less activation memory in the priors for one more forward of the
-    /// gated layers, with the same bits (GatedPixelCNNLayer.recomputeForward).
+    /// again just before its backward, and backward hands back every activation once it is done (so that a joint
+    /// step's next model has the memory): less activation memory for one more forward of the gated layers, with
+    /// the same bits (GatedPixelCNNLayer.recomputeForward).
     var recomputesGatedLayers = false
 
     init(_ store: ParameterStore, name: String, config: PriorConfig, width: Int, attention useAttention: Bool,
@@ -89,6 +90,7 @@ final class GatedPixelCNN {
     /// Accumulates every parameter gradient for `dLogits`; the conditioning gradient lands in
     /// `conditioningGradient`.
     func backward(_ dLogits: Tensor) {
+        defer { if recomputesGatedLayers { releaseActivations() } }
         var d = dLogits
         for (activation, linear) in zip(outputActivations, outputLayers).reversed() {
             d = activation.backward(linear.backward(d))
@@ -116,6 +118,19 @@ final class GatedPixelCNN {
     }
 }
 
+extension GatedPixelCNN {
+    /// Hands back what the last forward kept and backward has read: every layer's outputs, the attention blocks'
+    /// activations and the output stack's.
+    private func releaseActivations() {
+        for layer in layers { layer.releaseOutputs() }
+        for block in attention { block?.releaseActivations() }
+        for (activation, linear) in zip(outputActivations, outputLayers) {
+            activation.output.release()
+            linear.output.release()
+        }
+    }
+}
+
 /// h + attention(h), with the attention causal in raster order (position p sees positions <= p).
 final class AttentionBlock {
     private let attention: CausalSelfAttention
@@ -129,6 +144,13 @@ final class AttentionBlock {
     func forward(_ h: Tensor) -> Tensor { add.forward(h, attention.forward(h)) }
 
     func backward(_ dOutput: Tensor) -> Tensor { gradientSum.forward(dOutput, attention.backward(dOutput)) }
+
+    /// Hands back the last forward's activations and the last backward's input gradient, once both have been read.
+    func releaseActivations() {
+        attention.releaseActivations()
+        add.output.release()
+        gradientSum.output.release()
+    }
 
     /// Sampling: h + attention(h) at the next position of `cache` for h [N, 1, 1, C] there.
     func forwardStep(_ h: Tensor, cache: AttentionCache) -> Tensor { add.forward(h, attention.forwardStep(h, cache: cache)) }

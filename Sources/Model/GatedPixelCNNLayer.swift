@@ -157,6 +157,14 @@ final class GatedPixelCNNLayer {
         dropout.releaseSaved()
     }
 
+    /// Hands back the layer's outputs (v', and h' or the first layer's projection) once the layers after it have
+    /// read them for the last time, in backward.
+    func releaseOutputs() {
+        verticalGate.output.release()
+        residual.output.release()
+        projection.output.release()
+    }
+
     /// Runs the last training forward again on the same inputs, which must not have changed since, so that
     /// backward reads bit for bit the activations that forward made (dropout draws the same mask from its
     /// counter-based stream).

@@ -58,6 +58,15 @@ package final class CausalSelfAttention {
     }
 
     /// Returns dL/dx and adds the gradients of both projections to the store.
+    /// Hands back the last forward's activations (the softmax weights, the heads' outputs and both projections'
+    /// outputs) once its backward is done, for a caller short of memory; the next forward allocates them again.
+    package func releaseActivations() {
+        probabilities.release()
+        context.release()
+        inputProjection.output.release()
+        outputProjection.output.release()
+    }
+
     package func backward(_ dOutput: Tensor) -> Tensor {
         guard let qkv else { preconditionFailure("attention backward before forward") }
         let dContext = outputProjection.backward(dOutput)

@@ -147,9 +147,11 @@ package final class Conv2D {
             return
         }
         // Blocks in groups that depend on the shape alone: each group sums its blocks' products apart, and the
-        // groups are added in order, so the result does not depend on how many threads share them.
+        // groups are added in order, so the result does not depend on how many threads share them. Weights of
+        // more than 8 MiB (the paper's priors) get fewer groups, so that the partial sums stay near 64 MiB.
         let block = g.blockRows, k = g.patchSize, outC = outChannels, input = UnsafePointer(x.data)
-        let blocks = (m + block - 1) / block, groups = min(blocks, Conv2D.gradientGroups), size = outC * k
+        let size = outC * k, byMemory = max(2, Conv2D.gradientGroupBytes / (size * MemoryLayout<Float>.stride))
+        let blocks = (m + block - 1) / block, groups = min(blocks, Conv2D.gradientGroups, byMemory)
         columns.prepare(count: min(block, m) * k)
         groupGradients.resize([groups, size])
         let parts = groupGradients.data
@@ -169,6 +171,8 @@ package final class Conv2D {
 
     /// Groups of blocks in the im2col weight gradient; up to this many threads share that pass.
     static let gradientGroups = 8
+    /// Bytes of partial weight gradients above which a layer gets fewer groups (but at least 2).
+    static let gradientGroupBytes = 64 << 20
 
     /// The gradient with respect to the last forward's input (overwritten, owned by the layer).
     ///
