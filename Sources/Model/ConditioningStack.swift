@@ -50,8 +50,16 @@ final class ConditioningBlock {
         projection = Conv2D(store, name: name + ".proj", inChannels: channels, outChannels: channels, kernel: 1)
     }
 
+    /// The convolutions' outputs are released once read: ReLU's backward reads its output and a convolution's
+    /// its input, so neither is needed again.
     func forward(_ x: Tensor) -> Tensor {
-        add.forward(x, projection.forward(secondActivation.forward(convolution.forward(firstActivation.forward(x)))))
+        let convolved = convolution.forward(firstActivation.forward(x))
+        let activated = secondActivation.forward(convolved)
+        convolved.release()
+        let projected = projection.forward(activated)
+        let output = add.forward(x, projected)
+        projected.release()
+        return output
     }
 
     func backward(_ dOutput: Tensor) -> Tensor {

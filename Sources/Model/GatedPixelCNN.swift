@@ -74,7 +74,12 @@ final class GatedPixelCNN {
             if recomputesGatedLayers { layer.releaseActivations() }
             if let block = attention[l] { h = block.forward(h) }
         }
-        for (activation, linear) in zip(outputActivations, outputLayers) { h = linear.forward(activation.forward(h)) }
+        for (activation, linear) in zip(outputActivations, outputLayers) {
+            let activated = activation.forward(h)
+            // ReLU's backward reads its output and a product's its input: the stack's inputs are not read again.
+            h.release()
+            h = linear.forward(activated)
+        }
         return h
     }
 
