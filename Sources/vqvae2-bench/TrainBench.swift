@@ -132,8 +132,9 @@ struct TrainBench: ParsableCommand {
         var loader: BatchLoader?
         defer { loader?.stop() }
         let prior: ModelPart? = part == "top" ? .topPrior : part == "bottom" ? .bottomPrior : nil
+        let reduced = prior.map { [replica.stores[$0]] } ?? (part == "vqvae" ? [replica.stores.vqvae] : replica.stores.all)
         let reducer = GradientReducer(
-            collective: coordinator.collective, stores: prior.map { [replica.stores[$0]] } ?? replica.stores.all,
+            collective: coordinator.collective, stores: reduced,
             bucketBytes: Int(config.distributed.bucketMegabytes * 1_048_576), overlap: !noOverlap)
         try coordinator.broadcastFromRoot(replica.initialParameters)
         let trainingStep = TrainingStep(
