@@ -10,8 +10,9 @@ training on p ranks, from measured one-rank step times, gradient sizes and all-r
            as a rank of a full host runs.
 --link     the output of `vqvae2-bench allreduce` over one transport; its "fit:" line gives the latency a and the
            bandwidth B of the ring all-reduce's cost model.
---assume-link  a link that was not measured: NAME=Gbit/s, with the latency of the first --link (an assumption,
+--assume-link  a link that was not measured: NAME=Gbit/s, with the latency of the last --link (an assumption,
            printed as such).
+--overlap  none (the default, what the measured 2-rank runs show) or model (see below).
 --check    RESULT lines of the same joint step measured on 2 ranks over the transport NAME: the projection's 2-rank
            step must lie within 15% of each, or the program exits 1.
 
@@ -19,9 +20,13 @@ The model, per step of a joint schedule whose backward runs VQ-VAE, top prior, b
   all-reduce of model m over p ranks   C_m(p) = 2(p-1)/p x bytes_m / B + (p-1) x a x calls_m
   (calls_m: the gradient reducer's buckets of model m; a ring all-reduce pays the latency once per step around
   the ring, p-1 steps);
-  overlap: model m's all-reduce runs while the models after it compute their backward, so what shows is
-           exposed_m = max(0, C_m - compute of the later models); the last model's is exposed whole;
-  step(p) = compute of the joint step on one rank + sum of exposed_m;
+  overlap none: the all-reduce shows whole, exposed = sum of C_m. This is what the gradient reducer gets: a
+           non-blocking all-reduce advances only inside MPI calls, and it makes them between models, so the
+           2-rank runs show nearly all of it;
+  overlap model: model m's all-reduce runs while the models after it compute their backward, so what shows is
+           exposed_m = max(0, C_m - compute of the later models) (the last model's whole): what a progress
+           thread would give;
+  step(p) = compute of the joint step on one rank + the exposed all-reduce;
   throughput = p x batch per rank / step(p); epoch = 1,281,167 images / throughput.
 Weak scaling: the batch per rank stays the measured one, so the global batch grows with p.
 """
@@ -80,7 +85,7 @@ class Step:
         row = self.parts[part]
         return float(row["step_ms"]) / 1e3, int(row["gradient_bytes"]), int(row["allreduce_calls"])
 
-    def step(self, p, latency, bandwidth):
+    def step(self, p, latency, bandwidth, overlap):
         """(step seconds, exposed communication seconds, all-reduce seconds in all) on p ranks."""
         if p == 1:
             return self.compute, 0.0, 0.0
@@ -88,7 +93,7 @@ class Step:
         for i, part in enumerate(ORDER):
             _, nbytes, calls = self.model(part)
             cost = 2 * (p - 1) / p * nbytes / bandwidth + (p - 1) * latency * calls
-            hidden = sum(self.model(later)[0] for later in ORDER[i + 1:])
+            hidden = sum(self.model(later)[0] for later in ORDER[i + 1:]) if overlap == "model" else 0.0
             exposed += max(0.0, cost - hidden)
             total += cost
         return self.compute + exposed, exposed, total
@@ -101,6 +106,7 @@ def main():
     parser.add_argument("--assume-link", action="append", default=[], help="NAME=GBIT_PER_S")
     parser.add_argument("--ranks", default="8,64,512")
     parser.add_argument("--check", action="append", default=[], help="NAME=FILE")
+    parser.add_argument("--overlap", choices=["none", "model"], default="none")
     args = parser.parse_args()
 
     links = {}
@@ -109,10 +115,10 @@ def main():
         links[name] = (*link_fit(path), "measured")
     if args.assume_link and not links:
         sys.exit("--assume-link takes its latency from a measured --link: give one")
-    first_latency = next(iter(links.values()))[0] if links else 0
+    last_latency = list(links.values())[-1][0] if links else 0
     for spec in args.assume_link:
         name, gbit = spec.split("=", 1)
-        links[name] = (first_latency, float(gbit) * 1e9 / 8, "assumed")
+        links[name] = (last_latency, float(gbit) * 1e9 / 8, "assumed")
     ranks = [int(r) for r in args.ranks.split(",")]
 
     print("| config | batch/rank | threads/rank | link | a (us) | B (GB/s) | ranks | step (s) | exposed comm (s) "
@@ -124,21 +130,26 @@ def main():
         steps.append(step)
         for name, (latency, bandwidth, kind) in links.items():
             for p in ranks:
-                seconds, exposed, total = step.step(p, latency, bandwidth)
+                seconds, exposed, total = step.step(p, latency, bandwidth, args.overlap)
                 rate = p * step.batch / seconds
                 print(f"| {step.config} | {step.batch} | {step.threads} | {name} ({kind}) | {latency * 1e6:.1f} "
                       f"| {bandwidth / 1e9:.2f} | {p} | {seconds:.3f} | {exposed:.3f} | {total:.3f} "
                       f"| {exposed / seconds:.1%} | {rate:.2f} | {IMAGENET_TRAIN_IMAGES / rate / 3600:.1f} |")
 
     print()
-    print("Where overlap per layer would start to matter: the smallest power-of-two world size at which the")
-    print("exposed all-reduce (the last model's, which per-model overlap cannot hide) is over 10% of the step.")
+    print("Where overlap starts to matter: the smallest power-of-two world size at which the all-reduce that")
+    print("shows is over 10% of the step, without overlap and with per-model overlap (beyond that, only overlap")
+    print("per layer, as DDP's buckets during backward, could hide the last model's all-reduce).")
     for step in steps:
         for name, (latency, bandwidth, kind) in links.items():
-            first = next((p for p in (2 ** k for k in range(1, 17)) if
-                          step.step(p, latency, bandwidth)[1] > 0.10 * step.step(p, latency, bandwidth)[0]), None)
-            print(f"- {step.config}, batch {step.batch}/rank, {name} ({kind}): "
-                  + (f"from {first} ranks" if first else "not up to 65536 ranks"))
+            def first(overlap):
+                for p in (2 ** k for k in range(1, 17)):
+                    seconds, exposed, _ = step.step(p, latency, bandwidth, overlap)
+                    if exposed > 0.10 * seconds:
+                        return f"{p} ranks"
+                return "none up to 65536 ranks"
+            print(f"- {step.config}, batch {step.batch}/rank, {name} ({kind}): without overlap {first('none')}, "
+                  f"with per-model overlap {first('model')}")
 
     failed = False
     for spec in args.check:
@@ -153,7 +164,7 @@ def main():
             step = next((s for s in steps if s.config == config and s.batch == int(row["batch"])), None)
             if step is None:
                 sys.exit(f"{path}: no --compute lines for {row['config']} at batch {row['batch']}")
-            projected = step.step(2, latency, bandwidth)[0]
+            projected = step.step(2, latency, bandwidth, args.overlap)[0]
             measured = float(row["step_ms"]) / 1e3
             error = projected / measured - 1
             ok = abs(error) <= 0.15

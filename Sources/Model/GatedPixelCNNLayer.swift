@@ -32,7 +32,8 @@ final class GatedPixelCNNLayer {
     /// The first layer's vertical and horizontal convolutions of the embedded codes.
     private let codeConvolutions: (vertical: EmbeddedConvolution, horizontal: EmbeddedConvolution)?
     private let link: AccumulatingProjection
-    /// Class tables [classes, 2C] and [classes, 2R] added to the pre-activations (the layout of Numerics' ClassEmbedding).
+    /// Class tables [classes, 2C] (vertical) and [classes, 2R] (horizontal) added to the pre-activations (the
+    /// layout of Numerics' ClassEmbedding).
     private let verticalClass: Parameter?
     private let horizontalClass: Parameter
     private let verticalConditioning: AccumulatingProjection?
@@ -170,12 +171,12 @@ final class GatedPixelCNNLayer {
     /// counter-based stream).
     func recomputeForward() {
         guard let lastInput else { preconditionFailure("recomputeForward before any forward") }
-        let labels = self.labels
+        let labels = self.labels, conditioning = lastConditioning, context = lastDropout
         switch lastInput {
         case .codes(let codes, let shape):
-            _ = forward(codes: codes, shape: shape, labels: labels, conditioning: lastConditioning, dropout: lastDropout)
+            _ = forward(codes: codes, shape: shape, labels: labels, conditioning: conditioning, dropout: context)
         case .streams(let v, let h):
-            _ = forward(vertical: v, horizontal: h, labels: labels, conditioning: lastConditioning, dropout: lastDropout)
+            _ = forward(vertical: v, horizontal: h, labels: labels, conditioning: conditioning, dropout: context)
         }
     }
 
