@@ -11,7 +11,7 @@ import Glibc
 /// heap. The launcher tells glibc to keep everything below 1 GB on its heap and never trim it (so that buffers
 /// released every step are not faulted back in, which costs small models 10-40%), and there the large buffers
 /// that the paper's priors release and reallocate layer by layer fragmented the heap: the resident set grew by
-/// hundreds of MB a step. Mapped, a released buffer's pages go back at once and a step's peak is what it holds;
+/// about 250 MB a step. Mapped, a released buffer's pages go back at once and a step's peak is what it holds;
 /// mapping again costs one page fault per 4 KB page, little beside the work a layer does on a buffer that size.
 package final class Tensor {
     package private(set) var shape: [Int]
