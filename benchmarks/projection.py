@@ -27,7 +27,8 @@ The model, per step of a joint schedule whose backward runs VQ-VAE, top prior, b
            exposed_m = max(0, C_m - compute of the later models) (the last model's whole): what a progress
            thread would give;
   step(p) = compute of the joint step on one rank + the exposed all-reduce;
-  throughput = p x batch per rank / step(p); epoch = 1,281,167 images / throughput.
+  throughput = p x batch per rank / step(p); epoch = 1,281,167 images / throughput; cores = p x threads per
+  rank, so that configs measured at 1 and at 2 threads per rank compare per core.
 Weak scaling: the batch per rank stays the measured one, so the global batch grows with p.
 """
 import argparse
@@ -78,6 +79,8 @@ class Step:
         for p in ORDER:
             if int(self.parts[p]["batch"]) != self.batch:
                 sys.exit(f"{source}: part={p} has batch {self.parts[p]['batch']}, the joint step {self.batch}")
+            if int(self.parts[p]["threads"]) != self.threads:
+                sys.exit(f"{source}: part={p} ran {self.parts[p]['threads']} thread(s), the joint step {self.threads}")
         self.compute = float(joint["step_ms"]) / 1e3
         self.gradient_bytes = int(joint["gradient_bytes"])
 
@@ -122,8 +125,8 @@ def main():
     ranks = [int(r) for r in args.ranks.split(",")]
 
     print("| config | batch/rank | threads/rank | link | a (us) | B (GB/s) | ranks | step (s) | exposed comm (s) "
-          "| all-reduce (s) | comm share | images/s | epoch (h) |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| all-reduce (s) | comm share | images/s | cores | images/s/core | epoch (h) |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     steps = []
     for path in args.compute:
         step = Step(results(path), path)
@@ -134,7 +137,8 @@ def main():
                 rate = p * step.batch / seconds
                 print(f"| {step.config} | {step.batch} | {step.threads} | {name} ({kind}) | {latency * 1e6:.1f} "
                       f"| {bandwidth / 1e9:.2f} | {p} | {seconds:.3f} | {exposed:.3f} | {total:.3f} "
-                      f"| {exposed / seconds:.1%} | {rate:.2f} | {IMAGENET_TRAIN_IMAGES / rate / 3600:.1f} |")
+                      f"| {exposed / seconds:.1%} | {rate:.2f} | {p * step.threads} | {rate / (p * step.threads):.4f} "
+                      f"| {IMAGENET_TRAIN_IMAGES / rate / 3600:.1f} |")
 
     print()
     print("Where overlap starts to matter: the smallest power-of-two world size at which the all-reduce that")
@@ -148,7 +152,8 @@ def main():
                     if exposed > 0.10 * seconds:
                         return f"{p} ranks"
                 return "none up to 65536 ranks"
-            print(f"- {step.config}, batch {step.batch}/rank, {name} ({kind}): without overlap {first('none')}, "
+            print(f"- {step.config}, batch {step.batch}/rank, {step.threads} thread(s)/rank, {name} ({kind}): "
+                  f"without overlap {first('none')}, "
                   f"with per-model overlap {first('model')}")
 
     failed = False
@@ -161,9 +166,11 @@ def main():
             if row.get("part") != "joint" or int(row["ranks"]) != 2:
                 continue
             config = os.path.basename(row["config"])
-            step = next((s for s in steps if s.config == config and s.batch == int(row["batch"])), None)
+            step = next((s for s in steps if s.config == config and s.batch == int(row["batch"])
+                         and s.threads == int(row["threads"])), None)
             if step is None:
-                sys.exit(f"{path}: no --compute lines for {row['config']} at batch {row['batch']}")
+                sys.exit(f"{path}: no --compute lines for {row['config']} at batch {row['batch']} and "
+                         f"{row['threads']} thread(s) per rank")
             projected = step.step(2, latency, bandwidth, args.overlap)[0]
             measured = float(row["step_ms"]) / 1e3
             error = projected / measured - 1

@@ -10,6 +10,7 @@
 #   REPEATS=3 WARMUP=1 SKIP_256=1 benchmarks/run.sh
 #   SKIP_SINGLE=1 benchmarks/run.sh   # only the 2-rank / DDP and thread tables
 #   SKIP_PAIRS=1 benchmarks/run.sh    # only the one-core table
+#   ROWS="0 1" SKIP_PAIRS=1 benchmarks/run.sh   # some rows of the one-core table (0-4 in the order below, 5-6 at 256 px)
 #   SKIP_NEW_TORCH=1 benchmarks/run.sh  # PyTorch 1.13 only
 #
 # The reference environment of docs/PERFORMANCE.md: one OpenBLAS thread (its busy-waiting threads would compete
@@ -103,6 +104,14 @@ if [[ -z "${SKIP_256:-}" ]]; then
   )
 fi
 [[ -n "${SKIP_SINGLE:-}" ]] && cases=()
+if [[ -n "${ROWS:-}" ]]; then
+  picked=()
+  for i in $ROWS; do
+    [[ $i =~ ^[0-9]+$ && $i -lt ${#cases[@]} ]] || { echo "run.sh: ROWS: no row $i (0-$(( ${#cases[@]} - 1 )))" >&2; exit 2; }
+    picked+=("${cases[$i]}")
+  done
+  cases=("${picked[@]}")
+fi
 
 for ((round = 1; round <= ROUNDS; round++)); do
   for i in "${!cases[@]}"; do

@@ -1,9 +1,9 @@
 /// 2-D convolution over NHWC activations (PyTorch's Conv2d), weight [outC, kh, kw, inC], bias [outC].
 ///
 /// A 1x1 stride-1 unpadded convolution is one GEMM straight on the input. Every other shape gathers the im2col
-/// matrix block by block (about 1 MiB each, see `ConvolutionGeometry.blockRows`) and runs one GEMM per block, so
-/// the columns stay in cache and no layer holds a whole-batch column matrix; the weight gradient gathers again
-/// rather than keeping forward's columns. A stride-1 convolution with a kernel 3 wide and 3 or 2 high whose padding
+/// matrix block by block (about 1 MiB each, at least 256 rows, see `ConvolutionGeometry.blockRows`) and runs one
+/// GEMM per block, so the columns stay in cache and no layer holds a whole-batch column matrix; the weight gradient
+/// gathers again rather than keeping forward's columns. A stride-1 convolution with a kernel 3 wide and 3 or 2 high whose padding
 /// keeps the input's size (the VQ-VAE's 3x3 layers, the priors' 2x3 vertical stacks) runs its forward pass and input
 /// gradient and weight gradient as Winograd F(2x2, 3x3) or F(2x2, 2x3) instead (`WinogradConvolution`).
 /// docs/PERFORMANCE.md has the measurements behind these choices.
@@ -115,6 +115,7 @@ package final class Conv2D {
                     transB: true, m: rows.count, n: outC, k: k, a: buffer, b: w, beta: beta,
                     c: y + rows.lowerBound * outC)
             }
+            if g.blockIsOversized { columns.release() }
         }
         return output
     }
@@ -167,6 +168,7 @@ package final class Conv2D {
         }
         GroupSum.add(parts, groups: groups, size: size, into: dw)
         groupGradients.release()
+        if g.blockIsOversized { columns.release() }
     }
 
     /// Groups of blocks in the im2col weight gradient; up to this many threads share that pass.
@@ -218,6 +220,7 @@ package final class Conv2D {
                 adjoint.gather(dy, rows: rows, into: buffer)
                 BLAS.sgemm(m: rows.count, n: inC, k: k, a: buffer, b: flipped, c: dx + rows.lowerBound * inC)
             }
+            if adjoint.blockIsOversized { columns.release() }
             // Rebuilt every backward anyway; kept, the copies of every layer would add up to a second set of the
             // convolution weights (2 GB in the paper's priors).
             flippedWeight.release()
@@ -233,6 +236,7 @@ package final class Conv2D {
                 BLAS.sgemm(m: rows.count, n: k, k: outC, a: dy + start * outC, b: w, c: buffer)
                 g.scatterAdd(buffer, rows: rows, into: dx)
             }
+            if g.blockIsOversized { columns.release() }
         }
         return inputGradient
     }

@@ -103,6 +103,7 @@ package final class ConvTranspose2D {
             BLAS.sgemm(m: rows.count, n: k, k: inC, a: x.data + start * inC, b: w, c: buffer)
             g.scatterAdd(buffer, rows: rows, into: y)
         }
+        if g.blockIsOversized { columns.release() }
         return output
     }
 
@@ -163,6 +164,7 @@ package final class ConvTranspose2D {
             GroupSum.add(parts, groups: groups, size: size, into: dw)
             groupGradients.release()
         }
+        if g.blockIsOversized { columns.release() }
     }
 
     /// Groups of blocks in the weight gradient; up to this many threads share the backward pass.

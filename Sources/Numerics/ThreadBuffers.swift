@@ -10,6 +10,11 @@ final class ThreadBuffers {
         }
     }
 
+    /// Hands every buffer back until the next `prepare`.
+    func release() {
+        for buffer in buffers { buffer.release() }
+    }
+
     /// Thread `thread`'s buffer.
     subscript(thread: Int) -> UnsafeMutablePointer<Float> { buffers[thread].data }
 }

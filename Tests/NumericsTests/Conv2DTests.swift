@@ -1,4 +1,4 @@
-import Numerics
+@testable import Numerics
 import TestSupport
 import XCTest
 
@@ -77,11 +77,17 @@ final class Conv2DTests: XCTestCase {
             padding: Padding(top: 2, bottom: -1, left: 0, right: 2), bias: false)
     }
 
-    /// Wide patches (5x5x64) split the batch into several cache-sized blocks of im2col rows.
+    /// Wide patches (5x5x48: 1,200 floats, so blocks of the 256-row minimum, beyond the cache-sized 2^18 floats)
+    /// over 288 rows: two blocks, the second short, and the column buffers handed back after every pass.
     func testGradientsAcrossSeveralBlocks() {
-        gradientCheck(input: [2, 9, 9, 64], outChannels: 3, kernelHeight: 5, kernelWidth: 5, padding: Padding(2))
+        XCTAssertEqual(
+            ConvolutionGeometry(
+                batch: 2, inputHeight: 12, inputWidth: 12, channels: 48, kernelHeight: 5, kernelWidth: 5, strideY: 1,
+                strideX: 1, padding: Padding(2)
+            ).blockRows, 256)
+        gradientCheck(input: [2, 12, 12, 48], outChannels: 3, kernelHeight: 5, kernelWidth: 5, padding: Padding(2))
         gradientCheck(
-            input: [2, 18, 18, 64], outChannels: 2, kernelHeight: 5, kernelWidth: 5, stride: 2, padding: Padding(2))
+            input: [2, 24, 24, 48], outChannels: 2, kernelHeight: 5, kernelWidth: 5, stride: 2, padding: Padding(2))
     }
 
     func testParameterGradientsAccumulate() {
