@@ -56,6 +56,8 @@ package final class TrainingRun {
         let variants = try coordinator.vectorVariants(), variant = variants.min() ?? .baseline
         vectorVariant = variant
         VectorVariant.select(variant)
+        // The paper-scale memory measures: recomputation's released and retaken buffers must not fragment the heap.
+        Tensor.mapLargeBuffers(config.train.recomputeGatedLayers)
         if coordinator.isRoot && Set(variants).count > 1 {
             let ranks = variants.indices.filter { variants[$0] == variant }.map(String.init).joined(separator: ", ")
             output("train: vector variant \(variant) on every rank, the lowest the ranks support (rank(s) \(ranks))")

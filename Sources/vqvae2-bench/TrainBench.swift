@@ -111,6 +111,8 @@ struct TrainBench: ParsableCommand {
         config.train.globalBatch = batch * ranks
         config.train.microBatches = 1
         config.train.recomputeGatedLayers = recomputeGatedLayers ?? config.train.recomputeGatedLayers
+        // As the training start-up (TrainingRun) sets it.
+        Tensor.mapLargeBuffers(config.train.recomputeGatedLayers)
         config.train.schedule = part == "joint" ? .joint : part == "vqvae" ? .vqvae : .priors
         let size = config.model.imageSize
         let replica = try Replica(config: config, classes: classes)
