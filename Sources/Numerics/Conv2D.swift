@@ -2,10 +2,11 @@
 ///
 /// A 1x1 stride-1 unpadded convolution is one GEMM straight on the input. Every other shape gathers the im2col
 /// matrix block by block (about 1 MiB each, at least 256 rows, see `ConvolutionGeometry.blockRows`) and runs one
-/// GEMM per block, so the columns stay in cache and no layer holds a whole-batch column matrix; the weight gradient
-/// gathers again rather than keeping forward's columns. A stride-1 convolution with a kernel 3 wide and 3 or 2 high whose padding
-/// keeps the input's size (the VQ-VAE's 3x3 layers, the priors' 2x3 vertical stacks) runs its forward pass and input
-/// gradient and weight gradient as Winograd F(2x2, 3x3) or F(2x2, 2x3) instead (`WinogradConvolution`).
+/// GEMM per block, so the columns stay in cache and no layer holds a whole-batch column matrix; the weight
+/// gradient gathers again rather than keeping forward's columns. A stride-1 convolution with a kernel 3 wide and 3
+/// or 2 high whose padding keeps the input's size (the VQ-VAE's 3x3 layers, the priors' 2x3 vertical stacks) runs
+/// its forward pass and input gradient and weight gradient as Winograd F(2x2, 3x3) or F(2x2, 2x3) instead
+/// (`WinogradConvolution`).
 /// docs/PERFORMANCE.md has the measurements behind these choices.
 package final class Conv2D {
     package let inChannels: Int

@@ -57,8 +57,8 @@ struct ConvolutionGeometry {
 
     /// Rows per block of the column matrix, so that a block (about 1 MiB) stays in cache between being gathered
     /// and being read by the GEMM, instead of a whole-batch matrix going out to memory and back; but at least 256,
-    /// because every block's GEMM packs the whole weight again, and the weight gradient's reads and writes its
-    /// whole partial sum. With the paper's priors (a 3x5 kernel over 512 channels: 7,680 columns, 34 rows to the
+    /// because every block's GEMM packs the whole weight again, and every block's weight-gradient GEMM reads and
+    /// writes its whole partial sum. With the paper's priors (a 3x5 kernel over 512 channels: 7,680 columns, 34 rows to the
     /// MiB, a 31 MB weight) that overhead dominated: one core's sgemm [rows, 7680] x [7680, 1024] ran at 24 GFLOP/s
     /// in blocks of 34 rows, 35 in blocks of 256 and 36.6 in blocks of 512 (30 -> 35 -> 35.7 as the weight
     /// gradient). Blocks beyond the cache-sized one are handed back after each pass (`ThreadBuffers.release`).
